@@ -1,0 +1,175 @@
+"""The platform's rules for tenant compose files, beyond the Compose Specification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Set
+from typing import Any
+
+from platform_lib.config.images import is_valid_image_ref, parse_image
+from platform_lib.config.interpolation import InterpolationSyntaxError, find_references
+from platform_lib.config.ports import PublishedPort, published_ports
+from platform_lib.config.yaml_source import YamlDocument
+from platform_lib.errors import Problem
+
+
+def services(doc: YamlDocument) -> dict[str, dict[str, Any]]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    found = data.get("services")
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, dict)}
+
+
+def compose_policy_problems(doc: YamlDocument, built: Set[str]) -> list[Problem]:
+    """Rules that hold whatever the environment: no container_name, no build:, pinned images,
+    no host port published twice."""
+    problems: list[Problem] = []
+    seen_ports: list[tuple[PublishedPort, str]] = []
+    for name, service in services(doc).items():
+        at = ["services", name]
+        if "container_name" in service:
+            problems.append(
+                Problem(
+                    doc.locate([*at, "container_name"]),
+                    "compose.container-name",
+                    f"service {name!r} sets container_name",
+                    "remove it: fixed names collide between environments and releases and make "
+                    "zero-downtime deploys impossible; compose names containers per project",
+                )
+            )
+        if "build" in service:
+            problems.append(
+                Problem(
+                    doc.locate([*at, "build"]),
+                    "compose.build",
+                    f"service {name!r} is built on the host (build:)",
+                    "build the image in the app repo, push it to the registry and list the "
+                    "service under images: in project.yml"
+                    if name not in built
+                    else "remove build:; the app repo builds this image, the platform deploys it",
+                )
+            )
+        problems.extend(_image_problems(doc, name, service, built))
+        for index, entry in enumerate(service.get("ports") or []):
+            for port in published_ports(entry) or []:
+                clash = next((other for other in seen_ports if other[0].clashes_with(port)), None)
+                if clash is not None:
+                    problems.append(
+                        Problem(
+                            doc.locate([*at, "ports", index]),
+                            "compose.port-collision",
+                            f"service {name!r} publishes host port {port}, already published by "
+                            f"service {clash[1]!r}",
+                            "publish each host port once, or route HTTP through the platform's "
+                            "proxy (routes: in project.yml) instead of publishing ports",
+                        )
+                    )
+                else:
+                    seen_ports.append((port, name))
+    return problems
+
+
+def _image_problems(
+    doc: YamlDocument, name: str, service: dict[str, Any], built: Set[str]
+) -> list[Problem]:
+    at = ["services", name, "image"]
+    image = service.get("image")
+    if name in built:
+        if isinstance(image, str) and "$" not in image:
+            ref = parse_image(image)
+            if ref.tag is not None or ref.digest is not None:
+                return [
+                    Problem(
+                        doc.locate(at),
+                        "compose.built-image-pinned",
+                        f"service {name!r} is built by the app repo but pins {image!r}",
+                        "drop the tag: the platform sets this image's digest at deploy time",
+                    )
+                ]
+        return []
+    if image is None:
+        if "build" in service:
+            return []
+        return [
+            Problem(
+                doc.locate(["services", name]),
+                "compose.missing-image",
+                f"service {name!r} has no image",
+                "set image: with a pinned version, or list the service under images: "
+                "in project.yml if the app repo builds it",
+            )
+        ]
+    if not isinstance(image, str) or "$" in image:
+        return []
+    if not is_valid_image_ref(image):
+        return [
+            Problem(
+                doc.locate(at),
+                "compose.invalid-image",
+                f"service {name!r}: {image!r} is not a valid image reference",
+                "use [registry/]repository:tag or repository@sha256:digest",
+            )
+        ]
+    ref = parse_image(image)
+    if not ref.pinned:
+        what = f"the mutable tag {ref.tag!r}" if ref.tag else "no tag (that means 'latest')"
+        return [
+            Problem(
+                doc.locate(at),
+                "compose.mutable-image",
+                f"service {name!r}: image {image!r} has {what}",
+                f"pin a version ({ref.repository}:1.2.3) or a digest "
+                f"({ref.repository}@sha256:...) so every deploy runs the same image",
+            )
+        ]
+    return []
+
+
+def string_values(
+    data: Any, path: tuple[object, ...] = ()
+) -> Iterator[tuple[tuple[object, ...], str]]:
+    """Every string value in a document with its path (keys are not interpolated by compose)."""
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from string_values(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from string_values(value, (*path, index))
+
+
+def variable_problems(
+    doc: YamlDocument, environment: str, known: Set[str], env_file: str
+) -> list[Problem]:
+    """`${VAR}` references in the compose file that nothing sets for this environment."""
+    problems: list[Problem] = []
+    for path, value in string_values(doc.data):
+        if "$" not in value:
+            continue
+        try:
+            refs = find_references(value)
+        except InterpolationSyntaxError as exc:
+            problems.append(
+                Problem(
+                    doc.locate(path),
+                    "compose.interpolation-syntax",
+                    f"bad variable reference in {value!r}: {exc}",
+                    "use $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; "
+                    "write $$ for a literal $",
+                )
+            )
+            continue
+        for ref in refs:
+            if ref.nested or not ref.required or ref.name in known:
+                continue
+            problems.append(
+                Problem(
+                    doc.locate(path),
+                    "compose.unresolved-variable",
+                    f"${{{ref.name}}} is not set for environment {environment!r}",
+                    f"add {ref.name}=... to {env_file}, declare it under secrets: in project.yml, "
+                    f"or give a default: ${{{ref.name}:-value}}",
+                )
+            )
+    return problems

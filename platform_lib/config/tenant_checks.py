@@ -1,0 +1,145 @@
+"""Rules that tie one tenant's manifest, compose file and env files together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from platform_lib.config.compose_policy import (
+    compose_policy_problems,
+    services,
+    variable_problems,
+)
+from platform_lib.config.compose_schema import compose_schema_problems
+from platform_lib.config.domains import route_domains
+from platform_lib.config.loader import PlatformConfig, Tenant
+from platform_lib.config.platform_vars import platform_variable_names
+from platform_lib.errors import Problem
+
+
+def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
+    problems = compose_schema_problems(tenant.compose)
+    problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
+    problems += _manifest_matches_compose(tenant)
+    problems += _environments_and_placement(config, tenant)
+    problems += _routes_have_domains(config, tenant)
+    known_base = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
+    for env, env_file in tenant.env_files.items():
+        known = known_base | set(env_file.values())
+        problems += variable_problems(tenant.compose, env, known, env_file.file)
+        problems += _secrets_not_in_env_file(tenant, env_file.file, set(env_file.values()))
+    return problems
+
+
+def _manifest_matches_compose(tenant: Tenant) -> list[Problem]:
+    doc, manifest = tenant.manifest_doc, tenant.manifest
+    names = set(services(tenant.compose))
+    compose_file = tenant.compose.file
+    problems: list[Problem] = []
+
+    def unknown(path: list[Any], service: str) -> None:
+        problems.append(
+            Problem(
+                doc.locate(path),
+                "project.unknown-service",
+                f"service {service!r} is not in {compose_file}",
+                f"known services: {', '.join(sorted(names)) or 'none'}",
+            )
+        )
+
+    for service in manifest.images:
+        if service not in names:
+            unknown(["images", service], service)
+    for index, route in enumerate(manifest.routes):
+        if route.service not in names:
+            unknown(["routes", index, "service"], route.service)
+    volumes = tenant.compose.data.get("volumes") if isinstance(tenant.compose.data, dict) else None
+    for index, backup in enumerate(manifest.backups):
+        if backup.kind == "pg_dump" and backup.service not in names:
+            unknown(["backups", index, "service"], backup.service)
+        if backup.kind == "volume" and not (isinstance(volumes, dict) and backup.volume in volumes):
+            problems.append(
+                Problem(
+                    doc.locate(["backups", index, "volume"]),
+                    "project.unknown-volume",
+                    f"volume {backup.volume!r} is not declared in {compose_file}",
+                    "declare it under the top-level volumes: key",
+                )
+            )
+    return problems
+
+
+def _environments_and_placement(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
+    doc, manifest, envs = tenant.manifest_doc, tenant.manifest, config.settings.environments
+    problems: list[Problem] = []
+    known = ", ".join(envs)
+    for index, env in enumerate(manifest.environments or []):
+        if env not in envs:
+            problems.append(
+                Problem(
+                    doc.locate(["environments", index]),
+                    "project.unknown-env",
+                    f"unknown environment {env!r}",
+                    f"known: {known}",
+                )
+            )
+    for env, host in manifest.placement.items():
+        if env not in envs:
+            problems.append(
+                Problem(
+                    doc.locate(["placement", env]),
+                    "project.unknown-env",
+                    f"unknown environment {env!r}",
+                    f"known: {known}",
+                )
+            )
+        elif host not in envs[env].hosts:
+            problems.append(
+                Problem(
+                    doc.locate(["placement", env]),
+                    "project.unknown-host",
+                    f"environment {env!r} has no host {host!r}",
+                    f"its hosts: {', '.join(envs[env].hosts)}",
+                )
+            )
+    for index, route in enumerate(manifest.routes):
+        for env in route.domains:
+            if env not in envs:
+                problems.append(
+                    Problem(
+                        doc.locate(["routes", index, "domains", env]),
+                        "project.unknown-env",
+                        f"unknown environment {env!r}",
+                        f"known: {known}",
+                    )
+                )
+    return problems
+
+
+def _routes_have_domains(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, route in enumerate(tenant.manifest.routes):
+        for env in config.environments_of(tenant):
+            if not route_domains(config.settings, route, env):
+                problems.append(
+                    Problem(
+                        tenant.manifest_doc.locate(["routes", index]),
+                        "project.route-without-domains",
+                        f"route to {route.service!r} has no domain for environment {env!r}",
+                        "list domains under production: (other environments derive theirs) or "
+                        f"under {env}:",
+                    )
+                )
+    return problems
+
+
+def _secrets_not_in_env_file(tenant: Tenant, env_file: str, keys: set[str]) -> list[Problem]:
+    return [
+        Problem(
+            tenant.manifest_doc.locate(["secrets", index]),
+            "project.secret-in-env-file",
+            f"secret {name} is also set in {env_file}",
+            "remove it from the env file: secret values come only from the deploy environment",
+        )
+        for index, name in enumerate(tenant.manifest.secrets)
+        if name in keys
+    ]

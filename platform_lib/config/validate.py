@@ -1,0 +1,27 @@
+"""All validation: parse, schema-check, tenant rules and cross-tenant rules, every problem once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from platform_lib.config.cross_tenant import cross_tenant_problems
+from platform_lib.config.loader import PlatformConfig, load_config
+from platform_lib.config.tenant_checks import tenant_problems
+from platform_lib.errors import ConfigError, Problem
+
+
+def validate_sources(sources: Mapping[str, str]) -> tuple[PlatformConfig | None, list[Problem]]:
+    config, problems = load_config(sources)
+    if config is not None:
+        for name in sorted(config.tenants):
+            problems += tenant_problems(config, config.tenants[name])
+        problems += cross_tenant_problems(config)
+    return config, sorted(set(problems))
+
+
+def load_valid_config(sources: Mapping[str, str]) -> PlatformConfig:
+    """The config, or ConfigError with every problem: nothing is planned from invalid input."""
+    config, problems = validate_sources(sources)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config

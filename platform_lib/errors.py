@@ -1,0 +1,87 @@
+"""Errors a user can act on, each with a location and a hint.
+
+    PlatformError            a problem the user can fix; the CLI prints it as one line, exit 1
+    ├── ConfigError          the configuration is invalid; carries every Problem found
+    ├── PlanError            a plan cannot be made from valid configs (no image, unknown env...)
+    └── UsageError           the command line itself is wrong; exit 2
+
+Anything that is not a PlatformError is a bug in the platform and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a problem is: file (relative to the platform root), 1-based line/column, pointer."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding of validation. `rule` is a stable identifier tests and users can match on."""
+
+    location: Location
+    rule: str
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.location.file,
+            "line": self.location.line,
+            "column": self.location.column,
+            "pointer": self.location.pointer,
+            "rule": self.rule,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class PlatformError(Exception):
+    """A problem the user can act on."""
+
+    exit_code = 1
+
+
+class ConfigError(PlatformError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} configuration problem(s)")
+
+
+class PlanError(PlatformError):
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.hint = hint
+        super().__init__(message + (f" ({hint})" if hint else ""))
+
+
+class UsageError(PlatformError):
+    exit_code = 2
+
+
+@dataclass
+class ProblemList:
+    """Collects problems while a validator walks the configs."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, location: Location, rule: str, message: str, hint: str = "") -> None:
+        self.items.append(Problem(location, rule, message, hint))
+
+    def extend(self, problems: list[Problem]) -> None:
+        self.items.extend(problems)

@@ -1,0 +1,75 @@
+"""A deploy plan: frozen data, made by a pure function, applied as one script."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from platform_lib.models.base import Model
+
+OnFailure = Literal["abort", "rollback", "warn"]
+
+
+class ServerFacts(Model):
+    """What a plan was made against, read from the host (or given as a file)."""
+
+    current_release: str | None = None
+    """The release `current` points at; a plan refuses to apply if it changed since."""
+    verified_images: dict[str, str] = Field(default_factory=dict)
+    """Service -> image digest of the last good release of the environment this one deploys
+    after (promotion by digest)."""
+
+
+class Step(Model):
+    id: str
+    title: str
+    argv: tuple[str, ...] = Field(min_length=1)
+    timeout: int = Field(ge=1)
+    on_failure: OnFailure
+    stdin_file: str | None = None
+    """Path of one of the plan's files, fed to the step on standard input."""
+
+
+class PlannedFile(Model):
+    path: str
+    """Absolute path on the host."""
+    mode: Literal["0644", "0600"]
+    sha256: str
+    content: str
+
+
+class TargetHost(Model):
+    name: str
+    kind: Literal["ssh", "local"]
+    address: str | None
+    port: int
+    user: str
+    host_key: str | None
+    docker_host: str | None
+
+
+class Plan(Model):
+    format: Literal[1] = 1
+    id: str = ""
+    """sha256 of the plan's canonical JSON (with this field empty)."""
+    project: str
+    environment: str
+    compose_project: str
+    release: str
+    created_at: str
+    actor: str
+    platform_sha: str
+    host: TargetHost
+    base_dir: str
+    """`<deploy_root>/projects/<project>/<environment>` on the host."""
+    images: dict[str, str]
+    """Built service -> image reference deployed."""
+    secrets: tuple[str, ...]
+    """Names of secrets taken from the deploy environment (never values)."""
+    domains: tuple[str, ...]
+    facts: ServerFacts | None
+    files: tuple[PlannedFile, ...]
+    steps: tuple[Step, ...]
+    rollback: tuple[Step, ...]
+    """Run after a failed `rollback` step: restore the previous release and verify it."""

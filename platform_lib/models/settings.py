@@ -1,0 +1,146 @@
+"""The platform's own settings: `configs/platform.yml`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from platform_lib.models.base import Model
+from platform_lib.models.names import EnvName, GitHubRepository, HostName, SecretName
+
+HostKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$"
+    ),
+    Field(description="The host's public SSH key, `TYPE BASE64` as in a known_hosts line."),
+]
+Address = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", max_length=253),
+    Field(description="DNS name or IP address the host is reached at."),
+]
+UnixUser = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]*$", max_length=32)]
+AbsolutePath = Annotated[
+    str,
+    StringConstraints(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200),
+    Field(description="An absolute path on the host."),
+]
+
+
+class Host(Model):
+    """A Docker host. `ssh` hosts are reached over SSH with a pinned host key; `local` runs the
+    same deploy script through bash on this machine (for the quick start and tests)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "ssh"}}},
+            "then": {"required": ["address", "host_key"]},
+        }
+    )
+
+    kind: Literal["ssh", "local"] = "ssh"
+    """How the host is reached."""
+    address: Address | None = None
+    """DNS name or IP address (required for `ssh`)."""
+    port: int = Field(default=22, ge=1, le=65535)
+    """SSH port."""
+    user: UnixUser = "deploy"
+    """SSH login user; needs access to the Docker engine."""
+    host_key: HostKey | None = None
+    """The host's public key, pinned: a host presenting any other key is refused."""
+    docker_host: str | None = Field(default=None, pattern=r"^(unix|tcp|ssh)://[^\s]+$")
+    """Optional `DOCKER_HOST` for the engine on that host (default: the host's own)."""
+
+    @model_validator(mode="after")
+    def _ssh_needs_address_and_key(self) -> Host:
+        if self.kind == "ssh" and (self.address is None or self.host_key is None):
+            raise ValueError("an ssh host needs `address` and `host_key` (pin the host's key)")
+        return self
+
+
+class Environment(Model):
+    """A deploy environment such as `staging` or `production`."""
+
+    hosts: dict[HostName, Host] = Field(min_length=1)
+    """The Docker hosts of this environment; a tenant runs on the first unless its manifest
+    places it elsewhere."""
+    domain_template: str = Field(default="{domain}", pattern=r"^[a-z0-9.-]*\{domain\}[a-z0-9.-]*$")
+    """How this environment's domains derive from a route's production domains, e.g.
+    `staging.{domain}`. Routes may list domains per environment explicitly instead."""
+    requires_approval: bool = False
+    """Gate deploys behind the GitHub environment's required reviewers."""
+    deploy_after: EnvName | None = None
+    """The environment whose verified image digests this one deploys (promotion by digest)."""
+
+
+class Registry(Model):
+    """The image registry the platform pulls tenant images from."""
+
+    host: str = Field(pattern=r"^[a-z0-9.-]+(:[0-9]{1,5})?$")
+    """Registry host, with port if any, e.g. `ghcr.io` or `127.0.0.1:5000`."""
+    namespace: str = Field(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$")
+    """Owner or organisation the tenants' images live under."""
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$")
+    """Login user; no login is made when unset (public or loopback registry)."""
+    token_secret: SecretName | None = None
+    """Name of the environment variable that holds the registry token (never its value)."""
+
+
+class Releases(Model):
+    """What is kept of old releases."""
+
+    keep: int = Field(default=5, ge=2, le=100)
+    """Releases kept per tenant and environment (current included); older ones are pruned."""
+
+
+class Timeouts(Model):
+    """Deploy timeouts, in seconds."""
+
+    lock_wait: int = Field(default=300, ge=0, le=3600)
+    """How long a deploy waits for another deploy of the same tenant+environment."""
+    lock_expiry: int = Field(default=3600, ge=60, le=86400)
+    """After this long a lock left by a killed deploy counts as stale."""
+    pull: int = Field(default=600, ge=10, le=7200)
+    """Pulling every image."""
+    up: int = Field(default=300, ge=10, le=3600)
+    """`docker compose up --wait`: until every container is running and healthy."""
+    health: int = Field(default=60, ge=1, le=3600)
+    """HTTP health checks of routed services."""
+
+
+class GitHubSettings(Model):
+    """Where the platform repository lives on GitHub."""
+
+    repository: GitHubRepository
+    """`owner/name` of this platform repository."""
+    production_reviewers: list[str] = Field(default_factory=list, max_length=6)
+    """GitHub users (or `org/team`) allowed to approve production deploys."""
+
+
+class PlatformSettings(Model):
+    """The platform's settings: `configs/platform.yml`."""
+
+    deploy_root: AbsolutePath = "/srv/platform"
+    """Directory on each host under which tenants' releases, history and locks live."""
+    registry: Registry
+    """The image registry."""
+    environments: dict[EnvName, Environment] = Field(min_length=1)
+    """Deploy environments in deploy order (staging first)."""
+    releases: Releases = Releases()
+    """Release retention."""
+    timeouts: Timeouts = Timeouts()
+    """Deploy timeouts."""
+    github: GitHubSettings | None = None
+    """The platform repository on GitHub."""
+
+    @model_validator(mode="after")
+    def _promotion_source_exists(self) -> PlatformSettings:
+        for name, env in self.environments.items():
+            if env.deploy_after is not None and env.deploy_after not in self.environments:
+                raise ValueError(
+                    f"environment {name!r}: deploy_after names unknown environment "
+                    f"{env.deploy_after!r}"
+                )
+        return self

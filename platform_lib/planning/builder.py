@@ -1,0 +1,254 @@
+"""Build a deploy Plan: a pure function of the configs, the request, the facts and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from platform_lib.config.domains import route_domains
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.placement import placement_host
+from platform_lib.config.platform_vars import compose_project as compose_project_name
+from platform_lib.errors import PlanError
+from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
+from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
+from platform_lib.planning.images import resolve_images
+from platform_lib.planning.release_files import env_file, override_file, platform_values
+from platform_lib.planning.steps import backup_step, compose, health_step, step
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    project: str
+    environment: str
+    now: datetime
+    """The explicit clock: the plan's timestamp and release id derive from it."""
+    actor: str
+    platform_sha: str
+    images: Mapping[str, str] = field(default_factory=dict)
+    facts: ServerFacts | None = None
+
+
+def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
+    tenant = config.tenants.get(request.project)
+    if tenant is None:
+        raise PlanError(
+            f"unknown project {request.project!r}",
+            f"projects: {', '.join(sorted(config.tenants)) or 'none'}",
+        )
+    env_name = request.environment
+    if env_name not in config.environments_of(tenant):
+        raise PlanError(
+            f"{tenant.name} does not deploy to {env_name!r}",
+            f"its environments: {', '.join(config.environments_of(tenant))}",
+        )
+    if request.now.tzinfo is None:
+        raise PlanError("the plan's clock needs a time zone", "give the time in UTC")
+    settings = config.settings
+    host_name = placement_host(settings, tenant.manifest, env_name)
+    host = settings.environments[env_name].hosts[host_name]
+    project = compose_project_name(tenant.name, env_name)
+    images = resolve_images(config, tenant, env_name, request.images, request.facts)
+    domains = [d for r in tenant.manifest.routes for d in route_domains(settings, r, env_name)]
+    now = request.now.astimezone(UTC)
+    content_key = canonical_json(
+        {
+            "images": images,
+            "compose": tenant.compose_text,
+            "env": tenant.env_files[env_name].file
+            and [(e.key, e.value) for e in tenant.env_files[env_name].entries],
+            "project": project,
+        }
+    )
+    release = f"{now:%Y%m%dT%H%M%SZ}-{sha256_text(content_key)[:8]}"
+    base = f"{settings.deploy_root}/projects/{tenant.name}/{env_name}"
+    release_dir = f"{base}/releases/{release}"
+    timeouts = settings.timeouts
+
+    files = tuple(
+        PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
+        for name, mode, text in (
+            ("docker-compose.yml", "0644", tenant.compose_text),
+            ("platform.override.yml", "0644", override_file(tenant, env_name, images)),
+            (
+                ".env",
+                "0600",
+                env_file(
+                    tenant,
+                    env_name,
+                    platform_values(tenant, env_name, project, release, domains, images),
+                ),
+            ),
+        )
+    )
+    registry = settings.registry
+    steps: list[Step] = [
+        step(
+            "lock",
+            "Take the deploy lock",
+            (
+                "platform_lock_acquire",
+                base,
+                request.actor,
+                release,
+                str(timeouts.lock_wait),
+                str(timeouts.lock_expiry),
+            ),
+            timeouts.lock_wait + 30,
+            "abort",
+        ),
+    ]
+    if request.facts is not None:
+        steps.append(
+            step(
+                "precondition",
+                "Check the host is as planned",
+                ("platform_expect_current", base, request.facts.current_release or ""),
+                30,
+                "abort",
+            )
+        )
+    steps.append(
+        step(
+            "stage",
+            "Stage the release directory",
+            ("platform_stage_release", base, release),
+            30,
+            "abort",
+        )
+    )
+    steps += [
+        step(
+            f"write-{f.path.rsplit('/', 1)[1].lstrip('.')}",
+            f"Write {f.path.rsplit('/', 1)[1]}",
+            ("platform_write_file", f.path, f.mode, f.sha256),
+            30,
+            "abort",
+            stdin_file=f.path,
+        )
+        for f in files
+    ]
+    if tenant.manifest.secrets:
+        steps.append(
+            step(
+                "secrets",
+                "Add secrets to the env file",
+                ("platform_append_secrets", f"{release_dir}/.env", *tenant.manifest.secrets),
+                30,
+                "abort",
+            )
+        )
+    if registry.username and registry.token_secret:
+        steps.append(
+            step(
+                "login",
+                f"Log in to {registry.host}",
+                (
+                    "platform_registry_login",
+                    registry.host,
+                    registry.username,
+                    registry.token_secret,
+                ),
+                60,
+                "abort",
+            )
+        )
+    steps += [
+        step(
+            "pull",
+            "Pull every image before anything stops",
+            ("platform_in_release", base, release, *compose(project), "pull", "--quiet"),
+            timeouts.pull,
+            "abort",
+        ),
+        step(
+            "digests",
+            "Resolve image digests",
+            ("platform_resolve_digests", base, release, "--", *compose(project)),
+            60,
+            "abort",
+        ),
+    ]
+    steps += [
+        backup_step(b, base, release, project, timeouts.pull) for b in tenant.manifest.backups
+    ]
+    steps.append(
+        step(
+            "switch",
+            "Start the new release and wait until healthy",
+            (
+                "platform_in_release",
+                base,
+                release,
+                *compose(project),
+                "up",
+                "--detach",
+                "--wait",
+                "--wait-timeout",
+                str(timeouts.up),
+                "--remove-orphans",
+            ),
+            timeouts.up + 30,
+            "rollback",
+        )
+    )
+    steps += [health_step(r, project, timeouts.health) for r in tenant.manifest.routes]
+    steps += [
+        step(
+            "record",
+            "Record the release and point current at it",
+            ("platform_record_release", base, release, request.actor, request.platform_sha),
+            30,
+            "rollback",
+        ),
+        step(
+            "prune",
+            f"Keep the newest {settings.releases.keep} releases",
+            ("platform_prune_releases", base, str(settings.releases.keep)),
+            60,
+            "warn",
+        ),
+        step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn"),
+    ]
+    rollback: list[Step] = [
+        step(
+            "rollback",
+            "Restore the previous release",
+            ("platform_rollback", base, release, str(timeouts.up), "--", *compose(project)),
+            timeouts.up + 60,
+            "abort",
+        ),
+    ]
+    rollback += [
+        health_step(r, project, timeouts.health, prefix="rollback-") for r in tenant.manifest.routes
+    ]
+
+    target = TargetHost(
+        name=host_name,
+        kind=host.kind,
+        address=host.address,
+        port=host.port,
+        user=host.user,
+        host_key=host.host_key,
+        docker_host=host.docker_host,
+    )
+    plan = Plan(
+        project=tenant.name,
+        environment=env_name,
+        compose_project=project,
+        release=release,
+        created_at=f"{now:%Y-%m-%dT%H:%M:%SZ}",
+        actor=request.actor,
+        platform_sha=request.platform_sha,
+        host=target,
+        base_dir=base,
+        images=images,
+        secrets=tuple(tenant.manifest.secrets),
+        domains=tuple(domains),
+        facts=request.facts,
+        files=files,
+        steps=tuple(steps),
+        rollback=tuple(rollback),
+    )
+    return with_id(plan)

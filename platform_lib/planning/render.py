@@ -1,0 +1,62 @@
+"""Render a plan as one bash script: the only place argv becomes shell text."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from functools import cache
+from importlib import resources
+
+from platform_lib.models.plan import Plan, Step
+
+HEREDOC_END = "PLATFORM_BASE64_END"  # '_' is not in the base64 alphabet: cannot occur in data
+
+
+@cache
+def runtime() -> str:
+    return (resources.files("platform_lib.planning") / "runtime.sh").read_text(encoding="utf-8")
+
+
+def quote(argv: tuple[str, ...]) -> str:
+    return shlex.join(argv)
+
+
+def render_step(step: Step, plan: Plan, indent: str = "") -> str:
+    head = quote(
+        ("platform_step", step.id, step.title, str(step.timeout), step.on_failure, "--", *step.argv)
+    )
+    if step.stdin_file is None:
+        return f"{indent}{head}\n"
+    content = next(f.content for f in plan.files if f.path == step.stdin_file)
+    encoded = base64.encodebytes(content.encode("utf-8")).decode("ascii")
+    return f"{indent}{head} <<'{HEREDOC_END}'\n{encoded}{HEREDOC_END}\n"
+
+
+def render_script(plan: Plan) -> str:
+    variables = {
+        "PLATFORM_PLAN_ID": plan.id,
+        "PLATFORM_RELEASE": plan.release,
+        "PLATFORM_ACTOR": plan.actor,
+        "PLATFORM_BASE": plan.base_dir,
+        "PLATFORM_STEP_NO": "0",
+        "PLATFORM_STEP_COUNT": str(len(plan.steps)),
+        "PLATFORM_LOCK_HELD": "",
+        "PLATFORM_DOCKER_CONFIG": "",
+    }
+    secrets = ", ".join(plan.secrets) or "none"
+    parts = [
+        "#!/usr/bin/env bash\n",
+        f"# Deploy plan {plan.id}\n",
+        f"# {plan.project}/{plan.environment}, release {plan.release}, host {plan.host.name}\n",
+        f"# Secrets read from the environment at apply time: {secrets}\n",
+        "set -euo pipefail\n",
+        "umask 022\n",
+        runtime(),
+        "".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()),
+        "trap platform_on_exit EXIT\n",
+        "platform_rollback_plan() {\n",
+        "".join(render_step(s, plan, "  ") for s in plan.rollback) or "  :\n",
+        "}\n",
+        "".join(render_step(s, plan) for s in plan.steps),
+    ]
+    return "".join(parts)

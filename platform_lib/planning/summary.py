@@ -1,0 +1,40 @@
+"""The plan for people: what will change, where, and in which order."""
+
+from __future__ import annotations
+
+from platform_lib.models.plan import Plan
+
+
+def render_summary(plan: Plan) -> str:
+    host = plan.host
+    where = f"{host.user}@{host.address}:{host.port}" if host.kind == "ssh" else "this machine"
+    current = "unknown (no facts given)"
+    if plan.facts is not None:
+        current = plan.facts.current_release or "nothing deployed yet"
+    lines = [
+        f"Plan {plan.id[:12]} for {plan.project}/{plan.environment}",
+        f"  host      {host.name} ({where})",
+        f"  release   {plan.release} (current: {current})",
+        f"  compose   project {plan.compose_project} in {plan.base_dir}",
+    ]
+    width = max((len(s) for s in plan.images), default=0)
+    lines += [
+        f"  image     {service.ljust(width)}  {ref}" for service, ref in sorted(plan.images.items())
+    ]
+    lines.append(f"  domains   {', '.join(plan.domains) or 'none (not routed)'}")
+    lines.append(
+        f"  secrets   {', '.join(plan.secrets) or 'none'} "
+        "(names only; values come from the deploy environment)"
+    )
+    lines += [
+        f"  file      {f.path.rsplit('/', 1)[1]} sha256:{f.sha256[:12]} mode {f.mode}"
+        for f in plan.files
+    ]
+    lines.append("Steps:")
+    lines += [
+        f"  {n:>2}. {s.title}{'  (rolls back on failure)' if s.on_failure == 'rollback' else ''}"
+        for n, s in enumerate(plan.steps, 1)
+    ]
+    lines.append("If the new release fails after the switch:")
+    lines += [f"   r{n}. {s.title}" for n, s in enumerate(plan.rollback, 1)]
+    return "\n".join(lines) + "\n"
