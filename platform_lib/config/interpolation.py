@@ -2,7 +2,9 @@
 
 The syntax follows compose-go: `$$` is a literal `$`; a `$` followed by anything but `$`, `{` or
 a name is literal too; `${NAME<operator>argument}` ends at the `}` that balances its `${`
-(compose counts every `${` and every `}`), and its argument may hold nested references.
+(compose counts every `${`, even one after `$$`, and every `}`), and its argument may hold nested
+references. Where that count never balances, compose-go sometimes falls back to a regex; we
+reject the reference as unterminated instead.
 Two deliberate differences from Compose: an unset plain reference is an error rather than a
 warning, and an argument is only evaluated when it is used.
 """

@@ -16,6 +16,8 @@ class ServerFacts(Model):
 
     current_release: str | None = None
     """The release `current` points at; a plan refuses to apply if it changed since."""
+    current_images: dict[str, str] = Field(default_factory=dict)
+    """Service -> image digest the current release runs (shown as what will change)."""
     verified_images: dict[str, str] = Field(default_factory=dict)
     """Service -> image digest of the last good release of the environment this one deploys
     after (promotion by digest)."""

@@ -52,16 +52,14 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     images = resolve_images(config, tenant, env_name, request.images, request.facts)
     domains = [d for r in tenant.manifest.routes for d in route_domains(settings, r, env_name)]
     now = request.now.astimezone(UTC)
-    content_key = canonical_json(
-        {
-            "images": images,
-            "compose": tenant.compose_text,
-            "env": tenant.env_files[env_name].file
-            and [(e.key, e.value) for e in tenant.env_files[env_name].entries],
-            "project": project,
-        }
-    )
-    release = f"{now:%Y%m%dT%H%M%SZ}-{sha256_text(content_key)[:8]}"
+    # The release id: its time, then a digest of what it runs (so equal content is visible).
+    content = {
+        "project": project,
+        "images": images,
+        "compose": tenant.compose_text,
+        "env": [(e.key, e.value) for e in tenant.env_files[env_name].entries],
+    }
+    release = f"{now:%Y%m%dT%H%M%SZ}-{sha256_text(canonical_json(content))[:8]}"
     base = f"{settings.deploy_root}/projects/{tenant.name}/{env_name}"
     release_dir = f"{base}/releases/{release}"
     timeouts = settings.timeouts

@@ -18,9 +18,12 @@ def render_summary(plan: Plan) -> str:
         f"  compose   project {plan.compose_project} in {plan.base_dir}",
     ]
     width = max((len(s) for s in plan.images), default=0)
-    lines += [
-        f"  image     {service.ljust(width)}  {ref}" for service, ref in sorted(plan.images.items())
-    ]
+    running = plan.facts.current_images if plan.facts is not None else {}
+    for service, ref in sorted(plan.images.items()):
+        change = ""
+        if service in running:
+            change = "  (unchanged)" if running[service] == ref else f"  (now {running[service]})"
+        lines.append(f"  image     {service.ljust(width)}  {ref}{change}")
     lines.append(f"  domains   {', '.join(plan.domains) or 'none (not routed)'}")
     lines.append(
         f"  secrets   {', '.join(plan.secrets) or 'none'} "

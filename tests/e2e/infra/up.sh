@@ -51,14 +51,19 @@ flock -w 300 9 || die "could not lock $STATE/.lock"
 # ---------------------------------------------------------------- helpers ---
 pidfile() { echo "$STATE/run/$1.pid"; }
 
-# running NAME: the pidfile names a live process whose command line mentions
-# this state dir (guards against stale pidfiles and reused pids).
+# running NAME: the pidfile names a live process of the expected binary whose
+# command line mentions this state dir (stale pidfiles, reused pids).
 running() {
-    local f pid
+    local f pid comm
     f=$(pidfile "$1")
     [ -s "$f" ] || return 1
-    pid=$(cat "$f")
-    [ -r "/proc/$pid/cmdline" ] || return 1
+    pid=$(tr -dc 0-9 <"$f")
+    [ -n "$pid" ] || return 1
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+    case $1 in
+        registry) [ "$comm" = docker-registry ] || return 1 ;;
+        *) [ "$comm" = "$1" ] || return 1 ;;
+    esac
     tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$STATE"
 }
 
