@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platform_lib.docs_gen import with_reference
 from platform_lib.models.plan import Plan
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
@@ -30,22 +31,28 @@ def generate_schemas() -> dict[str, str]:
     return out
 
 
+def generated_files(root: Path) -> dict[str, str]:
+    """Every file generated from the models: the schemas, and README.md's config reference."""
+    files = {f"{SCHEMA_DIR}/{name}": text for name, text in generate_schemas().items()}
+    readme = root / "README.md"
+    if readme.is_file():
+        files["README.md"] = with_reference(readme.read_text(encoding="utf-8"))
+    return files
+
+
 def stale_schemas(root: Path) -> list[str]:
-    """Schema files that differ from what the models generate."""
-    stale = []
-    for name, text in generate_schemas().items():
-        path = root / SCHEMA_DIR / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            stale.append(f"{SCHEMA_DIR}/{name}")
-    return stale
+    """Generated files that differ from what the models generate."""
+    return [
+        name
+        for name, text in generated_files(root).items()
+        if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
+    ]
 
 
 def write_schemas(root: Path) -> list[str]:
+    stale = stale_schemas(root)
     (root / SCHEMA_DIR).mkdir(exist_ok=True)
-    written = []
-    for name, text in generate_schemas().items():
-        path = root / SCHEMA_DIR / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written.append(f"{SCHEMA_DIR}/{name}")
-    return written
+    for name, text in generated_files(root).items():
+        if name in stale:
+            (root / name).write_text(text, encoding="utf-8")
+    return stale

@@ -3,7 +3,8 @@
 One assignment per line: `KEY=value`, optionally prefixed with `export `, blank lines and `#`
 comments between. Whitespace around the key and the value is dropped. An unquoted value runs to
 the end of the line, where ` #` starts a comment (looked for after leading whitespace, as Compose
-does); a single-quoted value is literal; a double-quoted value understands `\\n`, `\\"` and `\\\\`.
+does); a single-quoted value is literal; a double-quoted value understands `\\n`, `\\"` and `\\\\`
+(any other backslash is kept).
 Our dialect does not let quoted values span lines. Values are kept as written: `${VAR}`
 references are not expanded here.
 """

@@ -2,11 +2,10 @@
 
 The syntax follows compose-go: `$$` is a literal `$`; a `$` followed by anything but `$`, `{` or
 a name is literal too; `${NAME<operator>argument}` ends at the `}` that balances its `${`
-(compose counts every `${`, even one after `$$`, and every `}`), and its argument may hold nested
-references. Where that count never balances, compose-go sometimes falls back to a regex; we
-reject the reference as unterminated instead.
-Two deliberate differences from Compose: an unset plain reference is an error rather than a
-warning, and an argument is only evaluated when it is used.
+(compose counts every `${`, even one right after `$$`, and every `}`), and its argument may hold
+nested references. Deliberate differences from Compose: an unset plain reference is an error,
+not a warning; an argument is only evaluated when it is used; and a reference whose braces never
+balance by that count is rejected as unterminated (compose-go falls back to a regex there).
 """
 
 from __future__ import annotations

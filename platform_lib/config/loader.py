@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
 
 from platform_lib.config.envfile import EnvFile, parse_env_file
 from platform_lib.config.model_errors import validate_model
 from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE
 from platform_lib.config.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 from platform_lib.errors import Location, Problem
+from platform_lib.models.names import ProjectName
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
 
-PROJECT_DIR = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PROJECT_NAME: TypeAdapter[str] = TypeAdapter(ProjectName)
+
+
+def is_project_name(name: str) -> bool:
+    try:
+        _PROJECT_NAME.validate_python(name)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,8 @@ class Tenant:
     compose_text: str
     env_files: Mapping[str, EnvFile]
     """Parsed `.env.<environment>` per environment the tenant deploys to."""
+    env_texts: Mapping[str, str]
+    """The same files as written."""
 
     @property
     def directory(self) -> str:
@@ -103,7 +115,7 @@ def _load_tenant(
     problems: list[Problem],
 ) -> Tenant | None:
     directory = f"{CONFIG_DIR}/{name}"
-    if not PROJECT_DIR.match(name) or len(name) > 40:
+    if not is_project_name(name):
         problems.append(
             Problem(
                 Location(directory),
@@ -122,6 +134,7 @@ def _load_tenant(
         manifest, found = validate_model(manifest_doc, ProjectManifest, "project")
         problems.extend(found)
     env_files: dict[str, EnvFile] = {}
+    env_texts: dict[str, str] = {}
     if settings is not None:
         wanted = manifest.environments if manifest is not None else None
         for env in settings.environments:
@@ -141,6 +154,9 @@ def _load_tenant(
             env_file = parse_env_file(sources[path], path)
             problems.extend(env_file.problems)
             env_files[env] = env_file
+            env_texts[env] = sources[path]
     if manifest is None or manifest_doc is None or compose_doc is None:
         return None
-    return Tenant(name, manifest, manifest_doc, compose_doc, sources[compose_path], env_files)
+    return Tenant(
+        name, manifest, manifest_doc, compose_doc, sources[compose_path], env_files, env_texts
+    )

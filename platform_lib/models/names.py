@@ -8,58 +8,58 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
 
+# Lowercase letters, digits and single dashes; starts with a letter.
 ProjectName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40),
-    Field(description="Lowercase letters, digits and single dashes; starts with a letter."),
 ]
+# Lowercase letters and digits, e.g. `staging`, `production`.
 EnvName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=20),
-    Field(description="Lowercase letters and digits, e.g. `staging`, `production`."),
 ]
+# A name for the host used in logs and placement.
 HostName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63),
-    Field(description="A name for the host used in logs and placement."),
 ]
+# A service of the tenant's docker-compose.yml.
 ServiceName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=63),
-    Field(description="A service of the tenant's docker-compose.yml."),
 ]
+# A named volume of the tenant's docker-compose.yml.
 VolumeName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", max_length=63),
-    Field(description="A named volume of the tenant's docker-compose.yml."),
 ]
+# An environment variable name; the value comes from the deploy environment.
 SecretName = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64),
-    Field(description="An environment variable name; the value comes from the deploy environment."),
 ]
+# A fully qualified lowercase domain name.
 Domain = Annotated[
     str,
     StringConstraints(
         pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$",
         max_length=253,
     ),
-    Field(description="A fully qualified lowercase domain name."),
 ]
+# An image repository path without registry or tag, e.g. `acme/shop-api`.
 ImageRepository = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"),
-    Field(description="An image repository path without registry or tag, e.g. `acme/shop-api`."),
 ]
+# An absolute URL path, e.g. `/healthz`.
 HttpPath = Annotated[
     str,
     StringConstraints(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$", max_length=200),
-    Field(description="An absolute URL path, e.g. `/healthz`."),
 ]
+# `owner/name` of a GitHub repository.
 GitHubRepository = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"),
-    Field(description="`owner/name` of a GitHub repository."),
 ]

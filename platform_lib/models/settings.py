@@ -9,23 +9,23 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from platform_lib.models.base import Model
 from platform_lib.models.names import EnvName, GitHubRepository, HostName, SecretName
 
+# The host's public SSH key, `TYPE BASE64` as in a known_hosts line.
 HostKey = Annotated[
     str,
     StringConstraints(
         pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$"
     ),
-    Field(description="The host's public SSH key, `TYPE BASE64` as in a known_hosts line."),
 ]
+# DNS name or IP address the host is reached at.
 Address = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", max_length=253),
-    Field(description="DNS name or IP address the host is reached at."),
 ]
 UnixUser = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]*$", max_length=32)]
+# An absolute path on the host.
 AbsolutePath = Annotated[
     str,
     StringConstraints(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200),
-    Field(description="An absolute path on the host."),
 ]
 
 

@@ -32,24 +32,16 @@ def override_file(tenant: Tenant, environment: str, images: Mapping[str, str]) -
 
 
 def env_file(tenant: Tenant, environment: str, platform_values: Mapping[str, str]) -> str:
-    """The release's `.env`: the tenant's env file as written, then the platform's variables.
-    Secret values are appended on the host at apply time, never here."""
-    source = tenant.env_files[environment]
+    """The release's `.env`: the tenant's env file as written (compose reads the same dialect
+    it was validated in), then the platform's variables. Secret values are appended on the host
+    at apply time, never here."""
+    source = tenant.env_texts[environment]
     text = GENERATED_HEADER.format(target=f"{tenant.name}/{environment}")
-    text += f"# from {source.file}\n"
-    text += "".join(f"{e.key}={_quote(e.value)}\n" for e in source.entries)
+    text += f"# from {tenant.env_files[environment].file}\n"
+    text += source if source.endswith("\n") or not source else source + "\n"
     text += "# provided by the platform\n"
-    text += "".join(f"{k}={_quote(v)}\n" for k, v in sorted(platform_values.items()))
+    text += "".join(f"{k}='{v}'\n" for k, v in sorted(platform_values.items()))
     return text
-
-
-def _quote(value: str) -> str:
-    """A dotenv value compose reads back unchanged: single quotes are literal in compose's
-    dotenv dialect; values holding a single quote or newline use escaped double quotes."""
-    if "'" not in value and "\n" not in value:
-        return f"'{value}'"
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped.replace("$", "$$")}"'
 
 
 def platform_values(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy plan 4b3992758cb488f842940f146fd602ac45eb508dd7f81f880243fc35dcaf95b4
+# Deploy plan 1714197a860fad7233d65cf3edcb9139325f68be12a036742298df91af1c3537
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET
 set -euo pipefail
@@ -293,7 +293,7 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- end of platform runtime -----------------------------------------------------------
-PLATFORM_PLAN_ID=4b3992758cb488f842940f146fd602ac45eb508dd7f81f880243fc35dcaf95b4
+PLATFORM_PLAN_ID=1714197a860fad7233d65cf3edcb9139325f68be12a036742298df91af1c3537
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
@@ -355,19 +355,21 @@ Lm11bHRpLXRlbmFudC1wbGF0Zm9ybS5lbnZpcm9ubWVudCI6ICJwcm9kdWN0aW9uIiwKICAgICAg
 ICAiaW8uZ2l0aHViLm11bHRpLXRlbmFudC1wbGF0Zm9ybS5wcm9qZWN0IjogImZpbHRlci1pY2Fs
 IgogICAgICB9CiAgICB9CiAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 4f68be8b880ded8987bdb017b4c04a0f75cb37b612e2f093d475b37bf56ae3ff <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 f816e8caada7a3856966840b5eb9b7b630c150be5a782a3ce16ed83e1829f5ab <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9wcm9kdWN0aW9uLiBE
 byBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZp
-Z3MvZmlsdGVyLWljYWwvLmVudi5wcm9kdWN0aW9uCkFQUF9FTlY9J3Byb2R1Y3Rpb24nCkxPR19M
-RVZFTD0naW5mbycKIyBwcm92aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9Q
-Uk9KRUNUPSdmaWx0ZXItaWNhbC1wcm9kdWN0aW9uJwpQTEFURk9STV9ET01BSU49J2ZpbHRlci1p
-Y2FsLmRlJwpQTEFURk9STV9FTlZJUk9OTUVOVD0ncHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0Vf
-QkFDS0VORD0nZ2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1iYWNrZW5kQHNoYTI1Njox
-MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEx
-MTExMTExJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9yZy9maWx0
-ZXItaWNhbC1mcm9udGVuZEBzaGEyNTY6MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIy
-MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMicKUExBVEZPUk1fUFJPSkVDVD0nZmlsdGVy
-LWljYWwnClBMQVRGT1JNX1JFTEVBU0U9JzIwMjYxMTI2VDEyMDAwMFotZWJkNjY4ZTgnCg==
+Z3MvZmlsdGVyLWljYWwvLmVudi5wcm9kdWN0aW9uCiMgZmlsdGVyLWljYWwsIHByb2R1Y3Rpb24u
+IENvbmZpZ3VyYXRpb24gb25seTogc2VjcmV0cyBhcmUgZGVjbGFyZWQgaW4gcHJvamVjdC55bWwu
+CkFQUF9FTlY9cHJvZHVjdGlvbgpMT0dfTEVWRUw9aW5mbwojIHByb3ZpZGVkIGJ5IHRoZSBwbGF0
+Zm9ybQpQTEFURk9STV9DT01QT1NFX1BST0pFQ1Q9J2ZpbHRlci1pY2FsLXByb2R1Y3Rpb24nClBM
+QVRGT1JNX0RPTUFJTj0nZmlsdGVyLWljYWwuZGUnClBMQVRGT1JNX0VOVklST05NRU5UPSdwcm9k
+dWN0aW9uJwpQTEFURk9STV9JTUFHRV9CQUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRl
+ci1pY2FsLWJhY2tlbmRAc2hhMjU2OjExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEx
+MTExMTExMTExMTExMTExMTExMTExMTExMTExMTEnClBMQVRGT1JNX0lNQUdFX0ZST05URU5EPSdn
+aGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWZyb250ZW5kQHNoYTI1NjoyMjIyMjIyMjIy
+MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyJwpQ
+TEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcKUExBVEZPUk1fUkVMRUFTRT0nMjAyNjExMjZU
+MTIwMDAwWi1lYmQ2NjhlOCcK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN

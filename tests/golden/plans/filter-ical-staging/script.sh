@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy plan c951bb0d57efcffa72f8781fb21c4e25631fb28488d15d083e1c34c088894b6f
+# Deploy plan f52b5229c60dfb3282c2c40d8eccb94f96edd019c6acda173ec3e6648ddd71de
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET
 set -euo pipefail
@@ -293,7 +293,7 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- end of platform runtime -----------------------------------------------------------
-PLATFORM_PLAN_ID=c951bb0d57efcffa72f8781fb21c4e25631fb28488d15d083e1c34c088894b6f
+PLATFORM_PLAN_ID=f52b5229c60dfb3282c2c40d8eccb94f96edd019c6acda173ec3e6648ddd71de
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
@@ -351,17 +351,18 @@ ICAibGFiZWxzIjogewogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLmVu
 dmlyb25tZW50IjogInN0YWdpbmciLAogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBs
 YXRmb3JtLnByb2plY3QiOiAiZmlsdGVyLWljYWwiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 6fcc02bc123f50160c967bababfade3ffaa4cc5ae5e3956e7bb984c6467aa267 <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 ea137a338e6704465cf3aceff55ce4e1440e95f98a3aa3d939fdc8fdfb76bdc8 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9zdGFnaW5nLiBEbyBu
 b3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3Mv
-ZmlsdGVyLWljYWwvLmVudi5zdGFnaW5nCkFQUF9FTlY9J3N0YWdpbmcnCkxPR19MRVZFTD0nZGVi
-dWcnCiMgcHJvdmlkZWQgYnkgdGhlIHBsYXRmb3JtClBMQVRGT1JNX0NPTVBPU0VfUFJPSkVDVD0n
-ZmlsdGVyLWljYWwtc3RhZ2luZycKUExBVEZPUk1fRE9NQUlOPSdzdGFnaW5nLmZpbHRlci1pY2Fs
-LmRlJwpQTEFURk9STV9FTlZJUk9OTUVOVD0nc3RhZ2luZycKUExBVEZPUk1fSU1BR0VfQkFDS0VO
-RD0nZ2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1iYWNrZW5kOnYxLjQuMicKUExBVEZP
-Uk1fSU1BR0VfRlJPTlRFTkQ9J2doY3IuaW8vZXhhbXBsZS1vcmcvZmlsdGVyLWljYWwtZnJvbnRl
-bmQ6djEuNC4yJwpQTEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcKUExBVEZPUk1fUkVMRUFT
-RT0nMjAyNjExMjZUMTIwMDAwWi1hNjI5NGVhMScK
+ZmlsdGVyLWljYWwvLmVudi5zdGFnaW5nCiMgZmlsdGVyLWljYWwsIHN0YWdpbmcuIENvbmZpZ3Vy
+YXRpb24gb25seTogc2VjcmV0cyBhcmUgZGVjbGFyZWQgaW4gcHJvamVjdC55bWwuCkFQUF9FTlY9
+c3RhZ2luZwpMT0dfTEVWRUw9ZGVidWcKIyBwcm92aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZP
+Uk1fQ09NUE9TRV9QUk9KRUNUPSdmaWx0ZXItaWNhbC1zdGFnaW5nJwpQTEFURk9STV9ET01BSU49
+J3N0YWdpbmcuZmlsdGVyLWljYWwuZGUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFnaW5nJwpQ
+TEFURk9STV9JTUFHRV9CQUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWJh
+Y2tlbmQ6djEuNC4yJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9y
+Zy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjInClBMQVRGT1JNX1BST0pFQ1Q9J2ZpbHRlci1p
+Y2FsJwpQTEFURk9STV9SRUxFQVNFPScyMDI2MTEyNlQxMjAwMDBaLWE2Mjk0ZWExJwo=
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy plan 5a1365e3485a757857cf3335bda4914ef4d2a4f0125c5386c5bcd3570df9409a
+# Deploy plan 64405161cdef1bc3f9a873b0db655047556a5fa5030ffa2411c33a5625e1cde7
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN
 set -euo pipefail
@@ -293,7 +293,7 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- end of platform runtime -----------------------------------------------------------
-PLATFORM_PLAN_ID=5a1365e3485a757857cf3335bda4914ef4d2a4f0125c5386c5bcd3570df9409a
+PLATFORM_PLAN_ID=64405161cdef1bc3f9a873b0db655047556a5fa5030ffa2411c33a5625e1cde7
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
@@ -338,19 +338,19 @@ CiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZv
 cm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5h
 bnQtcGxhdGZvcm0ucHJvamVjdCI6ICJnYWJzLW1hc3NhZ2UiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 0cb283d724b1bb6b62b0fbe69105a0273be3670618ee4ab347842916d5f7062f <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 6499f568ce081ee701d4a8ce9eb515347448b6aa0768f88c447d0d5c96282731 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2Uvc3RhZ2luZy4gRG8g
 bm90IGVkaXQ6IGl0IGlzIHJld3JpdHRlbiBvbiBldmVyeSBkZXBsb3kuCiMgZnJvbSBjb25maWdz
-L2dhYnMtbWFzc2FnZS8uZW52LnN0YWdpbmcKU01UUF9IT1NUPSdzbXRwLmV4YW1wbGUub3JnJwpT
-TVRQX1VTRVI9J3N0YWdpbmdAZ2Ficy1tYXNzYWdlLmRlJwpCT09LSU5HX05PVElGWT0nc3RhZ2lu
-Z0BnYWJzLW1hc3NhZ2UuZGUnCkFQSV9QVUJMSUNfVVJMPSdodHRwczovL3N0YWdpbmcuYXBpLmdh
-YnMtbWFzc2FnZS5kZScKIyBwcm92aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9T
-RV9QUk9KRUNUPSdnYWJzLW1hc3NhZ2Utc3RhZ2luZycKUExBVEZPUk1fRE9NQUlOPSdzdGFnaW5n
-LmdhYnMtbWFzc2FnZS5kZScKUExBVEZPUk1fRU5WSVJPTk1FTlQ9J3N0YWdpbmcnClBMQVRGT1JN
-X0lNQUdFX0JBQ0tFTkQ9J2doY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNzYWdlLWJhY2tlbmQ6
-MjAyNi4xMS4zJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9yZy9n
-YWJzLW1hc3NhZ2UtZnJvbnRlbmQ6MjAyNi4xMS4zJwpQTEFURk9STV9QUk9KRUNUPSdnYWJzLW1h
-c3NhZ2UnClBMQVRGT1JNX1JFTEVBU0U9JzIwMjYxMTI2VDEyMDAwMFotZWFmZDM2ZmQnCg==
+L2dhYnMtbWFzc2FnZS8uZW52LnN0YWdpbmcKU01UUF9IT1NUPXNtdHAuZXhhbXBsZS5vcmcKU01U
+UF9VU0VSPXN0YWdpbmdAZ2Ficy1tYXNzYWdlLmRlCkJPT0tJTkdfTk9USUZZPXN0YWdpbmdAZ2Fi
+cy1tYXNzYWdlLmRlCkFQSV9QVUJMSUNfVVJMPWh0dHBzOi8vc3RhZ2luZy5hcGkuZ2Ficy1tYXNz
+YWdlLmRlCiMgcHJvdmlkZWQgYnkgdGhlIHBsYXRmb3JtClBMQVRGT1JNX0NPTVBPU0VfUFJPSkVD
+VD0nZ2Ficy1tYXNzYWdlLXN0YWdpbmcnClBMQVRGT1JNX0RPTUFJTj0nc3RhZ2luZy5nYWJzLW1h
+c3NhZ2UuZGUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFnaW5nJwpQTEFURk9STV9JTUFHRV9C
+QUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2dhYnMtbWFzc2FnZS1iYWNrZW5kOjIwMjYuMTEu
+MycKUExBVEZPUk1fSU1BR0VfRlJPTlRFTkQ9J2doY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNz
+YWdlLWZyb250ZW5kOjIwMjYuMTEuMycKUExBVEZPUk1fUFJPSkVDVD0nZ2Ficy1tYXNzYWdlJwpQ
+TEFURk9STV9SRUxFQVNFPScyMDI2MTEyNlQxMjAwMDBaLWVhZmQzNmZkJwo=
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy plan b06be447e128e838c24339860808fdfbd49c9a1c67d00bdf0cf842054eb9f7d7
+# Deploy plan bd6d2a3ed7b3de0729f5d136e9c9e4cffb929432f466498cf6537acd6b292e7b
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: none
 set -euo pipefail
@@ -293,7 +293,7 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- end of platform runtime -----------------------------------------------------------
-PLATFORM_PLAN_ID=b06be447e128e838c24339860808fdfbd49c9a1c67d00bdf0cf842054eb9f7d7
+PLATFORM_PLAN_ID=bd6d2a3ed7b3de0729f5d136e9c9e4cffb929432f466498cf6537acd6b292e7b
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
@@ -325,16 +325,16 @@ dWx0aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAicHJvZHVjdGlvbiIsCiAgICAgICAg
 ImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAg
 fQogICAgfQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 cdb04f509215f46d1f74d18ff75ea1abbc6fcdc9036df059aa4bf561076f393d <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 99c7296bf3a9e5e1fe1dcd964f8ae314042ce7ace547cf8cf35db2a1d8110d80 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg
 ZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFp
-c3MvLmVudi5wcm9kdWN0aW9uClBBSVNTX01PREU9J3Byb2R1Y3Rpb24nCldPUktFUlM9JzQnCiMg
-cHJvdmlkZWQgYnkgdGhlIHBsYXRmb3JtClBMQVRGT1JNX0NPTVBPU0VfUFJPSkVDVD0ncGFpc3Mt
-cHJvZHVjdGlvbicKUExBVEZPUk1fRE9NQUlOPSdwYWlzcy5tZScKUExBVEZPUk1fRU5WSVJPTk1F
-TlQ9J3Byb2R1Y3Rpb24nClBMQVRGT1JNX0lNQUdFX1dFQj0nZ2hjci5pby9leGFtcGxlLW9yZy9w
-YWlzcy13ZWJAc2hhMjU2OjMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
-MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMnClBMQVRGT1JNX1BST0pFQ1Q9J3BhaXNzJwpQTEFURk9S
-TV9SRUxFQVNFPScyMDI2MTEyNlQxMjAwMDBaLTdhMzNkMzNmJwo=
+c3MvLmVudi5wcm9kdWN0aW9uClBBSVNTX01PREU9cHJvZHVjdGlvbgpXT1JLRVJTPTQKIyBwcm92
+aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1wcm9k
+dWN0aW9uJwpQTEFURk9STV9ET01BSU49J3BhaXNzLm1lJwpQTEFURk9STV9FTlZJUk9OTUVOVD0n
+cHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNz
+LXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnClBMQVRGT1JNX1JF
+TEVBU0U9JzIwMjYxMTI2VDEyMDAwMFotN2EzM2QzM2YnCg==
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet

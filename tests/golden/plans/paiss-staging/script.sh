@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploy plan 4f695d21236460e5ad243b8a6f2e376538f311f739a5a2d37d6861839420d07c
+# Deploy plan add84ee48698dbb0be2e6352b630fb3dc0a2568e67dc45696c1cb5cb5f7ff9bd
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: none
 set -euo pipefail
@@ -293,7 +293,7 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- end of platform runtime -----------------------------------------------------------
-PLATFORM_PLAN_ID=4f695d21236460e5ad243b8a6f2e376538f311f739a5a2d37d6861839420d07c
+PLATFORM_PLAN_ID=add84ee48698dbb0be2e6352b630fb3dc0a2568e67dc45696c1cb5cb5f7ff9bd
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
@@ -325,16 +325,16 @@ aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdp
 dGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAgfQogICAg
 fQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 d121502b87674dbd914b410a0e94ebf16e5061ad5ebe5121a2abce09223de04f <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 875002c0d43b0d916494cbe998c66bc47d1c4fa4ed07bc5d79791a5cee717ace <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
 dDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFpc3Mv
-LmVudi5zdGFnaW5nClBBSVNTX01PREU9J3N0YWdpbmcnCldPUktFUlM9JzEnCiMgcHJvdmlkZWQg
-YnkgdGhlIHBsYXRmb3JtClBMQVRGT1JNX0NPTVBPU0VfUFJPSkVDVD0ncGFpc3Mtc3RhZ2luZycK
-UExBVEZPUk1fRE9NQUlOPSdzdGFnaW5nLnBhaXNzLm1lJwpQTEFURk9STV9FTlZJUk9OTUVOVD0n
-c3RhZ2luZycKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdl
-YkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
-MzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnClBMQVRGT1JNX1JFTEVB
-U0U9JzIwMjYxMTI2VDEyMDAwMFotZmYyMWJhOWMnCg==
+LmVudi5zdGFnaW5nClBBSVNTX01PREU9c3RhZ2luZwpXT1JLRVJTPTEKIyBwcm92aWRlZCBieSB0
+aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1zdGFnaW5nJwpQTEFU
+Rk9STV9ET01BSU49J3N0YWdpbmcucGFpc3MubWUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFn
+aW5nJwpQTEFURk9STV9JTUFHRV9XRUI9J2doY3IuaW8vZXhhbXBsZS1vcmcvcGFpc3Mtd2ViQHNo
+YTI1NjozMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycKUExBVEZPUk1fUkVMRUFTRT0n
+MjAyNjExMjZUMTIwMDAwWi1mZjIxYmE5YycK
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet
