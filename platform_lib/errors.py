@@ -3,6 +3,7 @@
     PlatformError            a problem the user can fix; the CLI prints it as one line, exit 1
     ├── ConfigError          the configuration is invalid; carries every Problem found
     ├── PlanError            a plan cannot be made from valid configs (no image, unknown env...)
+    ├── ApplyError           a plan ran on its host and failed (the host says why)
     └── UsageError           the command line itself is wrong; exit 2
 
 Anything that is not a PlatformError is a bug in the platform and keeps its traceback.
@@ -68,6 +69,10 @@ class PlanError(PlatformError):
     def __init__(self, message: str, hint: str = "") -> None:
         self.hint = hint
         super().__init__(message + (f" ({hint})" if hint else ""))
+
+
+class ApplyError(PlatformError):
+    pass
 
 
 class UsageError(PlatformError):

@@ -53,6 +53,8 @@ class TargetHost(Model):
 
 class Plan(Model):
     format: Literal[1] = 1
+    kind: Literal["deploy", "rollback"] = "deploy"
+    """`deploy` stages a new release; `rollback` switches back to one already on the host."""
     id: str = ""
     """sha256 of the plan's canonical JSON (with this field empty)."""
     project: str

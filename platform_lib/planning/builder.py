@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from platform_lib.config.domains import route_domains
-from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
 from platform_lib.config.platform_vars import compose_project as compose_project_name
 from platform_lib.errors import PlanError
@@ -30,24 +30,54 @@ class PlanRequest:
     facts: ServerFacts | None = None
 
 
-def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
-    tenant = config.tenants.get(request.project)
+def find_tenant(config: PlatformConfig, project: str, environment: str) -> Tenant:
+    tenant = config.tenants.get(project)
     if tenant is None:
         raise PlanError(
-            f"unknown project {request.project!r}",
+            f"unknown project {project!r}",
             f"projects: {', '.join(sorted(config.tenants)) or 'none'}",
         )
-    env_name = request.environment
-    if env_name not in config.environments_of(tenant):
+    if environment not in config.environments_of(tenant):
         raise PlanError(
-            f"{tenant.name} does not deploy to {env_name!r}",
+            f"{tenant.name} does not deploy to {environment!r}",
             f"its environments: {', '.join(config.environments_of(tenant))}",
         )
+    return tenant
+
+
+def target_host(config: PlatformConfig, tenant: Tenant, environment: str) -> TargetHost:
+    name = placement_host(config.settings, tenant.manifest, environment)
+    host = config.settings.environments[environment].hosts[name]
+    return TargetHost(
+        name=name,
+        kind=host.kind,
+        address=host.address,
+        port=host.port,
+        user=host.user,
+        host_key=host.host_key,
+        docker_host=host.docker_host,
+    )
+
+
+def base_dir(config: PlatformConfig, project: str, environment: str) -> str:
+    """Where a tenant+environment lives on its host."""
+    return f"{config.settings.deploy_root}/projects/{project}/{environment}"
+
+
+def required_secrets(config: PlatformConfig, tenant: Tenant) -> tuple[str, ...]:
+    """Every secret a deploy reads from its environment: the tenant's and the registry token."""
+    registry = config.settings.registry
+    token = (registry.token_secret,) if registry.username and registry.token_secret else ()
+    return tuple(dict.fromkeys((*tenant.manifest.secrets, *token)))
+
+
+def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
+    tenant = find_tenant(config, request.project, request.environment)
+    env_name = request.environment
     if request.now.tzinfo is None:
         raise PlanError("the plan's clock needs a time zone", "give the time in UTC")
     settings = config.settings
-    host_name = placement_host(settings, tenant.manifest, env_name)
-    host = settings.environments[env_name].hosts[host_name]
+    target = target_host(config, tenant, env_name)
     project = compose_project_name(tenant.name, env_name)
     images = resolve_images(config, tenant, env_name, request.images, request.facts)
     domains = [d for r in tenant.manifest.routes for d in route_domains(settings, r, env_name)]
@@ -60,7 +90,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         "env": [(e.key, e.value) for e in tenant.env_files[env_name].entries],
     }
     release = f"{now:%Y%m%dT%H%M%SZ}-{sha256_text(canonical_json(content))[:8]}"
-    base = f"{settings.deploy_root}/projects/{tenant.name}/{env_name}"
+    base = base_dir(config, tenant.name, env_name)
     release_dir = f"{base}/releases/{release}"
     timeouts = settings.timeouts
 
@@ -163,7 +193,14 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         step(
             "digests",
             "Resolve image digests",
-            ("platform_resolve_digests", base, release, "--", *compose(project)),
+            (
+                "platform_resolve_digests",
+                base,
+                release,
+                *(f"{service}={ref}" for service, ref in sorted(images.items())),
+                "--",
+                *compose(project),
+            ),
             60,
             "abort",
         ),
@@ -222,15 +259,6 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         health_step(r, project, timeouts.health, prefix="rollback-") for r in tenant.manifest.routes
     ]
 
-    target = TargetHost(
-        name=host_name,
-        kind=host.kind,
-        address=host.address,
-        port=host.port,
-        user=host.user,
-        host_key=host.host_key,
-        docker_host=host.docker_host,
-    )
     plan = Plan(
         project=tenant.name,
         environment=env_name,
@@ -242,7 +270,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         host=target,
         base_dir=base,
         images=images,
-        secrets=tuple(tenant.manifest.secrets),
+        secrets=required_secrets(config, tenant),
         domains=tuple(domains),
         facts=request.facts,
         files=files,

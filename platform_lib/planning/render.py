@@ -26,7 +26,8 @@ def render_step(step: Step, plan: Plan, indent: str = "") -> str:
         ("platform_step", step.id, step.title, str(step.timeout), step.on_failure, "--", *step.argv)
     )
     if step.stdin_file is None:
-        return f"{indent}{head}\n"
+        # bash reads this script from stdin: no step may read (and swallow) the rest of it.
+        return f"{indent}{head} </dev/null\n"
     content = next(f.content for f in plan.files if f.path == step.stdin_file)
     encoded = base64.encodebytes(content.encode("utf-8")).decode("ascii")
     return f"{indent}{head} <<'{HEREDOC_END}'\n{encoded}{HEREDOC_END}\n"
@@ -60,3 +61,15 @@ def render_script(plan: Plan) -> str:
         "".join(render_step(s, plan) for s in plan.steps),
     ]
     return "".join(parts)
+
+
+def render_operation(argv: tuple[str, ...], variables: dict[str, str]) -> str:
+    """A one-command script over the same runtime (facts, status, history, lock recovery)."""
+    return "".join(
+        [
+            "set -euo pipefail\n",
+            runtime(),
+            "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(variables.items())),
+            quote(argv) + " </dev/null\n",
+        ]
+    )

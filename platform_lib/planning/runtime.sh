@@ -1,6 +1,8 @@
 # --- platform runtime: functions the plan's steps call on the host ----------------------
-# Only bash and the docker CLI are assumed on the host. Every value reaches these functions
-# as a separate, already-quoted argument; nothing here builds a command from a string.
+# Only bash, coreutils and the docker CLI are assumed on the host. Every value reaches these
+# functions as a separate, already-quoted argument; nothing here builds a command from a string.
+# Steps run as `fn || rc=$?`, where bash ignores `set -e`: each function checks its own
+# commands and returns non-zero on the first failure.
 
 platform_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 platform_epoch() { date -u +%s; }
@@ -71,7 +73,7 @@ platform_history_event() {  # OUTCOME STEP
 # --- lock ------------------------------------------------------------------------------
 platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
   local base=$1 actor=$2 release=$3 wait=$4 expiry=$5 deadline now expires
-  mkdir -p "$base"
+  mkdir -p "$base" || return 1
   deadline=$(($(platform_epoch) + wait))
   while ! mkdir "$base/lock" 2>/dev/null; do
     now=$(platform_epoch)
@@ -91,7 +93,7 @@ platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
   printf '{"actor":%s,"release":%s,"plan":%s,"started":%s,"expires_epoch":%s,"pid":%s}\n' \
     "$(platform_json "$actor")" "$(platform_json "$release")" \
     "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$(platform_now)")" \
-    "$(($(platform_epoch) + expiry))" "$$" >"$base/lock/holder.json"
+    "$(($(platform_epoch) + expiry))" "$$" >"$base/lock/holder.json" || return 1
   PLATFORM_LOCK_HELD=$base
 }
 
@@ -184,22 +186,45 @@ platform_in_release() {
   (cd "$dir" && timeout --kill-after=10 "${PLATFORM_STEP_TIMEOUT:-600}" "$@")
 }
 
-platform_resolve_digests() {  # BASE RELEASE -- COMPOSE_ARGV...
-  local dir=$1/releases/$2 image digest first=1
-  shift 3
+platform_repo_digest() {  # IMAGE: the registry digest reference of a pulled image
+  local image=$1 ref=${1%%@*} repository digest
+  repository=$ref
+  [[ ${ref##*/} == *:* ]] && repository=${ref%:*}
+  while read -r digest; do
+    if [[ $digest == "$repository@"* ]]; then
+      printf '%s' "$digest"
+      return 0
+    fi
+  done < <(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$image")
+  printf '%s' "$image"
+}
+
+# platform_resolve_digests BASE RELEASE SERVICE=IMAGE... -- COMPOSE_ARGV...
+# Writes digests.json: {"services": {built service: digest ref}, "images": {image: digest ref}}.
+platform_resolve_digests() {
+  local dir=$1/releases/$2 pair image first=1
+  shift 2
   {
-    printf '{'
-    while read -r image; do
-      [[ -n $image ]] || continue
-      digest=$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' \
-        "$image" | head -n 1)
-      [[ -n $digest ]] || digest=$image
+    printf '{"services":{'
+    while [[ $1 != -- ]]; do
+      pair=$1
+      shift
       ((first)) || printf ','
       first=0
-      printf '%s:%s' "$(platform_json "$image")" "$(platform_json "$digest")"
+      printf '%s:%s' "$(platform_json "${pair%%=*}")" \
+        "$(platform_json "$(platform_repo_digest "${pair#*=}")")"
+    done
+    shift
+    printf '},"images":{'
+    first=1
+    while read -r image; do
+      [[ -n $image ]] || continue
+      ((first)) || printf ','
+      first=0
+      printf '%s:%s' "$(platform_json "$image")" "$(platform_json "$(platform_repo_digest "$image")")"
     done < <(cd "$dir" && "$@" config --images | sort -u)
-    printf '}\n'
-  } >"$dir/digests.json"
+    printf '}}\n'
+  } >"$dir/digests.json.tmp" && mv "$dir/digests.json.tmp" "$dir/digests.json"
 }
 
 platform_container_of() {  # COMPOSE_PROJECT SERVICE
@@ -246,16 +271,29 @@ platform_http_check() {  # COMPOSE_PROJECT SERVICE PORT PATH TIMEOUT
   done
 }
 
+platform_point_current() {  # BASE RELEASE: atomically (rename) point current at a release
+  ln -sfn "releases/$2" "$1/current.tmp" && mv -T "$1/current.tmp" "$1/current"
+}
+
 platform_record_release() {  # BASE RELEASE ACTOR PLATFORM_SHA
   local base=$1 dir=$1/releases/$2
   {
     printf '{"release":%s,"plan":%s,"actor":%s,"platform_sha":%s,"deployed_at":%s,' \
       "$(platform_json "$2")" "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$3")" \
       "$(platform_json "$4")" "$(platform_json "$(platform_now)")"
-    printf '"outcome":"deployed","images":%s}\n' "$(cat "$dir/digests.json")"
-  } >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json"
-  ln -sfn "releases/$2" "$base/current.tmp" && mv -T "$base/current.tmp" "$base/current"
+    printf '"outcome":"deployed","digests":%s}\n' "$(cat "$dir/digests.json")"
+  } >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json" || return 1
+  platform_point_current "$base" "$2" || return 1
   platform_history_event deployed ""
+}
+
+platform_record_rollback() {  # BASE RELEASE: after a manual rollback to RELEASE
+  local previous=''
+  [[ -L $1/current ]] && previous=$(basename "$(readlink "$1/current")")
+  platform_point_current "$1" "$2" || return 1
+  printf '{"at":%s,"event":"rollback","outcome":"restored","release":%s,"from_release":%s,"plan":%s,"actor":%s}\n' \
+    "$(platform_json "$(platform_now)")" "$(platform_json "$2")" "$(platform_json "$previous")" \
+    "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$PLATFORM_ACTOR")" >>"$1/history.jsonl"
 }
 
 platform_prune_releases() {  # BASE KEEP
@@ -285,5 +323,43 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$(platform_now)")" "$(platform_json "$previous")" \
     "$(platform_json "$failed")" "$(platform_json "$PLATFORM_PLAN_ID")" \
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
+}
+# --- reading the host ------------------------------------------------------------------
+platform_facts() {  # BASE: JSON of what is deployed (consumed by the platform, not people)
+  local base=$1 current='' release first=1
+  [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
+  printf '{"current_release":%s,"current":' "$(platform_json "$current")"
+  if [[ -n $current && -f $base/current/release.json ]]; then cat "$base/current/release.json"
+  else printf 'null'; fi
+  printf ',"releases":['
+  if [[ -d $base/releases ]]; then
+    while read -r release; do
+      [[ -f $base/releases/$release/release.json ]] || continue
+      ((first)) || printf ','
+      first=0
+      cat "$base/releases/$release/release.json"
+    done < <(ls -1 "$base/releases" | sort -r)
+  fi
+  printf '],"lock":'
+  if [[ -f $base/lock/holder.json ]]; then cat "$base/lock/holder.json"; else printf 'null'; fi
+  printf '}\n'
+}
+
+platform_containers() {  # COMPOSE_PROJECT: one JSON object per container
+  docker ps --all --filter "label=com.docker.compose.project=$1" --format '{{json .}}'
+}
+
+platform_history() {  # BASE
+  [[ -f $1/history.jsonl ]] && cat "$1/history.jsonl"
+  return 0
+}
+
+platform_lock_break() {  # BASE: explicit recovery from a lock left by a killed deploy
+  if [[ ! -d $1/lock ]]; then
+    platform_log "no lock held"
+    return 0
+  fi
+  platform_log "releasing lock held by: $(cat "$1/lock/holder.json" 2>/dev/null)"
+  rm -rf "$1/lock"
 }
 # --- end of platform runtime -----------------------------------------------------------

@@ -1,5 +1,6 @@
 """Golden plans: one folder per case under `plans/`, holding `request.json` and the expected
-`plan.json`, `script.sh` and `summary.txt` (or `error.txt` when no plan can be made).
+`plan.json`, `script.sh` and `summary.txt` (or `error.txt` when no plan can be made). In
+`script.sh` the host runtime, identical in every script, stands as one marker line.
 
 Regenerate after an intended change: `UPDATE_GOLDEN=1 pytest tests/golden`, then review
 `git diff tests/golden`.
@@ -20,9 +21,10 @@ from platform_lib.errors import PlanError
 from platform_lib.models.plan import ServerFacts
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.canonical import plan_json
-from platform_lib.planning.render import render_script
+from platform_lib.planning.render import render_script, runtime
 from platform_lib.planning.summary import render_summary
 
+RUNTIME_MARKER = "# <platform_lib/planning/runtime.sh is inlined here>\n"
 CASES = sorted((Path(__file__).parent / "plans").glob("*/request.json"))
 
 
@@ -57,5 +59,8 @@ def test_plan_matches_golden(case: Path, repo_root: Path) -> None:
         return
     assert not (folder / "error.txt").exists(), "a plan was made where an error was expected"
     assert_golden(folder / "plan.json", plan_json(plan))
-    assert_golden(folder / "script.sh", render_script(plan))
+    script = render_script(plan)
+    # The host runtime is the same in every script; the goldens show what is plan-specific.
+    assert script.count(runtime()) == 1
+    assert_golden(folder / "script.sh", script.replace(runtime(), RUNTIME_MARKER))
     assert_golden(folder / "summary.txt", render_summary(plan))

@@ -64,25 +64,30 @@ make_rootfs() {
 # Same tar bytes for the same inputs: the layer digest only changes with them.
 pack() { tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -c .; }
 
-# ------------------------------------------------------------------ recipes ---
-WEB_START='#!/bin/sh
+# ------------------------------------------------ what the images run ---
+WEB_START=$(cat <<'EOF'
+#!/bin/sh
 # demo-web: serve /www on $PORT (default 8080). As PID 1 a process ignores
 # SIGTERM unless it handles it: trap it so that stopping takes no 10 s.
 port=${PORT:-8080}
 httpd -f -p "$port" -h /www &
 pid=$!
-trap '"'"'kill $pid 2>/dev/null; exit 0'"'"' TERM INT
+trap 'kill $pid 2>/dev/null; exit 0' TERM INT
 echo "demo-web $(cat /www/version) listening on :$port"
 wait $pid
-'
-BROKEN_START='#!/bin/sh
+EOF
+)
+BROKEN_START=$(cat <<'EOF'
+#!/bin/sh
 # demo-web v3, a broken release: it never starts httpd, so /health never
 # answers and the healthcheck fails, but the container stays up.
-trap '"'"'exit 0'"'"' TERM INT
+trap 'exit 0' TERM INT
 echo "demo-web v3: broken release, not serving"
 sleep 2147483647 &
 wait
-'
+EOF
+)
+# shellcheck disable=SC2016 # expanded in the container, by its /bin/sh
 HEALTHCHECK='HEALTHCHECK --interval=1s --timeout=3s --retries=3 CMD wget -q -O- http://127.0.0.1:${PORT:-8080}/health || exit 1'
 
 # Any change to this script or to busybox gives new images.
@@ -140,11 +145,11 @@ demo_web_rootfs() {
     make_rootfs "$root"
     printf '%s' "$version" >"$root/www/version"
     if [ "$version" = v3 ]; then
-        printf '%s' "$BROKEN_START" >"$root/start"
+        printf '%s\n' "$BROKEN_START" >"$root/start"
     else
         printf 'ok' >"$root/www/health"
         printf '<h1>demo-web %s</h1>\n' "$version" >"$root/www/index.html"
-        printf '%s' "$WEB_START" >"$root/start"
+        printf '%s\n' "$WEB_START" >"$root/start"
     fi
     chmod 755 "$root/start"
 }

@@ -52,6 +52,7 @@ descendants() {
     while [ "${#todo[@]}" -gt 0 ]; do
         local parent=${todo[0]} child
         todo=("${todo[@]:1}")
+        # shellcheck disable=SC2013 # one pid a word
         for child in $(awk -v p="$parent" '$2 == p {print $1}' <<<"$table"); do
             found+=("$child")
             todo+=("$child")

@@ -97,11 +97,13 @@ fail() {
     exit 1
 }
 
-# start NAME CMD...: run CMD detached (own session, no tty, output to its log).
+# start NAME CMD...: run CMD detached (own session, no tty, output to its log,
+# and without fd 9: a daemon inheriting it would hold the lock forever; nor
+# the caller's stdout: a pytest subprocess.run would wait for it to close).
 start() {
     local name=$1
     shift
-    setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
+    setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 9>&- &
     started_pid[$name]=$!
 }
 

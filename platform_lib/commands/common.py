@@ -1,0 +1,107 @@
+"""Argument helpers shared by the commands: where the repo is, who acts, when, with what key."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.sources import read_sources
+from platform_lib.config.validate import load_valid_config
+from platform_lib.errors import UsageError
+
+ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+
+
+def add_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help="platform repository (default: $PLATFORM_ROOT or .)")
+
+
+def add_target(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--env", required=env_required)
+
+
+def add_identity(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--identity",
+        metavar="KEY_FILE",
+        help="SSH private key (default: $PLATFORM_SSH_KEY, else ssh's own)",
+    )
+
+
+def root(args: argparse.Namespace) -> Path:
+    return Path(args.root or os.environ.get("PLATFORM_ROOT") or ".").resolve()
+
+
+def config(args: argparse.Namespace) -> PlatformConfig:
+    return load_valid_config(read_sources(root(args)))
+
+
+def identity(args: argparse.Namespace) -> Path | None:
+    value = getattr(args, "identity", None) or os.environ.get("PLATFORM_SSH_KEY")
+    return Path(value) if value else None
+
+
+def clock(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--at {value!r}: expected an ISO time, e.g. 2026-01-31T12:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise UsageError(f"--at {value!r}: give a time zone, e.g. a trailing Z for UTC")
+    return moment
+
+
+def actor(value: str | None) -> str:
+    name = value or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown"
+    if not ACTOR.match(name):
+        raise UsageError(f"actor {name!r}: use letters, digits and . _ @ + -")
+    return name
+
+
+def platform_sha(repo: Path, value: str | None) -> str:
+    if value:
+        return value
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--", "configs"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return done.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def image_overrides(values: list[str]) -> dict[str, str]:
+    images: dict[str, str] = {}
+    for value in values:
+        service, sep, ref = value.partition("=")
+        if not sep or not service or not ref:
+            raise UsageError(f"--image {value!r}: expected SERVICE=REF, e.g. backend=v1.2.3")
+        if service in images:
+            raise UsageError(f"--image given twice for {service!r}")
+        images[service] = ref
+    return images
+
+
+def log(line: str) -> None:
+    """Progress for people: stderr, unbuffered, so a watcher sees each step as it happens."""
+    print(line, file=sys.stderr, flush=True)

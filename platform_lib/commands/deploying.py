@@ -1,0 +1,85 @@
+"""deploy, apply, rollback: change what runs on a host."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from platform_lib.commands import common
+from platform_lib.commands.planning import add_plan_inputs, plan_request
+from platform_lib.errors import UsageError
+from platform_lib.execution.apply import apply_plan
+from platform_lib.execution.connect import Connections
+from platform_lib.execution.deploy import deploy, rollback
+from platform_lib.execution.host_state import read_state
+from platform_lib.models.host_state import HostState
+from platform_lib.models.plan import Plan
+from platform_lib.planning.rollback import RollbackRequest
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    with Connections(common.identity(args)) as hosts:
+        plan = deploy(config, plan_request(args), hosts, os.environ, common.log)
+    common.log(f"deployed {plan.project}/{plan.environment}: release {plan.release}")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    try:
+        plan = Plan.model_validate_json(Path(args.plan).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{args.plan}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"{args.plan}: not a plan file ({exc})") from None
+    with Connections(common.identity(args)) as hosts:
+        transport = hosts.to(plan.host)
+        if plan.facts is not None:
+            state = read_state(transport, plan.base_dir, common.log)
+            if state.current_release != plan.facts.current_release:
+                raise UsageError(
+                    f"stale plan: {plan.project}/{plan.environment} now runs "
+                    f"{state.current_release or 'nothing'}, the plan was made against "
+                    f"{plan.facts.current_release or 'nothing'}; make a new plan"
+                )
+        apply_plan(plan, transport, os.environ, common.log)
+    common.log(
+        f"applied plan {plan.id[:12]}: {plan.project}/{plan.environment} release {plan.release}"
+    )
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    request = RollbackRequest(
+        project=args.project, environment=args.env, now=common.clock(None),
+        actor=common.actor(args.actor),
+        platform_sha=common.platform_sha(common.root(args), None),
+        state=HostState(), to_release=args.to,
+    )  # fmt: skip
+    with Connections(common.identity(args)) as hosts:
+        plan = rollback(config, request, hosts, common.log)
+    common.log(f"rolled back {plan.project}/{plan.environment} to release {plan.release}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("deploy", help="plan against the host's current state and apply")
+    add_plan_inputs(p)
+    common.add_identity(p)
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("apply", help="apply exactly this plan file (refused if stale)")
+    p.add_argument("plan", help="a plan made with: plan --format json -o FILE")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("rollback", help="switch back to an earlier release on the host")
+    common.add_root(p)
+    common.add_target(p)
+    p.add_argument("--to", metavar="RELEASE", help="default: the previous good release")
+    p.add_argument("--actor", help="who rolls back (default: $GITHUB_ACTOR or $USER)")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_rollback)

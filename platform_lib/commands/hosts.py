@@ -1,0 +1,145 @@
+"""status, history, lock: read (and, for a stale lock, repair) what the hosts hold."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from platform_lib.commands import common
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.platform_vars import compose_project
+from platform_lib.errors import UsageError
+from platform_lib.execution.connect import Connections
+from platform_lib.execution.host_state import (
+    read_containers,
+    read_history,
+    read_state,
+    run_operation,
+)
+from platform_lib.planning.builder import base_dir, find_tenant, target_host
+
+
+def _targets(config: PlatformConfig, project: str | None, env: str | None) -> list[tuple[str, str]]:
+    if project is not None and project not in config.tenants:
+        raise UsageError(f"unknown project {project!r}")
+    return [
+        (name, environment)
+        for name in sorted(config.tenants)
+        if project in (None, name)
+        for environment in config.environments_of(config.tenants[name])
+        if env in (None, environment)
+    ]
+
+
+def _health(containers: list[dict[str, Any]]) -> str:
+    if not containers:
+        return "not running"
+    states = [str(c.get("Status", "")) for c in containers]
+    unhealthy = sum("unhealthy" in s or not s.startswith("Up") for s in states)
+    return f"{len(containers) - unhealthy}/{len(containers)} up" + (
+        f", {unhealthy} not healthy" if unhealthy else ""
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    rows: list[dict[str, Any]] = []
+    with Connections(common.identity(args)) as hosts:
+        for project, env in _targets(config, args.project, args.env):
+            tenant = find_tenant(config, project, env)
+            host = target_host(config, tenant, env)
+            transport = hosts.to(host)
+            state = read_state(transport, base_dir(config, project, env), common.log)
+            containers = read_containers(transport, compose_project(project, env), common.log)
+            current = state.current
+            rows.append({
+                "project": project, "environment": env, "host": host.name,
+                "release": state.current_release,
+                "deployed_at": current.deployed_at if current else None,
+                "actor": current.actor if current else None,
+                "images": dict(current.digests.services) if current else {},
+                "containers": [{"service": c.get("Labels", ""), "name": c.get("Names"),
+                                "state": c.get("State"), "status": c.get("Status")}
+                               for c in containers],
+                "health": _health(containers),
+                "lock": state.lock.model_dump() if state.lock else None,
+            })  # fmt: skip
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, sort_keys=True))
+        return 0
+    for row in rows:
+        who = f" by {row['actor']} at {row['deployed_at']}" if row["release"] else ""
+        print(
+            f"{row['project']}/{row['environment']} on {row['host']}: "
+            f"{row['release'] or 'nothing deployed'}{who}; {row['health']}"
+            + (f"; LOCKED by {row['lock']['actor']}" if row["lock"] else "")
+        )
+        for service, digest in sorted(row["images"].items()):
+            print(f"    {service}: {digest}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    tenant = find_tenant(config, args.project, args.env)
+    with Connections(common.identity(args)) as hosts:
+        transport = hosts.to(target_host(config, tenant, args.env))
+        events = read_history(transport, base_dir(config, args.project, args.env), common.log)
+    if args.format == "json":
+        print(json.dumps(events, indent=2, sort_keys=True))
+        return 0
+    for event in events:
+        step = f" at step {event['step']}" if event.get("step") else ""
+        print(
+            f"{event.get('at')}  {event.get('event')} {event.get('outcome')}  "
+            f"{event.get('release')}  by {event.get('actor')}{step}"
+        )
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    tenant = find_tenant(config, args.project, args.env)
+    base = base_dir(config, args.project, args.env)
+    with Connections(common.identity(args)) as hosts:
+        transport = hosts.to(target_host(config, tenant, args.env))
+        if args.action == "release":
+            run_operation(
+                transport, ("platform_lock_break", base), common.log, actor=common.actor(None)
+            )
+            return 0
+        state = read_state(transport, base, common.log)
+    if state.lock is None:
+        print(f"{args.project}/{args.env}: not locked")
+    else:
+        lock = state.lock
+        print(
+            f"{args.project}/{args.env}: locked by {lock.actor} since {lock.started} for "
+            f"release {lock.release} (plan {lock.plan[:12]}, pid {lock.pid})"
+        )
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="every tenant's current release, digests and health")
+    common.add_root(p)
+    p.add_argument("--project")
+    p.add_argument("--env")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("history", help="what happened to a tenant+environment, oldest first")
+    common.add_root(p)
+    common.add_target(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("lock", help="show, or explicitly release, a tenant+environment's lock")
+    p.add_argument("action", choices=["status", "release"])
+    common.add_root(p)
+    common.add_target(p)
+    common.add_identity(p)
+    p.set_defaults(func=cmd_lock)

@@ -1,0 +1,75 @@
+"""plan: make (and show) the deploy plan of one project and environment, without a host."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from platform_lib.commands import common
+from platform_lib.errors import UsageError
+from platform_lib.models.plan import ServerFacts
+from platform_lib.planning.builder import PlanRequest, build_plan
+from platform_lib.planning.canonical import plan_json
+from platform_lib.planning.render import render_script
+from platform_lib.planning.summary import render_summary
+
+
+def _facts(path: str | None) -> ServerFacts | None:
+    if path is None:
+        return None
+    try:
+        return ServerFacts.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--facts {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"--facts {path}: not a facts file ({exc})") from None
+
+
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    return PlanRequest(
+        project=args.project,
+        environment=args.env,
+        now=common.clock(getattr(args, "at", None)),
+        actor=common.actor(args.actor),
+        platform_sha=common.platform_sha(common.root(args), args.platform_sha),
+        images=common.image_overrides(args.image),
+        facts=_facts(getattr(args, "facts", None)),
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = build_plan(common.config(args), plan_request(args))
+    renderers = {"json": plan_json, "script": render_script, "text": render_summary}
+    output = renderers[args.format](plan)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+        print(f"wrote plan {plan.id} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+def add_plan_inputs(p: argparse.ArgumentParser) -> None:
+    common.add_root(p)
+    common.add_target(p)
+    p.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SERVICE=REF",
+        help="image of a built service: a tag, a sha256 digest or a full reference",
+    )
+    p.add_argument("--actor", help="who deploys (default: $GITHUB_ACTOR or $USER)")
+    p.add_argument("--platform-sha", help="platform repo commit (default: git rev-parse HEAD)")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("plan", help="make the deploy plan of one project and environment")
+    add_plan_inputs(p)
+    p.add_argument("--facts", help="JSON file of server facts (current release, verified images)")
+    p.add_argument("--at", help="the plan's clock, ISO 8601 with zone (default: now)")
+    p.add_argument("--format", choices=["text", "json", "script"], default="text")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_plan)

@@ -1,0 +1,56 @@
+"""Apply a plan on its host: check it, gather its secrets, run its script, report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from platform_lib.errors import ApplyError, PlatformError
+from platform_lib.models.plan import Plan
+from platform_lib.planning.canonical import with_id
+from platform_lib.planning.render import render_script
+from platform_lib.transport.base import LineSink, Redactor, Transport
+
+
+def verify_plan(plan: Plan) -> None:
+    """A plan file edited by hand (or truncated) no longer matches its id: refuse it."""
+    if with_id(plan).id != plan.id:
+        raise PlatformError(f"plan {plan.id[:12]} does not match its content: make a new plan")
+
+
+def gather_secrets(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
+    missing = [name for name in plan.secrets if name not in environ]
+    if missing:
+        raise PlatformError(
+            f"secrets not set in the deploy environment: {', '.join(missing)}; nothing was "
+            "changed on the host (set them, e.g. as GitHub environment secrets)"
+        )
+    return {name: environ[name] for name in plan.secrets}
+
+
+def apply_plan(plan: Plan, transport: Transport, environ: Mapping[str, str], log: LineSink) -> None:
+    verify_plan(plan)
+    secrets = gather_secrets(plan, environ)
+    redact = Redactor(secrets)
+    lines: list[str] = []
+
+    def sink(line: str) -> None:
+        line = redact(line)
+        lines.append(line)
+        log(line)
+
+    result = transport.run(render_script(plan), secrets, sink)
+    if result.exit_code != 0:
+        failed = next(
+            (
+                ln.split("failed: ", 1)[1].split(" ", 1)[0]
+                for ln in reversed(lines)
+                if "    failed: " in ln
+            ),
+            "unknown step",
+        )
+        rolled_back = any("rolling back" in ln for ln in lines)
+        what = "rolled back to the previous release" if rolled_back else "nothing was switched"
+        raise ApplyError(
+            f"{plan.kind} of {plan.project}/{plan.environment} failed at step {failed!r} "
+            f"(exit {result.exit_code}); {what}. The log above has the reason."
+        )

@@ -1,0 +1,42 @@
+"""Open one transport per host for the length of a command, and close them all after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from platform_lib.models.plan import TargetHost
+from platform_lib.transport.base import Transport
+from platform_lib.transport.local import LocalTransport
+from platform_lib.transport.ssh import SshTransport
+
+
+class Connections:
+    """`with Connections(identity) as hosts: hosts.to(target)`: one connection per host."""
+
+    def __init__(self, identity: Path | None = None) -> None:
+        self._identity = identity
+        self._open: dict[tuple[str, str | None, int, str], Transport] = {}
+
+    def to(self, host: TargetHost) -> Transport:
+        key = (host.kind, host.address, host.port, host.user)
+        if key not in self._open:
+            self._open[key] = (
+                LocalTransport(host.docker_host)
+                if host.kind == "local"
+                else SshTransport(host, self._identity)
+            )
+        return self._open[key]
+
+    def __enter__(self) -> Connections:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for transport in self._open.values():
+            transport.close()
+        self._open.clear()

@@ -1,0 +1,48 @@
+"""Read what a host holds for a tenant+environment (releases, current, lock, history)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from platform_lib.errors import PlatformError
+from platform_lib.models.host_state import HostState
+from platform_lib.planning.render import render_operation
+from platform_lib.transport.base import LineSink, Transport
+
+
+def run_operation(
+    transport: Transport, argv: tuple[str, ...], log: LineSink, actor: str = ""
+) -> str:
+    script = render_operation(argv, {"PLATFORM_ACTOR": actor, "PLATFORM_PLAN_ID": ""})
+    result = transport.run(script, {}, log)
+    if result.exit_code != 0:
+        raise PlatformError(f"{argv[0]} failed on the host (exit {result.exit_code})")
+    return result.stdout
+
+
+def read_state(transport: Transport, base: str, log: LineSink) -> HostState:
+    output = run_operation(transport, ("platform_facts", base), log)
+    try:
+        return HostState.model_validate_json(output)
+    except ValidationError as exc:
+        raise PlatformError(f"the host's state under {base} is unreadable: {exc}") from None
+
+
+def read_history(transport: Transport, base: str, log: LineSink) -> list[dict[str, object]]:
+    output = run_operation(transport, ("platform_history", base), log)
+    events = []
+    for line in output.splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            log(f"warning: skipping an unreadable history line under {base}")
+    return events
+
+
+def read_containers(
+    transport: Transport, compose_project: str, log: LineSink
+) -> list[dict[str, object]]:
+    output = run_operation(transport, ("platform_containers", compose_project), log)
+    return [json.loads(line) for line in output.splitlines() if line.strip()]

@@ -1,0 +1,62 @@
+"""What a host reports about one tenant+environment: releases, current, lock. Written by the
+host runtime as JSON; parsed leniently (extra keys ignored) so older hosts stay readable."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from platform_lib.models.plan import ServerFacts
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Digests(_Record):
+    services: dict[str, str] = Field(default_factory=dict)
+    """Built service -> `repository@sha256:...` it ran."""
+    images: dict[str, str] = Field(default_factory=dict)
+    """Every image of the release -> its digest reference."""
+
+
+class ReleaseRecord(_Record):
+    release: str
+    plan: str = ""
+    actor: str = ""
+    platform_sha: str = ""
+    deployed_at: str = ""
+    outcome: str = ""
+    digests: Digests = Digests()
+
+
+class LockHolder(_Record):
+    actor: str = ""
+    release: str = ""
+    plan: str = ""
+    started: str = ""
+    expires_epoch: int = 0
+    pid: int = 0
+
+
+class HostState(_Record):
+    current_release: str | None = None
+    current: ReleaseRecord | None = None
+    releases: list[ReleaseRecord] = Field(default_factory=list)
+    """Releases that completed a deploy, newest first."""
+    lock: LockHolder | None = None
+
+    @field_validator("current_release", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+    def facts(self, verified_from: HostState | None = None) -> ServerFacts:
+        """Facts for a plan; `verified_from` is the state of the environment this one deploys
+        after, whose current release's digests are what promotion deploys."""
+        verified = {}
+        if verified_from is not None and verified_from.current is not None:
+            verified = dict(verified_from.current.digests.services)
+        current = dict(self.current.digests.services) if self.current is not None else {}
+        return ServerFacts(
+            current_release=self.current_release, current_images=current, verified_images=verified
+        )

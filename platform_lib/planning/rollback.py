@@ -1,0 +1,92 @@
+"""Build the plan that switches a tenant+environment back to a release already on its host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.platform_vars import compose_project as compose_project_name
+from platform_lib.errors import PlanError
+from platform_lib.models.host_state import HostState
+from platform_lib.models.plan import Plan, ServerFacts, Step
+from platform_lib.planning.builder import base_dir, find_tenant, target_host
+from platform_lib.planning.canonical import with_id
+from platform_lib.planning.steps import compose, health_step, step
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    project: str
+    environment: str
+    now: datetime
+    actor: str
+    platform_sha: str
+    state: HostState
+    """The host's releases and current one, read just before planning."""
+    to_release: str | None = None
+    """Default: the newest good release older than the current one."""
+
+
+def choose_release(state: HostState, wanted: str | None) -> str:
+    good = [r.release for r in state.releases]
+    if wanted is not None:
+        if wanted not in good:
+            raise PlanError(
+                f"release {wanted!r} is not on the host",
+                f"releases there: {', '.join(good) or 'none'}",
+            )
+        if wanted == state.current_release:
+            raise PlanError(f"release {wanted!r} is already current", "nothing to roll back")
+        return wanted
+    older = [r for r in good if state.current_release is None or r < state.current_release]
+    if not older:
+        raise PlanError(
+            "there is no earlier release to roll back to",
+            f"releases on the host: {', '.join(good) or 'none'}",
+        )
+    return older[0]
+
+
+def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Plan:
+    tenant = find_tenant(config, request.project, request.environment)
+    env = request.environment
+    release = choose_release(request.state, request.to_release)
+    record = next(r for r in request.state.releases if r.release == release)
+    project = compose_project_name(tenant.name, env)
+    base = base_dir(config, tenant.name, env)
+    timeouts = config.settings.timeouts
+    now = request.now.astimezone(UTC)
+    steps: list[Step] = [
+        step("lock", "Take the deploy lock",
+             ("platform_lock_acquire", base, request.actor, release,
+              str(timeouts.lock_wait), str(timeouts.lock_expiry)),
+             timeouts.lock_wait + 30, "abort"),
+        step("precondition", "Check the host is as planned",
+             ("platform_expect_current", base, request.state.current_release or ""), 30,
+             "abort"),
+        step("switch", f"Start release {release} and wait until healthy",
+             ("platform_in_release", base, release, *compose(project), "up", "--detach",
+              "--wait", "--wait-timeout", str(timeouts.up), "--remove-orphans"),
+             timeouts.up + 30, "rollback"),
+        *(health_step(r, project, timeouts.health) for r in tenant.manifest.routes),
+        step("record", "Point current at the release and record the rollback",
+             ("platform_record_rollback", base, release), 30, "rollback"),
+        step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn"),
+    ]  # fmt: skip
+    undo: list[Step] = [
+        step("rollback", "Restore the release that was current",
+             ("platform_rollback", base, release, str(timeouts.up), "--", *compose(project)),
+             timeouts.up + 60, "abort"),
+        *(health_step(r, project, timeouts.health, prefix="rollback-")
+          for r in tenant.manifest.routes),
+    ]  # fmt: skip
+    plan = Plan(
+        kind="rollback", project=tenant.name, environment=env, compose_project=project,
+        release=release, created_at=f"{now:%Y-%m-%dT%H:%M:%SZ}", actor=request.actor,
+        platform_sha=request.platform_sha, host=target_host(config, tenant, env), base_dir=base,
+        images=dict(record.digests.services), secrets=(), domains=(),
+        facts=ServerFacts(current_release=request.state.current_release), files=(),
+        steps=tuple(steps), rollback=tuple(undo),
+    )  # fmt: skip
+    return with_id(plan)

@@ -1,0 +1,87 @@
+"""An `ssh` host: one multiplexed SSH connection per host, its key pinned from the settings.
+
+The first `run` opens a master connection (ControlMaster); every later script of the same
+deploy (facts, then the plan) rides on it, so sshd sees one connection and one login.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from platform_lib.errors import PlatformError
+from platform_lib.models.plan import TargetHost
+from platform_lib.transport.base import LineSink, RunResult, run_bash, secret_prelude
+
+HOST_KEY_FAILURES = ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
+
+
+def known_hosts_line(host: TargetHost) -> str:
+    name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+    return f"{name} {host.host_key}\n"
+
+
+class SshTransport:
+    def __init__(
+        self, host: TargetHost, identity: Path | None = None, connect_timeout: int = 10
+    ) -> None:
+        if host.address is None or host.host_key is None:
+            raise PlatformError(f"host {host.name}: ssh needs an address and a pinned host_key")
+        self._host = host
+        self._dir = tempfile.TemporaryDirectory(prefix="platform-ssh-")
+        workdir = Path(self._dir.name)
+        known_hosts = workdir / "known_hosts"
+        known_hosts.write_text(known_hosts_line(host), encoding="utf-8")
+        key_type = host.host_key.split(" ", 1)[0]
+        self._options = [
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={known_hosts}",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", f"HostKeyAlgorithms={key_type}",
+            "-o", f"ConnectTimeout={connect_timeout}",
+            "-o", "ServerAliveInterval=15",
+            "-o", "ServerAliveCountMax=4",
+            "-o", "ControlMaster=auto",
+            "-o", f"ControlPath={workdir}/control",
+            "-o", "ControlPersist=120",
+            "-p", str(host.port),
+        ]  # fmt: skip
+        if identity is not None:
+            self._options += ["-i", str(identity), "-o", "IdentitiesOnly=yes"]
+        self._target = f"{host.user}@{host.address}"
+
+    def run(self, script: str, secrets: Mapping[str, str], on_line: LineSink) -> RunResult:
+        prelude = secret_prelude(secrets)
+        if self._host.docker_host:
+            prelude = f"export DOCKER_HOST={shlex.quote(self._host.docker_host)}\n" + prelude
+        lines: list[str] = []
+
+        def collect(line: str) -> None:
+            lines.append(line)
+            on_line(line)
+
+        result = run_bash(
+            ["ssh", *self._options, self._target, "bash -s"], prelude + script, collect
+        )
+        if result.exit_code == 255 and any(m in line for line in lines for m in HOST_KEY_FAILURES):
+            raise PlatformError(
+                f"host {self._host.name} ({self._host.address}:{self._host.port}) did not "
+                "present the host key pinned in configs/platform.yml: refusing to connect. If "
+                "the host was rebuilt, verify its new key out of band and update host_key"
+            )
+        if result.exit_code == 255:
+            raise PlatformError(
+                f"cannot reach {self._target} port {self._host.port} over ssh: "
+                f"{lines[-1] if lines else 'no output'}"
+            )
+        return result
+
+    def close(self) -> None:
+        subprocess.run(
+            ["ssh", *self._options, "-O", "exit", self._target], capture_output=True, check=False
+        )
+        self._dir.cleanup()
