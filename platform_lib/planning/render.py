@@ -39,6 +39,7 @@ def render_script(plan: Plan) -> str:
         "PLATFORM_RELEASE": plan.release,
         "PLATFORM_ACTOR": plan.actor,
         "PLATFORM_BASE": plan.base_dir,
+        "PLATFORM_COMPOSE_PROJECT": plan.compose_project,
         "PLATFORM_STEP_NO": "0",
         "PLATFORM_STEP_COUNT": str(len(plan.steps)),
         "PLATFORM_LOCK_HELD": "",

@@ -52,6 +52,7 @@ platform_step() {
       return 0 ;;
     rollback)
       platform_log "    failed: $id (exit $rc, ${took}s); rolling back"
+      platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
       platform_history_event failed "$id"
       platform_rollback_plan || platform_log "    rollback failed: the host needs attention"
       exit 1 ;;
@@ -60,6 +61,18 @@ platform_step() {
       platform_history_event aborted "$id"
       exit 1 ;;
   esac
+}
+
+platform_failure_report() {  # COMPOSE_PROJECT: last log lines of containers not healthy
+  local line id name status
+  while read -r line; do
+    id=${line%% *} line=${line#* } name=${line%% *} status=${line#* }
+    [[ $status == *"(healthy)"* ]] && continue
+    platform_log "    $name: $status; its last log lines:"
+    docker logs --tail 20 "$id" 2>&1 | sed 's/^/      | /' >&2
+  done < <(docker ps --all --filter "label=com.docker.compose.project=$1" \
+    --format '{{.ID}} {{.Names}} {{.Status}}')
+  return 0
 }
 
 platform_history_event() {  # OUTCOME STEP
@@ -176,7 +189,12 @@ platform_registry_login() {  # REGISTRY USER TOKEN_VARIABLE
     ln -s "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" "$PLATFORM_DOCKER_CONFIG/cli-plugins"
   fi
   export DOCKER_CONFIG=$PLATFORM_DOCKER_CONFIG
-  printf '%s' "${!token_var}" | docker login "$1" --username "$2" --password-stdin >/dev/null
+  local output
+  if ! output=$(printf '%s' "${!token_var}" | docker login "$1" --username "$2" \
+    --password-stdin 2>&1); then
+    platform_die "registry login to $1 as $2 failed: $output"
+    return 1
+  fi
 }
 
 # platform_in_release BASE RELEASE ARGV...: run ARGV inside the release directory.

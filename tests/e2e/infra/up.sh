@@ -36,6 +36,9 @@ for tool in dockerd docker docker-registry htpasswd curl ssh ssh-keygen flock; d
 done
 [ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd not found: run tests/e2e/infra/install.sh"
 
+case $STATE in
+    *[[:space:]\'\"\\]*) die "state dir path must not contain spaces, quotes or backslashes: $STATE" ;;
+esac
 SOCK="$STATE/docker.sock"
 # unix socket paths are limited to 107 bytes; containerd's is the longest.
 longest="$STATE/docker/exec/containerd/containerd.sock.ttrpc"
@@ -43,6 +46,14 @@ longest="$STATE/docker/exec/containerd/containerd.sock.ttrpc"
 
 mkdir -p "$STATE"/{run,logs,docker/data,docker/exec,registry/data,ssh} \
          "$STATE"/{docker-config,remote-docker-config}
+
+# Like a host whose compose plugin sits in its docker config dir (the
+# platform's runtime links $DOCKER_CONFIG/cli-plugins into its private config).
+if [ -e /usr/local/lib/docker/cli-plugins/docker-compose ]; then
+    mkdir -p "$STATE/remote-docker-config/cli-plugins"
+    ln -sfn /usr/local/lib/docker/cli-plugins/docker-compose \
+        "$STATE/remote-docker-config/cli-plugins/docker-compose"
+fi
 
 # One up.sh/down.sh at a time per state dir (parallel pytest workers, CI).
 exec 9>"$STATE/.lock"
@@ -69,16 +80,24 @@ running() {
 
 declare -A started_pid=()
 
+# alive_if_started NAME: unless this run started NAME, or it still runs.
+alive_if_started() {
+    local pid=${started_pid[$1]:-}
+    [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null
+}
+
+# port_free HOST:PORT: nothing accepts connections there.
+port_free() {
+    ! (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+
 # wait_for NAME TIMEOUT CMD...: poll CMD until it succeeds.
 wait_for() {
     local name=$1 timeout=$2 deadline
     shift 2
     deadline=$((SECONDS + timeout))
-    until "$@" >/dev/null 2>&1; do
-        local pid=${started_pid[$name]:-}
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-            fail "$name exited during startup"
-        fi
+    until "$@" >/dev/null 2>&1 && alive_if_started "$name"; do
+        alive_if_started "$name" || fail "$name exited during startup"
         if [ "$SECONDS" -ge "$deadline" ]; then
             fail "$name not ready after ${timeout}s (check: $*)"
         fi
@@ -88,41 +107,31 @@ wait_for() {
 
 fail() {
     log "ERROR: $1"
+    rm -f "$STATE/env" "$STATE/env.tmp"
     local f
     for f in "$STATE"/logs/*.log; do
         [ -e "$f" ] || continue
         echo "----- last lines of $f -----" >&2
         tail -n 30 "$f" >&2
     done
+    log "servers that did start keep running: stop them with down.sh $STATE"
     exit 1
 }
 
 # start NAME CMD...: run CMD detached (own session, no tty, output to its log,
 # and without fd 9: a daemon inheriting it would hold the lock forever; nor
-# the caller's stdout: a pytest subprocess.run would wait for it to close).
+# the caller's stdout: a pytest subprocess.run would wait for it to close),
+# with a clean environment: the registry takes any REGISTRY_* variable (as in
+# our env file) for a config override, dockerd reads some DOCKER_* ones.
 start() {
     local name=$1
     shift
-    setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 9>&- &
+    setsid env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 "$@" \
+        </dev/null >>"$STATE/logs/$name.log" 2>&1 9>&- &
     started_pid[$name]=$!
 }
 
-# ----------------------------------------------------------------- dockerd ---
-if running dockerd; then
-    log "dockerd already running (pid $(cat "$(pidfile dockerd)"))"
-else
-    rm -f "$(pidfile dockerd)" "$SOCK"
-    start dockerd dockerd \
-        --iptables=false --ip-masq=false \
-        --storage-driver=vfs \
-        --data-root "$STATE/docker/data" \
-        --exec-root "$STATE/docker/exec" \
-        --pidfile "$(pidfile dockerd)" \
-        --shutdown-timeout 5 \
-        -H "unix://$SOCK"
-fi
-
-# ---------------------------------------------------------------- registry ---
+# ------------------------------------------------------ registry config ---
 umask 077
 if [ ! -s "$STATE/registry-password" ]; then
     od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$STATE/registry-password"
@@ -154,14 +163,7 @@ fi
 umask 022
 REGISTRY_ADDR=$(sed -n 's/^  addr: //p' "$STATE/registry/config.yml")
 
-if running registry; then
-    log "registry already running (pid $(cat "$(pidfile registry)"))"
-else
-    start registry docker-registry serve "$STATE/registry/config.yml"
-    echo "${started_pid[registry]}" >"$(pidfile registry)"
-fi
-
-# --------------------------------------------------------------------- sshd ---
+# ---------------------------------------------------------- sshd config ---
 SSH_DIR="$STATE/ssh"
 [ -s "$SSH_DIR/host_ed25519_key" ] ||
     ssh-keygen -q -t ed25519 -N '' -C platform-e2e-host -f "$SSH_DIR/host_ed25519_key" <<<y >/dev/null
@@ -203,19 +205,64 @@ if [ "$SSH_PORT" = 22 ]; then
 else
     echo "[$SSH_ADDR]:$SSH_PORT $HOST_KEY_PUB" >"$SSH_DIR/known_hosts"
 fi
+# ssh -F STATE_DIR/ssh/config e2e CMD (also: a wrapper 'ssh -F ...' in PATH
+# lets DOCKER_HOST=ssh://e2e work, as docker runs plain "ssh").
+cat >"$SSH_DIR/config" <<EOF
+Host e2e
+  HostName $SSH_ADDR
+  Port $SSH_PORT
+  User root
+  IdentityFile $SSH_DIR/client_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $SSH_DIR/known_hosts
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+  LogLevel ERROR
+EOF
+
+# ------------------------------------------------- start what is not running ---
+# Port clashes are reported before anything starts.
+running registry || port_free "$REGISTRY_ADDR" ||
+    die "$REGISTRY_ADDR is taken by another process (another stack? REGISTRY_PORT=...)"
+if ! running sshd; then
+    port_free "$SSH_ADDR:$SSH_PORT" ||
+        die "$SSH_ADDR:$SSH_PORT is taken by another process (another stack? SSH_PORT=...)"
+    /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config" || die "bad $SSH_DIR/sshd_config"
+fi
+
+if running dockerd; then
+    log "dockerd already running (pid $(cat "$(pidfile dockerd)"))"
+else
+    rm -f "$(pidfile dockerd)" "$SOCK"
+    start dockerd dockerd \
+        --iptables=false --ip-masq=false \
+        --storage-driver=vfs \
+        --data-root "$STATE/docker/data" \
+        --exec-root "$STATE/docker/exec" \
+        --pidfile "$(pidfile dockerd)" \
+        --shutdown-timeout 5 \
+        -H "unix://$SOCK"
+fi
+
+if running registry; then
+    log "registry already running (pid $(cat "$(pidfile registry)"))"
+else
+    start registry docker-registry serve "$STATE/registry/config.yml"
+    echo "${started_pid[registry]}" >"$(pidfile registry)"
+fi
 
 if running sshd; then
     log "sshd already running (pid $(cat "$(pidfile sshd)"))"
 else
     mkdir -p /run/sshd
     rm -f "$(pidfile sshd)"
-    /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config" || die "bad $SSH_DIR/sshd_config"
     # -D: stay in the foreground so the pid we record is the listener's.
     start sshd /usr/sbin/sshd -D -f "$SSH_DIR/sshd_config" -E "$STATE/logs/sshd.log"
     echo "${started_pid[sshd]}" >"$(pidfile sshd)"
 fi
 
-# ------------------------------------------------------------------ env file ---
+# ------------------------------------------- env file (published when ready) ---
 {
     q() { printf "export %s='%s'\n" "$1" "$2"; }
     echo "# Written by tests/e2e/infra/up.sh; source it: . $STATE/env"
@@ -231,12 +278,12 @@ fi
     q SSH_HOST_KEY_PUB "$HOST_KEY_PUB"
     q SSH_KNOWN_HOSTS "$SSH_DIR/known_hosts"
     q SSH_CLIENT_KEY "$SSH_DIR/client_ed25519"
+    q SSH_CONFIG "$SSH_DIR/config"
     q SSHD_LOG "$STATE/logs/sshd.log"
     q DOCKERD_LOG "$STATE/logs/dockerd.log"
     q REGISTRY_LOG "$STATE/logs/registry.log"
     q REMOTE_DOCKER_CONFIG "$STATE/remote-docker-config"
 } >"$STATE/env.tmp"
-mv "$STATE/env.tmp" "$STATE/env"
 
 # ------------------------------------------------------------------- checks ---
 export DOCKER_HOST="unix://$SOCK"
@@ -263,6 +310,8 @@ ssh_uses_our_dockerd() {
     [ "$(ssh_docker_root)" = "$STATE/docker/data" ]
 }
 wait_for sshd "$SSH_WAIT" ssh_uses_our_dockerd
+
+mv "$STATE/env.tmp" "$STATE/env"   # only once everything answers
 
 elapsed=$((($(date +%s%N) - t0) / 1000000))
 log "ready in ${elapsed} ms: dockerd unix://$SOCK, registry $REGISTRY_ADDR, sshd $SSH_ADDR:$SSH_PORT; env in $STATE/env"
