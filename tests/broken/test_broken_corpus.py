@@ -2,8 +2,9 @@
 
 Layout, one folder per case under `tests/broken/`:
 
-    <case>/files/...      optional if delete.txt exists: files overlaid on a copy of the repository's valid `configs/` tree, at
-                          their repo-relative paths (`files/configs/paiss/docker-compose.yml`)
+    <case>/files/...      files overlaid on a copy of the repository's valid `configs/` tree, at
+                          their repo-relative paths (`files/configs/paiss/docker-compose.yml`);
+                          may be left out when delete.txt alone makes the case
     <case>/delete.txt     optional: repo-relative paths removed from the copy, one per line
     <case>/expected.txt   one line per expected problem, `FILE:LINE:COL RULE`, in the order
                           `validate_sources` returns them (sorted); `-` stands for a problem
@@ -121,7 +122,7 @@ def build_root(case: Path, root: Path) -> Path:
 
 def actual_lines(case: Path, tmp_path: Path) -> tuple[list[str], list[Problem]]:
     root = build_root(case, tmp_path / "root")
-    config, problems = validate_sources(read_sources(root))
+    _, problems = validate_sources(read_sources(root))
     return [problem_line(p) for p in problems], problems
 
 
@@ -183,7 +184,9 @@ def _rule_ids_in_source() -> set[str]:
     """Rule ids the validator can emit, read from platform_lib/config: string literals that look
     like `area.rule`, plus the `{rule}.suffix` ids model_errors builds for each model prefix."""
     found: set[str] = set()
-    texts = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "platform_lib/config").glob("*.py")}
+    texts = {
+        p.name: p.read_text(encoding="utf-8") for p in (REPO / "platform_lib/config").glob("*.py")
+    }
     for text in texts.values():
         for literal in re.findall(r"\"([a-z]+\.[a-z]+(?:-[a-z]+)*)\"", text):
             if not re.search(r"\.(ya?ml|json|md|txt|py)$", literal):
