@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from typing import Any
 
 from platform_lib.config.images import is_valid_image_ref, parse_image
@@ -140,9 +140,14 @@ def string_values(
 
 
 def variable_problems(
-    doc: YamlDocument, environment: str, known: Set[str], env_file: str
+    doc: YamlDocument,
+    environment: str,
+    provided: Set[str],
+    env_values: Mapping[str, str],
+    env_file: str,
 ) -> list[Problem]:
-    """`${VAR}` references in the compose file that nothing sets for this environment."""
+    """`${VAR}` references in the compose file that nothing sets for this environment.
+    `provided` (secrets, platform variables) are set and non-empty at deploy time."""
     problems: list[Problem] = []
     for path, value in string_values(doc.data):
         if "$" not in value:
@@ -155,21 +160,32 @@ def variable_problems(
                     doc.locate(path),
                     "compose.interpolation-syntax",
                     f"bad variable reference in {value!r}: {exc}",
-                    "use $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; "
-                    "write $$ for a literal $",
+                    "use $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; write $$ for a "
+                    "literal $",
                 )
             )
             continue
         for ref in refs:
-            if ref.nested or not ref.required or ref.name in known:
+            if ref.nested or not ref.required or ref.name in provided:
                 continue
-            problems.append(
-                Problem(
-                    doc.locate(path),
-                    "compose.unresolved-variable",
-                    f"${{{ref.name}}} is not set for environment {environment!r}",
-                    f"add {ref.name}=... to {env_file}, declare it under secrets: in project.yml, "
-                    f"or give a default: ${{{ref.name}:-value}}",
+            if ref.name not in env_values:
+                problems.append(
+                    Problem(
+                        doc.locate(path),
+                        "compose.unresolved-variable",
+                        f"${{{ref.name}}} is not set for environment {environment!r}",
+                        f"add {ref.name}=... to {env_file}, declare it under secrets: in "
+                        f"project.yml, or give a default: ${{{ref.name}:-value}}",
+                    )
                 )
-            )
+            elif ref.operator == ":?" and not env_values[ref.name]:
+                problems.append(
+                    Problem(
+                        doc.locate(path),
+                        "compose.unresolved-variable",
+                        f"${{{ref.name}:?...}} requires a value but {ref.name} is empty for "
+                        f"environment {environment!r}",
+                        f"give {ref.name} a value in {env_file}",
+                    )
+                )
     return problems

@@ -20,12 +20,17 @@ from platform_lib.errors import Problem
 
 
 @cache
-def compose_validator() -> Draft202012Validator:
+def compose_schema() -> dict[str, Any]:
     text = (
         resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
     ).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
-    return Draft202012Validator(schema)
+    return schema
+
+
+@cache
+def compose_validator() -> Draft202012Validator:
+    return Draft202012Validator(compose_schema())
 
 
 def compose_schema_problems(doc: YamlDocument) -> list[Problem]:
@@ -38,25 +43,48 @@ def compose_schema_problems(doc: YamlDocument) -> list[Problem]:
                 "see https://docs.docker.com/reference/compose-file/",
             )
         ]
-    errors = sorted(compose_validator().iter_errors(doc.data), key=lambda e: list(e.path))
-    return [_problem(doc, error) for error in errors]
+    errors = sorted(
+        compose_validator().iter_errors(doc.data), key=lambda e: [str(p) for p in e.path]
+    )
+    problems = [_problem(doc, error) for error in errors]
+    return [p for p in problems if p is not None]
 
 
-def _problem(doc: YamlDocument, error: ValidationError) -> Problem:
+def _declared(schema: dict[str, Any], key: str) -> set[str]:
+    """Keys of `key` (properties, patternProperties) declared by a schema and the schemas it
+    combines with allOf/$ref: what `unevaluatedProperties` counts as evaluated."""
+    found = set(schema.get(key) or {})
+    for part in schema.get("allOf") or []:
+        ref = part.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            part = compose_schema()["$defs"][ref.removeprefix("#/$defs/")]
+        found |= _declared(part, key)
+    return found
+
+
+def _unknown_keys(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    allowed = _declared(schema, "properties")
+    patterns = _declared(schema, "patternProperties")
+    return sorted(
+        k for k in instance if k not in allowed and not any(re.search(p, k) for p in patterns)
+    )
+
+
+def _problem(doc: YamlDocument, error: ValidationError) -> Problem | None:
     path = list(error.absolute_path)
     message = error.message
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(schema.get("properties", {}))
-        patterns = schema.get("patternProperties", {})
-        extra = sorted(
-            k
-            for k in error.instance
-            if k not in allowed and not any(re.search(p, k) for p in patterns)
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(
+        error.instance, dict
+    ):
+        extra = _unknown_keys(error.instance, schema)
+        if not extra:
+            # "Unevaluated" because a known key's value is wrong: that error is reported itself.
+            return None
+        path.append(extra[0])
+        message = f"unknown key {extra[0]!r}" + (
+            f" (and {', '.join(map(repr, extra[1:]))})" if extra[1:] else ""
         )
-        if extra:
-            path.append(extra[0])
-            message = f"unknown key {extra[0]!r}"
     where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
     return Problem(
         doc.locate(path),

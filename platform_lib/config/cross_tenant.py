@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import Any
 
 from platform_lib.config.compose_policy import services
-from platform_lib.config.domains import route_domains
+from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.interpolation import (
     InterpolationSyntaxError,
     MissingVariable,
@@ -26,15 +26,36 @@ class Claim:
     location: Location
 
 
-def cross_tenant_problems(config: PlatformConfig) -> list[Problem]:
-    return _domain_conflicts(config) + _port_conflicts(config) + _alias_conflicts(config)
+def cross_tenant_problems(config: PlatformConfig, broken_compose: Set[str]) -> list[Problem]:
+    """`broken_compose`: tenants whose compose file failed the schema; their compose contents
+    are left out of the cross-tenant rules (the schema problems are reported already)."""
+    return (
+        _domain_conflicts(config)
+        + _port_conflicts(config, broken_compose)
+        + _alias_conflicts(config, broken_compose)
+    )
 
 
-def _deployments(config: PlatformConfig) -> Iterator[tuple[Tenant, str]]:
+def _deployments(
+    config: PlatformConfig, skip: Set[str] = frozenset()
+) -> Iterator[tuple[Tenant, str]]:
     for name in sorted(config.tenants):
+        if name in skip:
+            continue
         tenant = config.tenants[name]
         for env in config.environments_of(tenant):
-            yield tenant, env
+            hosts = config.settings.environments[env].hosts
+            if placement_host(config.settings, tenant.manifest, env) in hosts:
+                yield tenant, env  # an unknown placement is project.unknown-host already
+
+
+def _machine(config: PlatformConfig, tenant: Tenant, env: str) -> tuple[str, str]:
+    """(identity, name) of the machine a deployment runs on: two host names with one address
+    are one machine, one name with two addresses is two."""
+    name = placement_host(config.settings, tenant.manifest, env)
+    host = config.settings.environments[env].hosts[name]
+    identity = f"{host.address}" if host.kind == "ssh" else f"local:{host.docker_host or ''}"
+    return identity, name
 
 
 def _domain_conflicts(config: PlatformConfig) -> list[Problem]:
@@ -42,18 +63,19 @@ def _domain_conflicts(config: PlatformConfig) -> list[Problem]:
     problems: list[Problem] = []
     for tenant, env in _deployments(config):
         for index, route in enumerate(tenant.manifest.routes):
-            path: list[object] = ["routes", index, "domains"]
-            path += [env] if env in route.domains else []
-            for domain in route_domains(config.settings, route, env):
-                claim = Claim(f"{tenant.name}/{env}", tenant.manifest_doc.locate(path))
+            listed = env if env in route.domains else BASE_ENVIRONMENT
+            for item, domain in enumerate(route_domains(config.settings, route, env)):
+                where = tenant.manifest_doc.locate(["routes", index, "domains", listed, item])
+                claim = Claim(f"{tenant.name}/{env}", where)
                 first = claims.setdefault(domain, claim)
                 if first is not claim:
+                    derived = "" if listed == env else f" (derived from {listed})"
                     problems.append(
                         Problem(
                             claim.location,
                             "tenant.domain-conflict",
-                            f"{domain} ({claim.owner}) is already claimed by {first.owner} "
-                            f"at {first.location}",
+                            f"{domain}{derived} ({claim.owner}) is already claimed by "
+                            f"{first.owner} at {first.location}",
                             "a domain routes to exactly one tenant and environment; pick another",
                         )
                     )
@@ -71,35 +93,53 @@ def _resolved(value: Any, variables: dict[str, str]) -> Any:
     return value
 
 
-def _port_conflicts(config: PlatformConfig) -> list[Problem]:
-    claims: dict[str, list[tuple[PublishedPort, Claim]]] = {}
+def _has_variable(entry: Any) -> bool:
+    return "$" in str(entry)
+
+
+def _port_conflicts(config: PlatformConfig, skip: Set[str]) -> list[Problem]:
+    taken: dict[str, list[tuple[PublishedPort, Claim, bool]]] = {}
     problems: list[Problem] = []
-    for tenant, env in _deployments(config):
-        host = placement_host(config.settings, tenant.manifest, env)
+    for tenant, env in _deployments(config, skip):
+        machine, host_name = _machine(config, tenant, env)
         env_file = tenant.env_files.get(env)
         variables = env_file.values() if env_file is not None else {}
         owner = f"{tenant.name}/{env}"
-        taken = claims.setdefault(host, [])
+        claims = taken.setdefault(machine, [])
         for name, service in services(tenant.compose).items():
             for index, entry in enumerate(service.get("ports") or []):
                 location = tenant.compose.locate(["services", name, "ports", index])
+                dynamic = _has_variable(entry)
                 for port in published_ports(_resolved(entry, variables)) or []:
-                    clash = next(
-                        (c for p, c in taken if p.clashes_with(port) and c.owner != owner), None
-                    )
-                    if clash is not None:
+                    clash = next(((c, d) for p, c, d in claims if p.clashes_with(port)), None)
+                    if clash is None:
+                        claims.append((port, Claim(owner, location), dynamic))
+                        continue
+                    first, first_dynamic = clash
+                    if first.owner != owner:
                         problems.append(
                             Problem(
                                 location,
                                 "host.port-conflict",
-                                f"{owner} publishes port {port} on host {host!r}, already "
-                                f"published by {clash.owner} at {clash.location}",
-                                "choose another host port (per environment via ${VAR} in the env "
-                                "file) or route HTTP through the proxy with routes: in project.yml",
+                                f"{owner} publishes port {port} on host {host_name!r}, already "
+                                f"published by {first.owner} at {first.location}",
+                                "choose another host port (per environment via ${VAR} in the "
+                                "env file) or route HTTP through the proxy with routes: in "
+                                "project.yml",
                             )
                         )
-                    else:
-                        taken.append((port, Claim(owner, location)))
+                    elif dynamic or first_dynamic:
+                        # Same file: collisions of literal ports are compose.port-collision
+                        # already; through variables they only show once interpolated.
+                        problems.append(
+                            Problem(
+                                location,
+                                "compose.port-collision",
+                                f"service {name!r} publishes host port {port} in {env}, "
+                                f"already published at {first.location}",
+                                "publish each host port once",
+                            )
+                        )
     return problems
 
 
@@ -112,37 +152,46 @@ def _external_networks(compose: dict[str, Any]) -> dict[str, str]:
     return shared
 
 
-def _alias_conflicts(config: PlatformConfig) -> list[Problem]:
+def _attachments(service: dict[str, Any]) -> Iterator[tuple[str, list[object], list[str]]]:
+    """(network key, path, aliases) for each network a service joins."""
+    attached = service.get("networks") or {}
+    if isinstance(attached, list):
+        for index, key in enumerate(attached):
+            yield str(key), ["networks", index], []
+        return
+    for key, spec in attached.items():
+        aliases = (spec or {}).get("aliases") or []
+        yield str(key), ["networks", key], [str(a) for a in aliases]
+
+
+def _alias_conflicts(config: PlatformConfig, skip: Set[str]) -> list[Problem]:
     claims: dict[tuple[str, str, str], Claim] = {}
     problems: list[Problem] = []
-    for tenant, env in _deployments(config):
+    for tenant, env in _deployments(config, skip):
         data = tenant.compose.data if isinstance(tenant.compose.data, dict) else {}
         shared = _external_networks(data)
         if not shared:
             continue
-        host = placement_host(config.settings, tenant.manifest, env)
+        machine, host_name = _machine(config, tenant, env)
         owner = f"{tenant.name}/{env}"
         for name, service in services(tenant.compose).items():
-            attached = service.get("networks") or {}
-            keys = attached if isinstance(attached, dict) else dict.fromkeys(attached)
-            for key, spec in keys.items():
+            for key, path, aliases in _attachments(service):
                 if key not in shared:
                     continue
-                aliases = [name, *((spec or {}).get("aliases") or [])]
-                for alias in aliases:
-                    at = ["services", name, "networks", key]
-                    claim = Claim(owner, tenant.compose.locate(at))
-                    first = claims.setdefault((host, shared[key], str(alias)), claim)
+                claim = Claim(owner, tenant.compose.locate(["services", name, *path]))
+                for alias in [name, *aliases]:
+                    first = claims.setdefault((machine, shared[key], alias), claim)
                     if first is not claim and first.owner != owner:
                         problems.append(
                             Problem(
                                 claim.location,
                                 "network.alias-conflict",
-                                f"{owner} answers as {alias!r} on shared network {shared[key]!r} "
-                                f"of host {host!r}, as does {first.owner} at {first.location}",
-                                "DNS on a shared network would round-robin between them; give the "
-                                "service a unique alias (e.g. prefixed with the project name) and "
-                                "use that",
+                                f"{owner} answers as {alias!r} on shared network "
+                                f"{shared[key]!r} of host {host_name!r}, as does {first.owner} "
+                                f"at {first.location}",
+                                "DNS on a shared network would round-robin between them; give "
+                                "the service a unique alias (e.g. prefixed with the project "
+                                "name) and use that",
                             )
                         )
     return problems

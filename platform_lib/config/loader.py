@@ -64,7 +64,9 @@ def parse_yaml_file(
                 Location(path),
                 "file.missing",
                 f"{path} is missing",
-                "create it; see 'Adding a tenant' in README.md",
+                "create it; README.md has the configuration reference"
+                if path == SETTINGS_FILE
+                else "create it; see 'Adding a tenant' in README.md",
             )
         )
         return None

@@ -40,7 +40,7 @@ def _problem(doc: YamlDocument, error: Any, rule: str) -> Problem:
     kind = error["type"]
     path = _data_path(doc.data, loc)
     location = doc.locate(path)
-    field = ".".join(str(p) for p in loc) or "(document)"
+    field = ".".join(str(p) for p in path) or "(document)"
     if kind == "extra_forbidden":
         return Problem(
             location,
@@ -49,7 +49,7 @@ def _problem(doc: YamlDocument, error: Any, rule: str) -> Problem:
             "check the spelling; the schema lists the allowed keys",
         )
     if kind == "missing":
-        parent = ".".join(str(p) for p in loc[:-1]) or "the document"
+        parent = ".".join(str(p) for p in path) or "the document"
         return Problem(
             location,
             f"{rule}.missing-key",

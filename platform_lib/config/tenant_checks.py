@@ -10,23 +10,29 @@ from platform_lib.config.compose_policy import (
     variable_problems,
 )
 from platform_lib.config.compose_schema import compose_schema_problems
-from platform_lib.config.domains import route_domains
+from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import platform_variable_names
 from platform_lib.errors import Problem
 
 
 def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
-    problems = compose_schema_problems(tenant.compose)
-    problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
-    problems += _manifest_matches_compose(tenant)
+    """Every problem of one tenant. The compose policies only run on a compose file the
+    Compose Specification accepts: its problems would otherwise be noise (or wrong types)."""
+    schema = compose_schema_problems(tenant.compose)
+    problems = schema + _manifest_matches_compose(tenant)
     problems += _environments_and_placement(config, tenant)
     problems += _routes_have_domains(config, tenant)
-    known_base = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
-    for env, env_file in tenant.env_files.items():
-        known = known_base | set(env_file.values())
-        problems += variable_problems(tenant.compose, env, known, env_file.file)
+    for env_file in tenant.env_files.values():
         problems += _secrets_not_in_env_file(tenant, env_file.file, set(env_file.values()))
+    if schema:
+        return problems
+    problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
+    provided = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
+    for env, env_file in tenant.env_files.items():
+        problems += variable_problems(
+            tenant.compose, env, provided, env_file.values(), env_file.file
+        )
     return problems
 
 
@@ -125,8 +131,11 @@ def _routes_have_domains(config: PlatformConfig, tenant: Tenant) -> list[Problem
                         tenant.manifest_doc.locate(["routes", index]),
                         "project.route-without-domains",
                         f"route to {route.service!r} has no domain for environment {env!r}",
-                        "list domains under production: (other environments derive theirs) or "
-                        f"under {env}:",
+                        f"list domains under domains: {BASE_ENVIRONMENT}: (other environments "
+                        "derive theirs through domain_template)"
+                        if env == BASE_ENVIRONMENT
+                        else f"list domains under domains: {BASE_ENVIRONMENT}: (derived for "
+                        f"{env} through domain_template) or under domains: {env}:",
                     )
                 )
     return problems

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from platform_lib.config.cross_tenant import cross_tenant_problems
 from platform_lib.config.loader import PlatformConfig, load_config
+from platform_lib.config.settings_checks import settings_problems
 from platform_lib.config.tenant_checks import tenant_problems
 from platform_lib.errors import ConfigError, Problem
 
@@ -13,9 +14,14 @@ from platform_lib.errors import ConfigError, Problem
 def validate_sources(sources: Mapping[str, str]) -> tuple[PlatformConfig | None, list[Problem]]:
     config, problems = load_config(sources)
     if config is not None:
+        problems += settings_problems(config)
+        broken = set()
         for name in sorted(config.tenants):
-            problems += tenant_problems(config, config.tenants[name])
-        problems += cross_tenant_problems(config)
+            found = tenant_problems(config, config.tenants[name])
+            if any(p.rule == "compose.schema" for p in found):
+                broken.add(name)
+            problems += found
+        problems += cross_tenant_problems(config, broken)
     return config, sorted(set(problems))
 
 

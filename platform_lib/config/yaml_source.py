@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,15 +42,68 @@ class YamlSyntaxError(Exception):
         super().__init__(problem.message)
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """YAML as Docker Compose (go-yaml v3, YAML 1.2 core schema) reads it: `on`, `no`, `yes`
+    are strings, `2222:22` is not a base-60 number, and mapping keys stay as written."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = (
+                key_node.value
+                if isinstance(key_node, yaml.ScalarNode)
+                else self.construct_object(key_node, deep=deep)
+            )
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node))
+        return int(text, 16) if text.startswith("0x") else int(text, 10)
+
+
+Yaml12Loader.add_constructor("tag:yaml.org,2002:int", Yaml12Loader.construct_yaml_int)
+_RESOLVED_TAGS = (
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",  # YAML 1.2: dates are strings
+)
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _RESOLVED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+):
+    Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+# PyYAML reports these where the construct ends (often past it); its start is the useful place.
+_CONTEXT_FIRST = (
+    "while scanning a simple key",
+    "while scanning a quoted scalar",
+    "while parsing a flow",
+)
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document. Raises YamlSyntaxError with the exact location, and also for
     duplicate mapping keys (PyYAML silently keeps the last one)."""
-    loader = yaml.SafeLoader(text)
+    loader = Yaml12Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        context_first = str(exc.context or "").startswith(_CONTEXT_FIRST)
+        mark = (exc.context_mark if context_first else None) or exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise YamlSyntaxError(

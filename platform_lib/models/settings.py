@@ -134,13 +134,3 @@ class PlatformSettings(Model):
     """Deploy timeouts."""
     github: GitHubSettings | None = None
     """The platform repository on GitHub."""
-
-    @model_validator(mode="after")
-    def _promotion_source_exists(self) -> PlatformSettings:
-        for name, env in self.environments.items():
-            if env.deploy_after is not None and env.deploy_after not in self.environments:
-                raise ValueError(
-                    f"environment {name!r}: deploy_after names unknown environment "
-                    f"{env.deploy_after!r}"
-                )
-        return self

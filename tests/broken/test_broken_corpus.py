@@ -48,6 +48,7 @@ RULES = frozenset(
         "settings.unknown-key",
         "settings.missing-key",
         "settings.invalid",
+        "settings.unknown-env",
         "project.unknown-key",
         "project.missing-key",
         "project.invalid",

@@ -2,8 +2,8 @@
 message and hint; that secret values never reach a problem; and the `validate` command line.
 
 Each test edits the repository's valid `configs/` (read once) in memory, so the expected line and
-column can be checked against the edit right next to it. Known platform_lib bugs are
-`xfail(strict=True)` tests at the end, each with the failing input in its reason.
+column can be checked against the edit right next to it. The regression tests at the end each
+hold an input that once crashed or was misreported.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def edit(path: str, *pairs: tuple[str, str]) -> dict[str, str]:
     """`path` of the valid tree with each `old` (which must occur exactly once) replaced."""
     text = BASE[path]
     for old, new in pairs:
-        if text.count(old) != 1:  # not an assert: must not pass for an xfail's AssertionError
+        if text.count(old) != 1:  # not an assert: a broken edit must not look like a finding
             raise ValueError(f"{path}: {old!r} occurs {text.count(old)} times")
         text = text.replace(old, new)
     return {path: text}
@@ -683,8 +683,8 @@ def test_project_route_without_domains() -> None:
             at(PAISS_PROJECT, 9, 5, "/routes/0"),
             "project.route-without-domains",
             "route to 'web' has no domain for environment 'production'",
-            "list domains under production: (other environments derive theirs) or under "
-            "production:",
+            "list domains under domains: production: (other environments derive theirs through "
+            "domain_template)",
         )
     ]
 
@@ -717,10 +717,10 @@ def test_tenant_domain_conflict_with_a_derived_staging_domain() -> None:
     )
     assert problems == [
         Problem(
-            at(PAISS_PROJECT, 14, 7, "/routes/0/domains/staging"),
+            at(PAISS_PROJECT, 14, 17, "/routes/0/domains/staging/0"),
             "tenant.domain-conflict",
             "staging.filter-ical.de (paiss/staging) is already claimed by filter-ical/staging at "
-            "configs/filter-ical/project.yml:13:5",
+            "configs/filter-ical/project.yml:14:20",
             "a domain routes to exactly one tenant and environment; pick another",
         )
     ]
@@ -1067,7 +1067,7 @@ def test_cli_yaml_syntax_error_has_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 1
 
 
-# --- known bugs in platform_lib (strict xfail: fixing one makes its test pass) ---------------
+# --- regressions: inputs that once crashed or were misreported ------------------------------
 
 
 def rules_at(problems: list[Problem]) -> list[tuple[str, int | None, str]]:
@@ -1094,18 +1094,8 @@ CRASHES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(TypeError, AttributeError),
-    reason="BUG: a compose value of the wrong type crashes validate_sources instead of being one "
-    "compose.schema problem: `ports: 8080` -> TypeError 'int' object is not iterable "
-    "(compose_policy.py:53); top-level `networks: [edge]` -> AttributeError 'list' has no "
-    "'items' (cross_tenant.py:109); a service's `networks: {edge: api}` -> AttributeError "
-    "(cross_tenant.py:131); `networks: [{edge: {}}]` -> TypeError unhashable dict "
-    "(cross_tenant.py:127)",
-)
 @pytest.mark.parametrize("name", sorted(CRASHES))
-def test_bug_wrong_types_crash_instead_of_a_schema_problem(name: str) -> None:
+def test_wrong_types_are_schema_problems_not_crashes(name: str) -> None:
     problems = validate(CRASHES[name])
     assert problems
     assert {p.rule for p in problems} == {"compose.schema"}
@@ -1126,26 +1116,12 @@ NON_STRING_KEYS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG: PyYAML (YAML 1.1) turns keys like `2048:`, `NO:` or `on:` into int/bool; "
-    "jsonschema then raises TypeError 'expected string or bytes-like object' inside "
-    "compose_schema_problems (patternProperties), so validate crashes with a traceback. Docker "
-    "Compose (YAML 1.2) reads these keys as strings and accepts the file.",
-)
 @pytest.mark.parametrize("name", sorted(NON_STRING_KEYS))
-def test_bug_non_string_mapping_keys_crash(name: str) -> None:
+def test_yaml_1_1_keys_stay_strings_as_in_compose(name: str) -> None:
     assert validate(NON_STRING_KEYS[name]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: validate crashes with a traceback (exit 1, 'Traceback' on stderr) for "
-    "`ports: 8080` in a tenant compose file instead of reporting a compose.schema problem",
-)
-def test_bug_cli_traceback_on_wrong_type(tmp_path: Path) -> None:
+def test_cli_reports_wrong_types_without_a_traceback(tmp_path: Path) -> None:
     root = materialize(None, tmp_path / "root")
     compose = root / PAISS_COMPOSE
     compose.write_text(CRASHES["ports-scalar"][PAISS_COMPOSE], encoding="utf-8")
@@ -1155,14 +1131,7 @@ def test_bug_cli_traceback_on_wrong_type(tmp_path: Path) -> None:
     assert done.stdout.startswith("::error file=configs/paiss/docker-compose.yml,line=5,")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: PyYAML reads the unquoted port `- 2222:22` as the base-60 integer 133342 "
-    "(Compose reads the string '2222:22'), so ports.published_ports sees a container-only port "
-    "and neither compose.port-collision nor host.port-conflict is reported",
-)
-def test_bug_unquoted_sexagesimal_port_collision_is_missed() -> None:
+def test_unquoted_port_mapping_is_not_a_base_60_number() -> None:
     problems = validate(
         edit(
             PAISS_COMPOSE,
@@ -1180,15 +1149,7 @@ def test_bug_unquoted_sexagesimal_port_collision_is_missed() -> None:
     assert set(rules_at(problems)) == {(PAISS_COMPOSE, 6, "host.port-conflict")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: two services of one tenant publishing the same host port through variables "
-    "(`${HTTP_PORT}:80` and `${HTTP_PORT}:8000`, HTTP_PORT=8080, or `${P:-8080}:80` next to "
-    "`8080:8000`) are not reported: compose.port-collision skips uninterpolated entries and "
-    "host.port-conflict ignores clashes within one tenant/environment",
-)
-def test_bug_port_collision_through_variables_within_one_tenant_is_missed() -> None:
+def test_port_collision_through_variables_within_one_tenant() -> None:
     problems = validate(
         edit(
             GABS_COMPOSE,
@@ -1207,14 +1168,7 @@ def test_bug_port_collision_through_variables_within_one_tenant_is_missed() -> N
     assert {(p.location.file, p.location.line) for p in problems} == {(GABS_COMPOSE, 24)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `${BOOKING_NOTIFY:?...}` with `BOOKING_NOTIFY=` (empty) in .env.staging is not "
-    "reported, although `:?` makes Compose fail on an empty value: variable_problems only checks "
-    "that the name is set",
-)
-def test_bug_required_variable_set_to_empty_is_missed() -> None:
+def test_required_variable_set_to_empty() -> None:
     env = "configs/gabs-massage/.env.staging"
     problems = validate(
         edit(env, ("BOOKING_NOTIFY=staging@gabs-massage.de\n", "BOOKING_NOTIFY=\n"))
@@ -1222,15 +1176,7 @@ def test_bug_required_variable_set_to_empty_is_missed() -> None:
     assert rules_at(problems) == [(GABS_COMPOSE, 20, "compose.unresolved-variable")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: an unknown key in a service (`enviroment:` typo) is located at the service "
-    "(2:3, pointer /services/web) with jsonschema's raw 'Unevaluated properties are not allowed "
-    "...' message: compose_schema._problem handles additionalProperties but the compose schema "
-    "uses unevaluatedProperties for services",
-)
-def test_bug_unknown_service_key_is_located_at_the_service() -> None:
+def test_unknown_service_key_is_located_at_the_key() -> None:
     problems = validate(
         edit(
             PAISS_COMPOSE,
@@ -1247,65 +1193,31 @@ def test_bug_unknown_service_key_is_located_at_the_service() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: one wrong value inside a service (healthcheck `interval: 10`) also yields a "
-    'second, misleading compose.schema problem at the service: "Unevaluated properties are not '
-    "allowed ('healthcheck' was unexpected)\" (a failed allOf branch drops its annotations)",
-)
-def test_bug_wrong_nested_value_adds_a_spurious_unevaluated_properties_problem() -> None:
+def test_wrong_nested_value_is_reported_once() -> None:
     problems = validate(edit(PAISS_COMPOSE, ("      interval: 10s\n", "      interval: 10\n")))
     assert rules_at(problems) == [(PAISS_COMPOSE, 7, "compose.schema")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a missing ':' (`    port 8000` on line 16 of gabs-massage/project.yml) is "
-    "reported on line 17: parse_yaml prefers PyYAML's problem_mark over the context_mark that "
-    "points at the offending key",
-)
-def test_bug_missing_colon_is_reported_on_the_next_line() -> None:
+def test_missing_colon_is_reported_on_its_line() -> None:
     problems = validate(edit(GABS_PROJECT, ("    port: 8000\n", "    port 8000\n")))
     assert [(p.location.line, p.location.column, p.rule) for p in problems] == [
         (16, 5, "yaml.syntax")
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `deploy_after: stageing` (unknown environment) is located at the document "
-    "start (platform.yml:4:1, pointer '') with message prefix '(document): ' instead of at "
-    "environments/production/deploy_after (line 22)",
-)
-def test_bug_unknown_deploy_after_is_located_at_the_document_start() -> None:
+def test_unknown_deploy_after_is_located_at_its_key() -> None:
     problems = validate(edit(PLATFORM, ("deploy_after: staging", "deploy_after: stageing")))
     assert [(p.location, p.rule) for p in problems] == [
-        (at(PLATFORM, 22, 5, "/environments/production/deploy_after"), "settings.invalid")
+        (at(PLATFORM, 22, 5, "/environments/production/deploy_after"), "settings.unknown-env")
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: for a volume backup without `volume:` the message names the union tag as part "
-    "of the path: \"missing required key 'volume' in backups.0.volume\" (expected 'in backups.0')",
-)
-def test_bug_missing_key_in_a_backup_names_the_union_tag() -> None:
+def test_missing_key_in_a_backup_names_the_backup() -> None:
     problems = validate(edit(GABS_PROJECT, ("    volume: bookings\n", "")))
     assert [p.message for p in problems] == ["missing required key 'volume' in backups.0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `restart: no` (unquoted) is read as the YAML 1.1 boolean False and reported as "
-    "compose.schema \"services/frontend/restart: False is not of type 'string'\"; Docker "
-    "Compose v2 (YAML 1.2) reads the string 'no' and accepts it",
-)
-def test_bug_unquoted_restart_no_is_a_schema_error() -> None:
+def test_unquoted_restart_no_is_a_string() -> None:
     change = edit(
         GABS_COMPOSE,
         ("  frontend:\n    restart: unless-stopped\n", "  frontend:\n    restart: no\n"),
