@@ -1,0 +1,168 @@
+"""A throwaway platform repository whose hosts are the e2e servers, and helpers to drive it
+through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from e2e.servers import Servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(port: int, path: str = "/version", timeout: float = 2.0) -> str | None:
+    """The body, or None when nothing answers (connection refused, reset, HTTP error)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as reply:
+            return str(reply.read().decode())
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+
+
+def web_tenant(
+    port_var: str = "WEB_PORT", secrets: tuple[str, ...] = (), volume: bool = False
+) -> dict[str, Any]:
+    """A tenant running the demo-web test image, its port published per environment."""
+    service: dict[str, Any] = {"ports": [f"127.0.0.1:${{{port_var}}}:8080"]}
+    if secrets:
+        service["environment"] = {name: f"${{{name}}}" for name in secrets}
+    compose: dict[str, Any] = {"services": {"web": service}}
+    if volume:
+        service["volumes"] = ["data:/data"]
+        compose["volumes"] = {"data": {}}
+    manifest = {
+        "images": {"web": {"repository": "demo-web"}},
+        "routes": [{"service": "web", "port": 8080, "health_path": "/health"}],
+        "secrets": list(secrets),
+    }  # fmt: skip
+    return {"compose": compose, "manifest": manifest}
+
+
+@dataclass
+class Platform:
+    servers: Servers
+    root: Path
+    deploy_root: Path
+    ports: dict[tuple[str, str], int] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        host = {"address": "127.0.0.1", "port": int(self.servers.env["SSH_PORT"]),
+                "user": "root", "host_key": self.servers.env["SSH_HOST_KEY_PUB"]}  # fmt: skip
+        settings: dict[str, Any] = {
+            "deploy_root": str(self.deploy_root),
+            "registry": {"host": self.servers.env["REGISTRY"], "namespace": "platform-tests",
+                         "username": "platform", "token_secret": "REGISTRY_TOKEN"},
+            "environments": {
+                "staging": {"domain_template": "staging.{domain}", "hosts": {"e2e": host}},
+                "production": {"deploy_after": "staging", "hosts": {"e2e": dict(host)}},
+            },
+            "releases": {"keep": 3},
+            "timeouts": {"lock_wait": 2, "lock_expiry": 120, "pull": 60, "up": 20, "health": 10},
+        }  # fmt: skip
+        settings.update(overrides)
+        return settings
+
+    def write_settings(self, settings: dict[str, Any]) -> None:
+        path = self.root / "configs" / "platform.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+    def add_tenant(
+        self, name: str, tenant: dict[str, Any], extra_env: dict[str, str] | None = None
+    ) -> None:
+        folder = self.root / "configs" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for route in tenant["manifest"]["routes"]:
+            route["domains"] = {"production": [f"{name}.example.test"]}
+        (folder / "docker-compose.yml").write_text(
+            yaml.safe_dump(tenant["compose"], sort_keys=False)
+        )
+        (folder / "project.yml").write_text(yaml.safe_dump(tenant["manifest"], sort_keys=False))
+        for env in ("staging", "production"):
+            port = self.ports.setdefault((name, env), free_port())
+            lines = [f"WEB_PORT={port}", *(f"{k}={v}" for k, v in (extra_env or {}).items())]
+            (folder / f".env.{env}").write_text("\n".join(lines) + "\n")
+
+    def cleanup(self) -> None:
+        """Remove the containers and volumes of every tenant this platform deployed."""
+        for name, env in self.ports:
+            project = f"{name}-{env}"
+            label = f"label=com.docker.compose.project={project}"
+            ids = self.servers.docker("ps", "-aq", "--filter", label).split()
+            if ids:
+                self.servers.docker("rm", "-f", *ids)
+            volumes = self.servers.docker("volume", "ls", "-q", "--filter", label).split()
+            if volumes:
+                self.servers.docker("volume", "rm", "-f", *volumes)
+            networks = self.servers.docker("network", "ls", "-q", "--filter", label).split()
+            if networks:
+                self.servers.docker("network", "rm", *networks, check=False)
+
+    def port(self, name: str, env: str = "staging") -> int:
+        return self.ports[(name, env)]
+
+    def cli(
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        timeout: float = 180,
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        full_env.update({
+            "REGISTRY_TOKEN": Path(self.servers.env["REGISTRY_PASSWORD_FILE"]).read_text().strip(),
+            "PLATFORM_SSH_KEY": self.servers.env["SSH_CLIENT_KEY"],
+            "USER": "alice",
+        })  # fmt: skip
+        full_env.update(self.env)
+        full_env.update(env or {})
+        done = subprocess.run(
+            [sys.executable, "-m", "platform_lib", *args, "--root", str(self.root)],
+            env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"platform {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def deploy(
+        self, project: str, environment: str = "staging", image: str | None = "v1", **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        images = ["--image", f"web={image}"] if image else []
+        return self.cli("deploy", "--project", project, "--env", environment, *images, **kwargs)
+
+    def base(self, project: str, env: str = "staging") -> Path:
+        return self.deploy_root / "projects" / project / env
+
+    def history(self, project: str, env: str = "staging") -> list[dict[str, Any]]:
+        path = self.base(project, env) / "history.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def current(self, project: str, env: str = "staging") -> str | None:
+        link = self.base(project, env) / "current"
+        return os.readlink(link).rsplit("/", 1)[1] if link.is_symlink() else None
+
+    def release_json(
+        self, project: str, env: str = "staging", release: str | None = None
+    ) -> dict[str, Any]:
+        name = release or self.current(project, env)
+        path = self.base(project, env) / "releases" / str(name) / "release.json"
+        return dict(json.loads(path.read_text()))

@@ -1,0 +1,73 @@
+"""The real servers of the end-to-end tests: dockerd, a registry, and an sshd whose sessions
+use that dockerd (tests/e2e/infra). Started if not running; one that cannot start fails the
+tests, it never skips them."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+INFRA = Path(__file__).parent / "infra"
+STATE = Path(os.environ.get("E2E_STATE_DIR", "/tmp/platform-e2e"))
+
+
+def _exports(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            found[key] = shlex.split(value)[0]
+    return found
+
+
+@dataclass(frozen=True)
+class Servers:
+    env: dict[str, str]
+
+    @property
+    def state(self) -> Path:
+        return Path(self.env["E2E_STATE_DIR"])
+
+    def docker(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            ["docker", *args],
+            env={**os.environ, **self.docker_env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def docker_env(self) -> dict[str, str]:
+        return {"DOCKER_HOST": self.env["DOCKER_HOST"], "DOCKER_CONFIG": self.env["DOCKER_CONFIG"]}
+
+    def ssh_logins(self) -> int:
+        log = Path(self.env["SSHD_LOG"]).read_text(errors="replace")
+        return log.count("Accepted publickey for")
+
+
+def _run(script: str, *args: str) -> None:
+    done = subprocess.run(
+        ["bash", str(INFRA / script), *args],
+        env={**os.environ, "PYTHON": sys.executable}, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.fail(
+            f"{script} failed (the e2e servers are required):\n{done.stdout}\n{done.stderr}"
+        )
+
+
+def start_servers() -> Servers:
+    _run("install.sh")
+    _run("up.sh", str(STATE))
+    _run("build-test-images.sh", str(STATE))
+    return Servers({**_exports(STATE / "env"), **_exports(STATE / "images.env")})

@@ -1,0 +1,194 @@
+"""Deploys for real over SSH to a real Docker engine, pulling from a real registry: what
+answers over HTTP and what the host's history says."""
+
+from __future__ import annotations
+
+import pytest
+from e2e.platform_fixture import Platform, http_get, web_tenant
+
+pytestmark = pytest.mark.e2e
+
+
+def test_first_deploy_then_upgrade(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    assert http_get(platform.port("shop")) == "v1"
+    first = platform.current("shop")
+    record = platform.release_json("shop")
+    digest = platform.servers.env["DEMO_WEB_V1_DIGEST"]
+    assert record["digests"]["services"] == {
+        "web": f"{platform.servers.env['REGISTRY']}/platform-tests/demo-web@{digest}"
+    }
+    assert record["actor"] == "alice" and record["outcome"] == "deployed"
+
+    platform.deploy("shop", image="v2")
+    assert http_get(platform.port("shop")) == "v2"
+    assert platform.current("shop") != first
+    assert [(e["event"], e["outcome"]) for e in platform.history("shop")] == [
+        ("deploy", "deployed"),
+        ("deploy", "deployed"),
+    ]
+
+
+def test_unhealthy_upgrade_rolls_back_automatically(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v2")
+    good = platform.current("shop")
+
+    failed = platform.deploy("shop", image="v3", check=False)
+
+    assert failed.returncode == 1
+    assert "failed at step 'switch'" in failed.stderr
+    assert "rolled back to the previous release" in failed.stderr
+    assert "its last log lines" in failed.stderr  # the failing container's log is shown
+    assert http_get(platform.port("shop")) == "v2"
+    assert platform.current("shop") == good
+    events = platform.history("shop")
+    assert [(e["event"], e["outcome"]) for e in events] == [
+        ("deploy", "deployed"),
+        ("deploy", "failed"),
+        ("rollback", "restored"),
+    ]
+    assert events[1]["step"] == "switch" and events[2]["release"] == good
+    assert not (platform.base("shop") / "lock").exists()
+
+
+def test_registry_down_changes_nothing(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    before = platform.current("shop")
+    settings = platform.settings()
+    settings["registry"]["host"] = "127.0.0.1:5999"  # nothing listens there
+    platform.write_settings(settings)
+
+    failed = platform.deploy("shop", image="v2", check=False)
+
+    assert failed.returncode == 1
+    assert "nothing was switched" in failed.stderr
+    assert http_get(platform.port("shop")) == "v1"
+    assert platform.current("shop") == before
+    assert platform.history("shop")[-1]["outcome"] == "aborted"
+    assert platform.history("shop")[-1]["step"] in ("login", "pull")
+
+
+def test_unknown_tag_changes_nothing(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+
+    failed = platform.deploy("shop", image="no-such-tag", check=False)
+
+    assert failed.returncode == 1
+    assert platform.history("shop")[-1]["step"] == "pull"
+    assert http_get(platform.port("shop")) == "v1"
+
+
+def test_bad_registry_credentials_change_nothing(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+
+    failed = platform.deploy("shop", image="v2", check=False, env={"REGISTRY_TOKEN": "wrong"})
+
+    assert failed.returncode == 1
+    assert "registry login" in failed.stderr
+    assert platform.history("shop")[-1]["step"] == "login"
+    assert http_get(platform.port("shop")) == "v1"
+
+
+def test_wrong_host_key_is_refused_before_anything_happens(platform: Platform) -> None:
+    settings = platform.settings()
+    for env in settings["environments"].values():
+        env["hosts"]["e2e"]["host_key"] = (
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix"
+        )
+    platform.write_settings(settings)
+    platform.add_tenant("shop", web_tenant())
+
+    refused = platform.deploy("shop", image="v1", check=False)
+
+    assert refused.returncode == 1
+    assert "did not present the host key pinned in configs/platform.yml" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not platform.base("shop").exists()
+
+
+def test_missing_secret_fails_before_the_host_is_touched(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",)))
+
+    failed = platform.deploy("shop", image="v1", check=False)
+
+    assert failed.returncode == 1
+    assert "secrets not set in the deploy environment: SHOP_API_TOKEN" in failed.stderr
+    assert not (platform.base("shop") / "releases").exists()
+
+
+def test_one_ssh_connection_per_deploy(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    before = platform.servers.ssh_logins()
+    platform.deploy("shop", image="v1")
+    assert platform.servers.ssh_logins() - before == 1
+    # production reads staging's verified digests from the same host: still one connection
+    before = platform.servers.ssh_logins()
+    platform.deploy("shop", environment="production", image=None)
+    assert platform.servers.ssh_logins() - before == 1
+
+
+def test_rollback_to_the_previous_and_to_an_older_release(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    first = platform.current("shop")
+    platform.deploy("shop", image="v2")
+    second = platform.current("shop")
+    platform.deploy("shop", image="v1")  # a third release, running v1 again
+    third = platform.current("shop")
+    assert http_get(platform.port("shop")) == "v1"
+
+    platform.cli("rollback", "--project", "shop", "--env", "staging")
+    assert platform.current("shop") == second
+    assert http_get(platform.port("shop")) == "v2"
+
+    platform.cli("rollback", "--project", "shop", "--env", "staging", "--to", str(first))
+    assert platform.current("shop") == first
+    assert http_get(platform.port("shop")) == "v1"
+    rollbacks = [e for e in platform.history("shop") if e["event"] == "rollback"]
+    assert [(e["release"], e["from_release"]) for e in rollbacks] == [
+        (second, third),
+        (first, second),
+    ]
+
+
+def test_rollback_to_an_unknown_release_is_refused(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    refused = platform.cli("rollback", "--project", "shop", "--env", "staging", "--to", "nope",
+                           check=False)  # fmt: skip
+    assert refused.returncode == 1
+    assert "release 'nope' is not on the host" in refused.stderr
+    refused = platform.cli("rollback", "--project", "shop", "--env", "staging", check=False)
+    assert "there is no earlier release to roll back to" in refused.stderr
+
+
+def test_production_promotes_the_digests_staging_verified(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v2")
+    verified = platform.release_json("shop")["digests"]["services"]["web"]
+    # The tag moves after staging verified it: production must not follow it.
+    env, docker = platform.servers.env, platform.servers.docker
+    repository = env["DEMO_WEB_V2"].rsplit(":", 1)[0]
+    docker("tag", env["DEMO_WEB_V1"], env["DEMO_WEB_V2"])
+    docker("push", env["DEMO_WEB_V2"])
+    try:
+        platform.deploy("shop", environment="production", image=None)
+    finally:  # put the tag back where the other tests expect it
+        docker("tag", f"{repository}@{env['DEMO_WEB_V2_DIGEST']}", env["DEMO_WEB_V2"])
+        docker("push", env["DEMO_WEB_V2"])
+    production = platform.release_json("shop", "production")
+    assert production["digests"]["services"]["web"] == verified
+    assert http_get(platform.port("shop", "production")) == "v2"
+
+
+def test_production_without_a_verified_staging_release_is_refused(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    refused = platform.deploy("shop", environment="production", image=None, check=False)
+    assert refused.returncode == 1
+    assert "no verified staging image for shop/web" in refused.stderr
+    assert not (platform.base("shop", "production") / "releases").exists()
