@@ -64,7 +64,7 @@ def clock(value: str | None) -> datetime:
 
 def actor(value: str | None) -> str:
     name = value or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown"
-    if not ACTOR.match(name):
+    if not ACTOR.fullmatch(name):
         raise UsageError(f"actor {name!r}: use letters, digits and . _ @ + -")
     return name
 

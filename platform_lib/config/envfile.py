@@ -19,7 +19,12 @@ from platform_lib.errors import Location, Problem
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _EXPORT = re.compile(r"export\s+")
-_QUOTED = {'"': re.compile(r'"((?:[^"\\]|\\.)*)"'), "'": re.compile(r"'([^']*)'")}
+# compose-go finds the closing quote skipping backslash-escaped characters in both kinds of
+# quotes; inside single quotes only \' means something (a quote), everything else is literal.
+_QUOTED = {
+    '"': re.compile(r'"((?:[^"\\]|\\.)*)"'),
+    "'": re.compile(r"'((?:[^'\\]|\\.)*)'"),
+}
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", '"': '"', "\\": "\\"}
 _SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN")
@@ -151,6 +156,8 @@ def _parse_line(line: str, number: int) -> tuple[EnvEntry, bool] | None:
     value = found[1]
     if quote == '"':
         value = _ESCAPE.sub(lambda e: _ESCAPES.get(e[1], e[0]), value)
+    else:
+        value = value.replace("\\'", "'")
     return EnvEntry(key, value, number, start + 1, quoted=True), quote == '"'
 
 

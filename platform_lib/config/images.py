@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 MUTABLE_TAGS = frozenset({"latest", "stable", "main", "master", "edge", "nightly", "dev"})
 
 
@@ -44,5 +44,16 @@ IMAGE_REF = re.compile(
 )
 
 
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 def is_valid_image_ref(ref: str) -> bool:
-    return IMAGE_REF.match(ref) is not None
+    return IMAGE_REF.fullmatch(ref) is not None
+
+
+def is_digest(text: str) -> bool:
+    return DIGEST.fullmatch(text) is not None
+
+
+def is_tag(text: str) -> bool:
+    return TAG.fullmatch(text) is not None

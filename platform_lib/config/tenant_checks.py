@@ -12,7 +12,7 @@ from platform_lib.config.compose_policy import (
 from platform_lib.config.compose_schema import compose_schema_problems
 from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
-from platform_lib.config.platform_vars import platform_variable_names
+from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.errors import Problem
 
 
@@ -20,7 +20,7 @@ def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
     """Every problem of one tenant. The compose policies only run on a compose file the
     Compose Specification accepts: its problems would otherwise be noise (or wrong types)."""
     schema = compose_schema_problems(tenant.compose)
-    problems = schema + _manifest_matches_compose(tenant)
+    problems = schema + _manifest_matches_compose(tenant) + _names_unique(tenant)
     problems += _environments_and_placement(config, tenant)
     problems += _routes_have_domains(config, tenant)
     for env_file in tenant.env_files.values():
@@ -69,6 +69,49 @@ def _manifest_matches_compose(tenant: Tenant) -> list[Problem]:
                     "project.unknown-volume",
                     f"volume {backup.volume!r} is not declared in {compose_file}",
                     "declare it under the top-level volumes: key",
+                )
+            )
+    return problems
+
+
+def _names_unique(tenant: Tenant) -> list[Problem]:
+    """Names that become files, variables or step ids on the host must not collide."""
+    doc, manifest = tenant.manifest_doc, tenant.manifest
+    problems: list[Problem] = []
+    backups: dict[str, int] = {}
+    for index, backup in enumerate(manifest.backups):
+        first = backups.setdefault(backup.name, index)
+        if first != index:
+            problems.append(
+                Problem(
+                    doc.locate(["backups", index, "name"]),
+                    "project.duplicate-name",
+                    f"backup name {backup.name!r} is used by backups[{first}] already",
+                    "each backup writes backups/<name>.*: give every backup its own name",
+                )
+            )
+    variables: dict[str, str] = {}
+    for service in manifest.images:
+        variable = image_variable(service)
+        first_service = variables.setdefault(variable, service)
+        if first_service != service:
+            problems.append(
+                Problem(
+                    doc.locate(["images", service]),
+                    "project.duplicate-name",
+                    f"services {first_service!r} and {service!r} would share the variable "
+                    f"{variable}",
+                    "rename one of the services",
+                )
+            )
+    for index, name in enumerate(manifest.secrets):
+        if name.startswith("PLATFORM_"):
+            problems.append(
+                Problem(
+                    doc.locate(["secrets", index]),
+                    "project.reserved-name",
+                    f"secret {name} uses the platform's PLATFORM_ prefix",
+                    "PLATFORM_* variables are set by the platform; name the secret otherwise",
                 )
             )
     return problems

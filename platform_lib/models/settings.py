@@ -66,7 +66,10 @@ class Environment(Model):
     hosts: dict[HostName, Host] = Field(min_length=1)
     """The Docker hosts of this environment; a tenant runs on the first unless its manifest
     places it elsewhere."""
-    domain_template: str = Field(default="{domain}", pattern=r"^[a-z0-9.-]*\{domain\}[a-z0-9.-]*$")
+    domain_template: str = Field(
+        default="{domain}",
+        pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*\{domain\}(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$",
+    )
     """How this environment's domains derive from a route's production domains, e.g.
     `staging.{domain}`. Routes may list domains per environment explicitly instead."""
     requires_approval: bool = False
@@ -78,7 +81,10 @@ class Environment(Model):
 class Registry(Model):
     """The image registry the platform pulls tenant images from."""
 
-    host: str = Field(pattern=r"^[a-z0-9.-]+(:[0-9]{1,5})?$")
+    host: str = Field(
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$",
+        max_length=253,
+    )
     """Registry host, with port if any, e.g. `ghcr.io` or `127.0.0.1:5000`."""
     namespace: str = Field(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$")
     """Owner or organisation the tenants' images live under."""

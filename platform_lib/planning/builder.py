@@ -80,7 +80,11 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     target = target_host(config, tenant, env_name)
     project = compose_project_name(tenant.name, env_name)
     images = resolve_images(config, tenant, env_name, request.images, request.facts)
-    domains = [d for r in tenant.manifest.routes for d in route_domains(settings, r, env_name)]
+    domains = [
+        d
+        for n, r in enumerate(tenant.manifest.routes, 1)
+        for d in route_domains(settings, r, env_name)
+    ]
     now = request.now.astimezone(UTC)
     # The release id: its time, then a digest of what it runs (so equal content is visible).
     content = {
@@ -105,7 +109,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
                 env_file(
                     tenant,
                     env_name,
-                    platform_values(tenant, env_name, project, release, domains, images),
+                    platform_values(tenant, env_name, project, domains, images),
                 ),
             ),
         )
@@ -228,7 +232,9 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
             "rollback",
         )
     )
-    steps += [health_step(r, project, timeouts.health) for r in tenant.manifest.routes]
+    steps += [
+        health_step(n, r, project, timeouts.health) for n, r in enumerate(tenant.manifest.routes, 1)
+    ]
     steps += [
         step(
             "record",
@@ -256,7 +262,8 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         ),
     ]
     rollback += [
-        health_step(r, project, timeouts.health, prefix="rollback-") for r in tenant.manifest.routes
+        health_step(n, r, project, timeouts.health, prefix="rollback-")
+        for n, r in enumerate(tenant.manifest.routes, 1)
     ]
 
     plan = Plan(

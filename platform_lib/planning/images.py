@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from platform_lib.config.images import DIGEST, is_valid_image_ref, parse_image
+from platform_lib.config.images import is_digest, is_tag, is_valid_image_ref, parse_image
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.errors import PlanError
 from platform_lib.models.plan import ServerFacts
@@ -19,9 +19,9 @@ def repository_of(config: PlatformConfig, tenant: Tenant, service: str) -> str:
 def expand_image(repository: str, given: str) -> str:
     """`v1.2` -> `<repo>:v1.2`; `sha256:...` or `@sha256:...` -> `<repo>@sha256:...`;
     a full reference must name the service's own repository."""
-    if DIGEST.match(given.removeprefix("@")):
+    if is_digest(given.removeprefix("@")):
         return f"{repository}@{given.removeprefix('@')}"
-    if "/" not in given and ":" not in given and "@" not in given:
+    if is_tag(given):
         return f"{repository}:{given}"
     if not is_valid_image_ref(given) or parse_image(given).repository != repository:
         raise PlanError(
@@ -53,7 +53,7 @@ def resolve_images(
             images[service] = expand_image(repository, explicit[service])
         elif source_env is not None and service in verified:
             ref = parse_image(verified[service])
-            if ref.digest is None:
+            if ref.digest is None or not is_digest(ref.digest):
                 raise PlanError(
                     f"{source_env} verified {service} as {verified[service]!r}, "
                     "which is not a digest",

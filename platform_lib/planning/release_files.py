@@ -35,7 +35,7 @@ def env_file(tenant: Tenant, environment: str, platform_values: Mapping[str, str
     """The release's `.env`: the tenant's env file as written (compose reads the same dialect
     it was validated in), then the platform's variables. Secret values are appended on the host
     at apply time, never here."""
-    source = tenant.env_texts[environment]
+    source = tenant.env_texts[environment].removeprefix("\ufeff")
     text = GENERATED_HEADER.format(target=f"{tenant.name}/{environment}")
     text += f"# from {tenant.env_files[environment].file}\n"
     text += source if source.endswith("\n") or not source else source + "\n"
@@ -48,15 +48,15 @@ def platform_values(
     tenant: Tenant,
     environment: str,
     compose_project: str,
-    release: str,
     domains: list[str],
     images: Mapping[str, str],
 ) -> dict[str, str]:
+    """The PLATFORM_* variables. No release id among them: it changes with every deploy and
+    would recreate every container that reads the env file (`release.json` names it)."""
     values = {
         "PLATFORM_PROJECT": tenant.name,
         "PLATFORM_ENVIRONMENT": environment,
         "PLATFORM_COMPOSE_PROJECT": compose_project,
-        "PLATFORM_RELEASE": release,
         "PLATFORM_DOMAIN": domains[0] if domains else "",
     }
     values.update({image_variable(s): ref for s, ref in images.items()})

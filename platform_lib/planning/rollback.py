@@ -57,6 +57,7 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
     base = base_dir(config, tenant.name, env)
     timeouts = config.settings.timeouts
     now = request.now.astimezone(UTC)
+    routes = list(enumerate(tenant.manifest.routes, 1))
     steps: list[Step] = [
         step("lock", "Take the deploy lock",
              ("platform_lock_acquire", base, request.actor, release,
@@ -69,7 +70,7 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
              ("platform_in_release", base, release, *compose(project), "up", "--detach",
               "--wait", "--wait-timeout", str(timeouts.up), "--remove-orphans"),
              timeouts.up + 30, "rollback"),
-        *(health_step(r, project, timeouts.health) for r in tenant.manifest.routes),
+        *(health_step(n, r, project, timeouts.health) for n, r in routes),
         step("record", "Point current at the release and record the rollback",
              ("platform_record_rollback", base, release), 30, "rollback"),
         step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn"),
@@ -78,8 +79,7 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
         step("rollback", "Restore the release that was current",
              ("platform_rollback", base, release, str(timeouts.up), "--", *compose(project)),
              timeouts.up + 60, "abort"),
-        *(health_step(r, project, timeouts.health, prefix="rollback-")
-          for r in tenant.manifest.routes),
+        *(health_step(n, r, project, timeouts.health, prefix="rollback-") for n, r in routes),
     ]  # fmt: skip
     plan = Plan(
         kind="rollback", project=tenant.name, environment=env, compose_project=project,

@@ -169,7 +169,9 @@ platform_append_secrets() {  # ENV_FILE NAME...
         platform_die "secret $name holds a newline, which env files cannot carry"
         return 1
       fi
-      if [[ $value != *"'"* ]]; then
+      # compose's dotenv: '...' is literal but for \' (so no quote, no trailing backslash);
+      # otherwise "..." with \\, \" and $$ escaped.
+      if [[ $value != *"'"* && $value != *\\ ]]; then
         printf "%s='%s'\n" "$name" "$value"
       else
         value=${value//\\/\\\\}

@@ -67,9 +67,12 @@ def backup_step(
     )
 
 
-def health_step(route: Route, compose_project: str, timeout: int, prefix: str = "") -> Step:
+def health_step(
+    number: int, route: Route, compose_project: str, timeout: int, prefix: str = ""
+) -> Step:
+    """The HTTP check of the `number`th route (numbered: two routes may share service+port)."""
     return step(
-        f"{prefix}health-{route.service}-{route.port}",
+        f"{prefix}health-{number}-{route.service}",
         f"HTTP health of {route.service}:{route.port}{route.health_path}",
         (
             "platform_http_check",

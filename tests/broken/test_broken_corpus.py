@@ -53,6 +53,8 @@ RULES = frozenset(
         "project.missing-key",
         "project.invalid",
         "project.name",
+        "project.duplicate-name",
+        "project.reserved-name",
         "file.missing",
         "env.missing-file",
         "env.syntax",

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 9d275047f057ed628a49cc0c1fec0712d55c07d7cfd023627b41e629352e02ae
+# Deploy plan 5d18f80cf90cceda9ba9698ff982a5c4e681847df28214b276a085e9e58f6255
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=9d275047f057ed628a49cc0c1fec0712d55c07d7cfd023627b41e629352e02ae
+PLATFORM_PLAN_ID=5d18f80cf90cceda9ba9698ff982a5c4e681847df28214b276a085e9e58f6255
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
@@ -17,7 +17,7 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 300 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-frontend-80 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
+  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
@@ -68,7 +68,7 @@ Lm11bHRpLXRlbmFudC1wbGF0Zm9ybS5lbnZpcm9ubWVudCI6ICJwcm9kdWN0aW9uIiwKICAgICAg
 ICAiaW8uZ2l0aHViLm11bHRpLXRlbmFudC1wbGF0Zm9ybS5wcm9qZWN0IjogImZpbHRlci1pY2Fs
 IgogICAgICB9CiAgICB9CiAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 f816e8caada7a3856966840b5eb9b7b630c150be5a782a3ce16ed83e1829f5ab <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 14cf88cc2cd3b268bf80ce19fc1b5419dcef64c07e8f56254cf5f8382bd71427 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9wcm9kdWN0aW9uLiBE
 byBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZp
 Z3MvZmlsdGVyLWljYWwvLmVudi5wcm9kdWN0aW9uCiMgZmlsdGVyLWljYWwsIHByb2R1Y3Rpb24u
@@ -81,8 +81,7 @@ ci1pY2FsLWJhY2tlbmRAc2hhMjU2OjExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEx
 MTExMTExMTExMTExMTExMTExMTExMTExMTExMTEnClBMQVRGT1JNX0lNQUdFX0ZST05URU5EPSdn
 aGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWZyb250ZW5kQHNoYTI1NjoyMjIyMjIyMjIy
 MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyJwpQ
-TEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcKUExBVEZPUk1fUkVMRUFTRT0nMjAyNjExMjZU
-MTIwMDAwWi1lYmQ2NjhlOCcK
+TEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -90,7 +89,7 @@ platform_step pull 'Pull every image before anything stops' 600 abort -- platfor
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/production /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/backups filter-ical-production db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-frontend-80 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
+platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/production </dev/null

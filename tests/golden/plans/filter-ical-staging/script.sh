@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 700bcc47747c8569dba46ea67585c656bfcf9bd034a5d0b39a63443f88240d05
+# Deploy plan 7cfb73ad7532e2d28fa6c5569ab5dd4fcfd673598511c1ec34fdb2564e8b7314
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=700bcc47747c8569dba46ea67585c656bfcf9bd034a5d0b39a63443f88240d05
+PLATFORM_PLAN_ID=7cfb73ad7532e2d28fa6c5569ab5dd4fcfd673598511c1ec34fdb2564e8b7314
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
@@ -17,7 +17,7 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 300 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-frontend-80 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
+  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
@@ -64,7 +64,7 @@ ICAibGFiZWxzIjogewogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLmVu
 dmlyb25tZW50IjogInN0YWdpbmciLAogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBs
 YXRmb3JtLnByb2plY3QiOiAiZmlsdGVyLWljYWwiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 ea137a338e6704465cf3aceff55ce4e1440e95f98a3aa3d939fdc8fdfb76bdc8 <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 00cf34c03a998f4d53560b04f187681bb0d26d15bd31a128b8c6ad5a4e4d1b6c <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9zdGFnaW5nLiBEbyBu
 b3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3Mv
 ZmlsdGVyLWljYWwvLmVudi5zdGFnaW5nCiMgZmlsdGVyLWljYWwsIHN0YWdpbmcuIENvbmZpZ3Vy
@@ -75,7 +75,7 @@ J3N0YWdpbmcuZmlsdGVyLWljYWwuZGUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFnaW5nJwpQ
 TEFURk9STV9JTUFHRV9CQUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWJh
 Y2tlbmQ6djEuNC4yJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9y
 Zy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjInClBMQVRGT1JNX1BST0pFQ1Q9J2ZpbHRlci1p
-Y2FsJwpQTEFURk9STV9SRUxFQVNFPScyMDI2MTEyNlQxMjAwMDBaLWE2Mjk0ZWExJwo=
+Y2FsJwo=
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -83,7 +83,7 @@ platform_step pull 'Pull every image before anything stops' 600 abort -- platfor
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/staging /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/backups filter-ical-staging db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-frontend-80 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
+platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/staging </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan b7f8f09864d90d3c984a8daf1d708813a7bd91e1351af91e36e6c976f92e4114
+# Deploy plan f9d20a9bce690ab59285486565f2f689e793346870e4406423b95eda56c9aeec
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=b7f8f09864d90d3c984a8daf1d708813a7bd91e1351af91e36e6c976f92e4114
+PLATFORM_PLAN_ID=f9d20a9bce690ab59285486565f2f689e793346870e4406423b95eda56c9aeec
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
@@ -17,8 +17,8 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c 300 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-frontend-80 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null
-  platform_step rollback-health-backend-8000 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-production backend 8000 /health 60 </dev/null
+  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null
+  platform_step rollback-health-2-backend 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-production backend 8000 /health 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/production alice 20261126T120000Z-b2a2076c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/gabs-massage/production 20261101T000000Z-deadbeef </dev/null
@@ -55,7 +55,7 @@ dGktdGVuYW50LXBsYXRmb3JtLmVudmlyb25tZW50IjogInByb2R1Y3Rpb24iLAogICAgICAgICJp
 by5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLnByb2plY3QiOiAiZ2Ficy1tYXNzYWdlIgog
 ICAgICB9CiAgICB9CiAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env 0600 bf48190821d81553f1d899a12c50bfbde18ded4c1a31694459a003a45ecc0a2c <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env 0600 dd33db203d3923d6007fcd1632b4ea6db36631ef5230adec9afea851b61689a4 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2UvcHJvZHVjdGlvbi4g
 RG8gbm90IGVkaXQ6IGl0IGlzIHJld3JpdHRlbiBvbiBldmVyeSBkZXBsb3kuCiMgZnJvbSBjb25m
 aWdzL2dhYnMtbWFzc2FnZS8uZW52LnByb2R1Y3Rpb24KU01UUF9IT1NUPXNtdHAuZXhhbXBsZS5v
@@ -69,7 +69,7 @@ NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0
 NDQ0JwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9yZy9nYWJzLW1h
 c3NhZ2UtZnJvbnRlbmRAc2hhMjU2OjU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1
 NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTUnClBMQVRGT1JNX1BST0pFQ1Q9J2dhYnMtbWFz
-c2FnZScKUExBVEZPUk1fUkVMRUFTRT0nMjAyNjExMjZUMTIwMDAwWi1iMmEyMDc2YycK
+c2FnZScK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -77,8 +77,8 @@ platform_step pull 'Pull every image before anything stops' 600 abort -- platfor
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/production /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/backups gabs-massage-production bookings bookings </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-frontend-80 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null
-platform_step health-backend-8000 'HTTP health of backend:8000/health' 70 rollback -- platform_http_check gabs-massage-production backend 8000 /health 60 </dev/null
+platform_step health-1-frontend 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null
+platform_step health-2-backend 'HTTP health of backend:8000/health' 70 rollback -- platform_http_check gabs-massage-production backend 8000 /health 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/production </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 35af5525eed2c1e32ed93ac9681eeb612749ecdffdec6bf48bfc5da7d64748ec
+# Deploy plan de1eaaa2891e8febf80803250da177ca9c30b8fa80b8d297a613d1bb65513ee3
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=35af5525eed2c1e32ed93ac9681eeb612749ecdffdec6bf48bfc5da7d64748ec
+PLATFORM_PLAN_ID=de1eaaa2891e8febf80803250da177ca9c30b8fa80b8d297a613d1bb65513ee3
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
@@ -17,8 +17,8 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd 300 -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-frontend-80 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null
-  platform_step rollback-health-backend-8000 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-staging backend 8000 /health 60 </dev/null
+  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null
+  platform_step rollback-health-2-backend 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-staging backend 8000 /health 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/staging alice 20261126T120000Z-eafd36fd 300 3600 </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd </dev/null
@@ -51,7 +51,7 @@ CiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZv
 cm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5h
 bnQtcGxhdGZvcm0ucHJvamVjdCI6ICJnYWJzLW1hc3NhZ2UiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 6499f568ce081ee701d4a8ce9eb515347448b6aa0768f88c447d0d5c96282731 <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 ed00e57810ad9326d4c7dedef1921a301516794239f61951d26e707c4d8b6a11 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2Uvc3RhZ2luZy4gRG8g
 bm90IGVkaXQ6IGl0IGlzIHJld3JpdHRlbiBvbiBldmVyeSBkZXBsb3kuCiMgZnJvbSBjb25maWdz
 L2dhYnMtbWFzc2FnZS8uZW52LnN0YWdpbmcKU01UUF9IT1NUPXNtdHAuZXhhbXBsZS5vcmcKU01U
@@ -62,8 +62,7 @@ VD0nZ2Ficy1tYXNzYWdlLXN0YWdpbmcnClBMQVRGT1JNX0RPTUFJTj0nc3RhZ2luZy5nYWJzLW1h
 c3NhZ2UuZGUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFnaW5nJwpQTEFURk9STV9JTUFHRV9C
 QUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2dhYnMtbWFzc2FnZS1iYWNrZW5kOjIwMjYuMTEu
 MycKUExBVEZPUk1fSU1BR0VfRlJPTlRFTkQ9J2doY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNz
-YWdlLWZyb250ZW5kOjIwMjYuMTEuMycKUExBVEZPUk1fUFJPSkVDVD0nZ2Ficy1tYXNzYWdlJwpQ
-TEFURk9STV9SRUxFQVNFPScyMDI2MTEyNlQxMjAwMDBaLWVhZmQzNmZkJwo=
+YWdlLWZyb250ZW5kOjIwMjYuMTEuMycKUExBVEZPUk1fUFJPSkVDVD0nZ2Ficy1tYXNzYWdlJwo=
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -71,8 +70,8 @@ platform_step pull 'Pull every image before anything stops' 600 abort -- platfor
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/staging /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/backups gabs-massage-staging bookings bookings </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-frontend-80 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null
-platform_step health-backend-8000 'HTTP health of backend:8000/health' 70 rollback -- platform_http_check gabs-massage-staging backend 8000 /health 60 </dev/null
+platform_step health-1-frontend 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null
+platform_step health-2-backend 'HTTP health of backend:8000/health' 70 rollback -- platform_http_check gabs-massage-staging backend 8000 /health 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/staging </dev/null

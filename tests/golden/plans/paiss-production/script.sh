@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan ab6fc75b19e3d9ecd838c73277dd5279d48d59478ad61f96ea15f2b0553cbcde
+# Deploy plan 51b087d4581203b841b64f4f5dbe762fb3847353d4db406511f79595f314293e
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=ab6fc75b19e3d9ecd838c73277dd5279d48d59478ad61f96ea15f2b0553cbcde
+PLATFORM_PLAN_ID=51b087d4581203b841b64f4f5dbe762fb3847353d4db406511f79595f314293e
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
@@ -17,7 +17,7 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f 300 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-web-8000 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
+  platform_step rollback-health-1-web 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
@@ -38,7 +38,7 @@ dWx0aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAicHJvZHVjdGlvbiIsCiAgICAgICAg
 ImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAg
 fQogICAgfQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 99c7296bf3a9e5e1fe1dcd964f8ae314042ce7ace547cf8cf35db2a1d8110d80 <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 c8626f0d0d02c905fe844bf94c95b8bd4400f0e9eb5a33121024512559206602 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg
 ZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFp
 c3MvLmVudi5wcm9kdWN0aW9uClBBSVNTX01PREU9cHJvZHVjdGlvbgpXT1JLRVJTPTQKIyBwcm92
@@ -46,14 +46,13 @@ aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1wcm9k
 dWN0aW9uJwpQTEFURk9STV9ET01BSU49J3BhaXNzLm1lJwpQTEFURk9STV9FTlZJUk9OTUVOVD0n
 cHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNz
 LXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
-MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnClBMQVRGT1JNX1JF
-TEVBU0U9JzIwMjYxMTI2VDEyMDAwMFotN2EzM2QzM2YnCg==
+MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnCg==
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-web-8000 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
+platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 80255bf13df02c59f1f051ae554b3354dfbf54f7a7baa57c3b6dbb4f7e6a8b47
+# Deploy plan af7d555b619fa8c094c8b1860a68cdf93d9d9de664afca3b85b95d7577075fd0
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=80255bf13df02c59f1f051ae554b3354dfbf54f7a7baa57c3b6dbb4f7e6a8b47
+PLATFORM_PLAN_ID=af7d555b619fa8c094c8b1860a68cdf93d9d9de664afca3b85b95d7577075fd0
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
@@ -17,7 +17,7 @@ PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c 300 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-web-8000 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
+  platform_step rollback-health-1-web 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
@@ -38,7 +38,7 @@ aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdp
 dGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAgfQogICAg
 fQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 875002c0d43b0d916494cbe998c66bc47d1c4fa4ed07bc5d79791a5cee717ace <<'PLATFORM_BASE64_END'
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 64fa58c5066b060b20075da312ad9a92eefcdc3b06913661cce2fcbdbac70f5d <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
 dDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFpc3Mv
 LmVudi5zdGFnaW5nClBBSVNTX01PREU9c3RhZ2luZwpXT1JLRVJTPTEKIyBwcm92aWRlZCBieSB0
@@ -46,14 +46,13 @@ aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1zdGFnaW5nJwpQTEFU
 Rk9STV9ET01BSU49J3N0YWdpbmcucGFpc3MubWUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFn
 aW5nJwpQTEFURk9STV9JTUFHRV9XRUI9J2doY3IuaW8vZXhhbXBsZS1vcmcvcGFpc3Mtd2ViQHNo
 YTI1NjozMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
-MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycKUExBVEZPUk1fUkVMRUFTRT0n
-MjAyNjExMjZUMTIwMDAwWi1mZjIxYmE5YycK
+MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycK
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-web-8000 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
+platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/staging </dev/null
