@@ -38,6 +38,52 @@ validate: install ## validate every config (make validate format=github for anno
 schema: install ## regenerate schemas/*.json and the README's config reference from the models
 	$(RUN) schema --write
 
+need-project = @test -n "$(project)" || { echo "usage: make $@ project=NAME [env=ENV]"; exit 2; }
+images-args = $(foreach i,$(images),--image $(i))
+
 plan: install ## show the deploy plan: make plan project=X env=Y [images="svc=ref ..."]
-	@test -n "$(project)" || { echo "usage: make plan project=NAME env=ENV"; exit 2; }
-	$(RUN) plan --project $(project) --env $(env) $(foreach i,$(images),--image $(i))
+	$(need-project)
+	$(RUN) plan --project $(project) --env $(env) $(images-args)
+
+.PHONY: deploy rollback deployment-status status health history backups restore lock-release ssh
+deploy: install ## deploy now (emergency override): make deploy project=X env=Y [images=...]
+	$(need-project)
+	$(RUN) deploy --project $(project) --env $(env) $(images-args)
+
+rollback: install ## back to the previous release (or to=RELEASE): make rollback project=X env=Y
+	$(need-project)
+	$(RUN) rollback --project $(project) --env $(env) $(if $(to),--to $(to))
+
+deployment-status: install ## one tenant+environment: make deployment-status project=X env=Y
+	$(need-project)
+	$(RUN) status --project $(project) --env $(env)
+
+status: install ## every tenant's current release, digests, container health
+	$(RUN) status
+
+health: install ## every routed service's health path, checked on its host
+	$(RUN) health
+
+history: install ## what happened: make history project=X env=Y
+	$(need-project)
+	$(RUN) history --project $(project) --env $(env)
+
+backups: install ## backups on the host: make backups project=X env=Y
+	$(need-project)
+	$(RUN) backups --project $(project) --env $(env)
+
+restore: install ## bring a backup back: make restore project=X env=Y backup=RELEASE/FILE
+	$(need-project)
+	$(RUN) restore --project $(project) --env $(env) --backup $(backup)
+
+lock-release: install ## release a lock left by a killed deploy: make lock-release project=X env=Y
+	$(need-project)
+	$(RUN) lock release --project $(project) --env $(env)
+
+ssh: install ## a shell on the host of a tenant: make ssh project=X env=Y
+	$(need-project)
+	$(RUN) ssh --project $(project) --env $(env)
+
+.PHONY: demo
+demo: install ## deploy every example tenant to a local Docker host, print where each answers
+	PYTHON=$(PY) bash demo/run.sh

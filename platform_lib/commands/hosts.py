@@ -18,6 +18,8 @@ from platform_lib.execution.host_state import (
     run_operation,
 )
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
+from platform_lib.planning.render import render_operation
+from platform_lib.transport.ssh import SshTransport
 
 
 def _targets(config: PlatformConfig, project: str | None, env: str | None) -> list[tuple[str, str]]:
@@ -80,6 +82,40 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Every routed service answering its health path, checked on its host; exit 1 if not."""
+    config = common.config(args)
+    failures = 0
+    with Connections(common.identity(args)) as hosts:
+        for project, env in _targets(config, args.project, args.env):
+            tenant = find_tenant(config, project, env)
+            transport = hosts.to(target_host(config, tenant, env))
+            for route in tenant.manifest.routes:
+                argv = ("platform_http_check", compose_project(project, env), route.service,
+                        str(route.port), route.health_path, str(args.timeout))  # fmt: skip
+                result = transport.run(render_operation(argv, {}), {}, lambda _line: None)
+                ok = result.exit_code == 0
+                failures += not ok
+                print(
+                    f"{'ok  ' if ok else 'FAIL'} {project}/{env} "
+                    f"{route.service}:{route.port}{route.health_path}"
+                )
+    return 1 if failures else 0
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    tenant = find_tenant(config, args.project, args.env)
+    host = target_host(config, tenant, args.env)
+    if host.kind != "ssh":
+        raise UsageError(f"{args.project}/{args.env} runs on this machine ({host.name})")
+    transport = SshTransport(host, common.identity(args))
+    try:
+        return transport.interactive(args.command)
+    finally:
+        transport.close()
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
@@ -129,6 +165,21 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text")
     common.add_identity(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("health", help="every routed service's health path, checked on its host")
+    common.add_root(p)
+    p.add_argument("--project")
+    p.add_argument("--env")
+    p.add_argument("--timeout", type=int, default=5, help="seconds per check")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("ssh", help="a shell (or COMMAND) on the host of a project+environment")
+    common.add_root(p)
+    common.add_target(p)
+    common.add_identity(p)
+    p.add_argument("command", nargs="*", help="run this instead of a shell")
+    p.set_defaults(func=cmd_ssh)
 
     p = sub.add_parser("history", help="what happened to a tenant+environment, oldest first")
     common.add_root(p)

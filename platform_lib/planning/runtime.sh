@@ -382,4 +382,66 @@ platform_lock_break() {  # BASE: explicit recovery from a lock left by a killed 
   platform_log "releasing lock held by: $(cat "$1/lock/holder.json" 2>/dev/null)"
   rm -rf "$1/lock"
 }
+# --- backups ---------------------------------------------------------------------------
+platform_backups() {  # BASE: one line per backup, "<release>/<file> <bytes>", newest first
+  local base=$1 release file
+  [[ -d $base/releases ]] || return 0
+  while read -r release; do
+    for file in "$base/releases/$release/backups"/*; do
+      [[ -f $file ]] || continue
+      printf '%s/%s %s\n' "$release" "${file##*/}" "$(stat -c %s "$file")"
+    done
+  done < <(ls -1 "$base/releases" | sort -r)
+}
+
+# platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY COMPOSE_PROJECT KIND ARGS...
+#   KIND pg_dump: SERVICE DATABASE USER      KIND volume: VOLUME
+platform_restore() {
+  local base=$1 release=$2 file=$3 wait=$4 expiry=$5 project=$6 kind=$7 path rc=0
+  shift 7
+  path=$base/releases/$release/backups/$file
+  [[ -f $path ]] || { platform_die "no backup $release/$file on this host"; return 1; }
+  platform_lock_acquire "$base" "$PLATFORM_ACTOR" "restore $release/$file" "$wait" "$expiry" \
+    || return 1
+  platform_log "restoring $release/$file ($kind)"
+  case $kind in
+    pg_dump) platform_restore_pg_dump "$project" "$path" "$@" || rc=$? ;;
+    volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
+    *) platform_die "unknown backup kind $kind"; rc=1 ;;
+  esac
+  printf '{"at":%s,"event":"restore","outcome":%s,"backup":%s,"actor":%s}\n' \
+    "$(platform_json "$(platform_now)")" "$(platform_json "$( ((rc)) && echo failed || echo restored)")" \
+    "$(platform_json "$release/$file")" "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
+  platform_lock_release "$base"
+  return "$rc"
+}
+
+platform_restore_pg_dump() {  # COMPOSE_PROJECT PATH SERVICE DATABASE USER
+  local container
+  container=$(platform_container_of "$1" "$3")
+  [[ -n $container ]] || { platform_die "no running $3 container to restore into"; return 1; }
+  docker exec -i "$container" pg_restore --clean --if-exists --no-owner --username "$5" \
+    --dbname "$4" <"$2"
+}
+
+platform_restore_volume() {  # COMPOSE_PROJECT PATH VOLUME
+  local volume=$1_$3 running container destination
+  container=$(docker ps --all --quiet --filter "volume=$volume" | head -n 1)
+  [[ -n $container ]] || { platform_die "no container uses volume $volume"; return 1; }
+  destination=$(docker inspect --format \
+    "{{range .Mounts}}{{if eq .Name \"$volume\"}}{{.Destination}}{{end}}{{end}}" "$container")
+  running=$(docker ps --quiet --filter "volume=$volume")
+  # Stop the writers, replace the volume's content, start them again.
+  [[ -z $running ]] || docker stop $running >/dev/null || return 1
+  # Empty it first with the tenant's own image (the host may have no other): files made after
+  # the backup must not survive a restore.
+  if ! docker run --rm --volumes-from "$container" --entrypoint sh \
+    "$(docker inspect --format '{{.Image}}' "$container")" \
+    -c 'rm -rf "$1"/* "$1"/.[!.]* "$1"/..?*' sh "$destination" >/dev/null 2>&1; then
+    platform_log "    warning: could not empty $volume first (the image has no sh);" \
+      "files made after the backup remain"
+  fi
+  gunzip -c "$2" | docker cp - "$container:$destination" || return 1
+  [[ -z $running ]] || docker start $running >/dev/null
+}
 # --- end of platform runtime -----------------------------------------------------------

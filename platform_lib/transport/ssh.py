@@ -80,6 +80,12 @@ class SshTransport:
             )
         return result
 
+    def interactive(self, command: list[str]) -> int:
+        """A terminal session (or one command) on the host, with the same pinned key."""
+        return subprocess.run(
+            ["ssh", *self._options, "-t", self._target, *command], check=False
+        ).returncode
+
     def close(self) -> None:
         subprocess.run(
             ["ssh", *self._options, "-O", "exit", self._target], capture_output=True, check=False

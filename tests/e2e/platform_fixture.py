@@ -34,7 +34,10 @@ def http_get(port: int, path: str = "/version", timeout: float = 2.0) -> str | N
 
 
 def web_tenant(
-    port_var: str = "WEB_PORT", secrets: tuple[str, ...] = (), volume: bool = False
+    port_var: str = "WEB_PORT",
+    secrets: tuple[str, ...] = (),
+    volume: bool = False,
+    backup: bool = False,
 ) -> dict[str, Any]:
     """A tenant running the demo-web test image, its port published per environment."""
     service: dict[str, Any] = {"ports": [f"127.0.0.1:${{{port_var}}}:8080"]}
@@ -48,6 +51,7 @@ def web_tenant(
         "images": {"web": {"repository": "demo-web"}},
         "routes": [{"service": "web", "port": 8080, "health_path": "/health"}],
         "secrets": list(secrets),
+        "backups": [{"kind": "volume", "name": "data", "volume": "data"}] if backup else [],
     }  # fmt: skip
     return {"compose": compose, "manifest": manifest}
 
@@ -112,6 +116,17 @@ class Platform:
             networks = self.servers.docker("network", "ls", "-q", "--filter", label).split()
             if networks:
                 self.servers.docker("network", "rm", *networks, check=False)
+
+    def container(self, compose_project: str) -> tuple[str, str]:
+        """(id, creation time) of the one container of a compose project."""
+        out = self.servers.docker(
+            "ps", "--filter", f"label=com.docker.compose.project={compose_project}",
+            "--format", "{{.ID}} {{.CreatedAt}}",
+        )  # fmt: skip
+        lines = out.splitlines()
+        assert len(lines) == 1, out
+        container_id, created = lines[0].split(" ", 1)
+        return container_id, created
 
     def port(self, name: str, env: str = "staging") -> int:
         return self.ports[(name, env)]

@@ -15,22 +15,11 @@ from e2e.platform_fixture import Platform, http_get, web_tenant
 pytestmark = pytest.mark.e2e
 
 
-def _container(platform: Platform, project: str) -> tuple[str, str]:
-    out = platform.servers.docker(
-        "ps", "--filter", f"label=com.docker.compose.project={project}",
-        "--format", "{{.ID}} {{.CreatedAt}}",
-    )  # fmt: skip
-    lines = out.splitlines()
-    assert len(lines) == 1, out
-    container_id, created = lines[0].split(" ", 1)
-    return container_id, created
-
-
 def test_deploying_and_pruning_one_tenant_never_touches_another(platform: Platform) -> None:
     platform.add_tenant("shop", web_tenant())
     platform.add_tenant("blog", web_tenant())
     platform.deploy("blog", image="v1")
-    blog_container = _container(platform, "blog-staging")
+    blog_container = platform.container("blog-staging")
     blog_releases = sorted(os.listdir(platform.base("blog") / "releases"))
 
     for image in ("v1", "v2", "v1", "v2", "v1"):
@@ -39,13 +28,13 @@ def test_deploying_and_pruning_one_tenant_never_touches_another(platform: Platfo
     shop_releases = os.listdir(platform.base("shop") / "releases")
     assert len(shop_releases) == 3  # releases.keep
     assert platform.current("shop") in shop_releases
-    assert _container(platform, "blog-staging") == blog_container
+    assert platform.container("blog-staging") == blog_container
     assert sorted(os.listdir(platform.base("blog") / "releases")) == blog_releases
     assert http_get(platform.port("blog")) == "v1"
     assert http_get(platform.port("shop")) == "v1"
     # the tenant's containers carry labels naming it; the other's do not change
     labels = platform.servers.docker("inspect", "--format", "{{json .Config.Labels}}",
-                                     _container(platform, "shop-staging")[0])  # fmt: skip
+                                     platform.container("shop-staging")[0])  # fmt: skip
     assert json.loads(labels)["io.github.multi-tenant-platform.project"] == "shop"
 
 
@@ -55,10 +44,10 @@ def test_named_volume_data_survives_deploys_and_rollbacks(platform: Platform) ->
 
     def data() -> str:
         return platform.servers.docker(
-            "exec", _container(platform, "shop-staging")[0], "cat", "/data/orders.txt"
+            "exec", platform.container("shop-staging")[0], "cat", "/data/orders.txt"
         )
 
-    platform.servers.docker("exec", _container(platform, "shop-staging")[0],
+    platform.servers.docker("exec", platform.container("shop-staging")[0],
                             "sh", "-c", "echo order-42 > /data/orders.txt")  # fmt: skip
     platform.deploy("shop", image="v2")
     assert data() == "order-42\n"
@@ -112,6 +101,6 @@ def test_secret_values_stay_out_of_every_log_and_file_but_the_env_file(
             assert value not in text, path
     # ...and the app got it: the secret is the container's to use.
     environment = platform.servers.docker(
-        "inspect", "--format", "{{json .Config.Env}}", _container(platform, "shop-staging")[0]
+        "inspect", "--format", "{{json .Config.Env}}", platform.container("shop-staging")[0]
     )
     assert f"SHOP_API_TOKEN={secret}" in json.loads(environment)
