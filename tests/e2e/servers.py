@@ -1,6 +1,12 @@
-"""The real servers of the end-to-end tests: dockerd, a registry, and an sshd whose sessions
-use that dockerd (tests/e2e/infra). Started if not running; one that cannot start fails the
-tests, it never skips them."""
+"""The real servers of the end-to-end tests: dockerd, a registry (and its anonymous Docker Hub
+mirror view), and an sshd whose sessions use that dockerd (tests/e2e/infra). Started if not
+running; one that cannot start fails the tests, it never skips them.
+
+It is the machine's one local stack, shared with `make demo` (demo/run.sh): both use the state
+dir `$PLATFORM_LOCAL_STATE`, default /tmp/platform-local. `$E2E_STATE_DIR` is still read, as an
+older name for it (PLATFORM_LOCAL_STATE wins when both are set; an empty value counts as unset).
+The tests never stop the servers; their tenants (shop, blog) and deploy roots (pytest tmp dirs)
+are their own, so the demo's containers on the same dockerd are left alone."""
 
 from __future__ import annotations
 
@@ -14,7 +20,10 @@ from pathlib import Path
 import pytest
 
 INFRA = Path(__file__).parent / "infra"
-STATE = Path(os.environ.get("E2E_STATE_DIR", "/tmp/platform-e2e"))
+DEFAULT_STATE = "/tmp/platform-local"  # demo/run.sh has the same default
+STATE = Path(
+    os.environ.get("PLATFORM_LOCAL_STATE") or os.environ.get("E2E_STATE_DIR") or DEFAULT_STATE
+)
 
 
 def _exports(path: Path) -> dict[str, str]:
@@ -32,7 +41,7 @@ class Servers:
 
     @property
     def state(self) -> Path:
-        return Path(self.env["E2E_STATE_DIR"])
+        return Path(self.env["PLATFORM_LOCAL_STATE"])
 
     def docker(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(

@@ -30,9 +30,9 @@ FORCE=${2:-}
 . "$STATE/env"
 
 log() { echo "build-test-images.sh: $*" >&2; }
-BUSYBOX=/bin/busybox
-[ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null)" = installed ] ||
-    { log "busybox-static is not installed: run install.sh"; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=lib/busybox-image.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/busybox-image.sh"
+busybox_require || exit 1
 
 t0=$(date +%s%N)
 # Credentials go to $DOCKER_CONFIG (STATE_DIR/docker-config, from the env file).
@@ -42,27 +42,8 @@ docker login "$REGISTRY" -u "$REGISTRY_USER" --password-stdin <"$REGISTRY_PASSWO
 WORK=$(mktemp -d "$STATE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# ------------------------------------------------------------------ rootfs ---
-# make_rootfs DIR: busybox with every applet as a symlink, minimal /etc.
-make_rootfs() {
-    local root=$1 target
-    mkdir -p "$root"/{bin,etc,tmp,www,root}
-    chmod 1777 "$root/tmp"
-    cp "$BUSYBOX" "$root/bin/busybox"
-    # One process for all ~270 links; they point at the path busybox runs
-    # from here (/usr/bin/busybox on merged-/usr hosts): provide that path too.
-    "$BUSYBOX" --install -s "$root/bin"
-    target=$(readlink "$root/bin/sh")
-    if [ "$target" != /bin/busybox ]; then
-        mkdir -p "$root$(dirname "$target")"
-        ln -sfn /bin/busybox "$root$target"
-    fi
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-}
-
-# Same tar bytes for the same inputs: the layer digest only changes with them.
-pack() { tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -c .; }
+# The rootfs, tar and import helpers (busybox_rootfs, busybox_import, registry_digest,
+# image_up_to_date) are in lib/busybox-image.sh, shared with demo/build-images.sh.
 
 # ------------------------------------------------ what the images run ---
 WEB_START=$(cat <<'EOF'
@@ -90,27 +71,12 @@ EOF
 # shellcheck disable=SC2016 # expanded in the container, by its /bin/sh
 HEALTHCHECK='HEALTHCHECK --interval=1s --timeout=3s --retries=3 CMD wget -q -O- http://127.0.0.1:${PORT:-8080}/health || exit 1'
 
-# Any change to this script or to busybox gives new images.
-RECIPE=$(cat "$BUSYBOX" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
+# Any change to this script, to lib/busybox-image.sh or to busybox gives new images.
+RECIPE=$(busybox_recipe "${BASH_SOURCE[0]}")
 
-# registry_digest REPO TAG: the manifest digest the registry serves, or "".
-registry_digest() {
-    curl -sfI -u "$REGISTRY_USER:$(cat "$REGISTRY_PASSWORD_FILE")" \
-        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-        "http://$REGISTRY/v2/$1/manifests/$2" |
-        tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p' || true
-}
-
-# up_to_date REF REPO TAG: local image has this recipe and the registry serves it.
+# up_to_date REPO TAG: the local image has this recipe and the registry serves it.
 up_to_date() {
-    local ref=$1 repo=$2 tag=$3 recipe local_digests remote
-    [ "$FORCE" != --force ] || return 1
-    recipe=$(docker image inspect "$ref" --format '{{index .Config.Labels "org.platform-tests.recipe"}}' 2>/dev/null) || return 1
-    [ "$recipe" = "$RECIPE" ] || return 1
-    remote=$(registry_digest "$repo" "$tag")
-    [ -n "$remote" ] || return 1
-    local_digests=$(docker image inspect "$ref" --format '{{range .RepoDigests}}{{println .}}{{end}}')
-    grep -qxF "$REGISTRY/$repo@$remote" <<<"$local_digests"
+    [ "$FORCE" != --force ] && image_up_to_date "$1" "$2" org.platform-tests.recipe "$RECIPE"
 }
 
 declare -a summary=()
@@ -123,13 +89,12 @@ build_push() {
     local var=$1 repo=$2 tag=$3 make=$4 ref digest
     shift 4
     ref="$REGISTRY/$repo:$tag"
-    if up_to_date "$ref" "$repo" "$tag"; then
+    if up_to_date "$repo" "$tag"; then
         log "$ref is up to date"
     else
-        local changes=() c root="$WORK/$tag-rootfs"
+        local root="$WORK/$tag-rootfs"
         "$make" "$root"
-        for c in "$@" "LABEL org.platform-tests.recipe=$RECIPE"; do changes+=(--change "$c"); done
-        pack "$root" | docker import "${changes[@]}" - "$ref" >/dev/null
+        busybox_import "$root" "$ref" "$@" "LABEL org.platform-tests.recipe=$RECIPE"
         docker push -q "$ref" >/dev/null
         log "pushed $ref"
     fi
@@ -142,7 +107,7 @@ build_push() {
 # demo_web_rootfs VERSION DIR
 demo_web_rootfs() {
     local version=$1 root=$2
-    make_rootfs "$root"
+    busybox_rootfs "$root"
     printf '%s' "$version" >"$root/www/version"
     if [ "$version" = v3 ]; then
         printf '%s\n' "$BROKEN_START" >"$root/start"
@@ -158,7 +123,7 @@ demo_web_v2() { demo_web_rootfs v2 "$1"; }
 demo_web_v3() { demo_web_rootfs v3 "$1"; }
 
 # ----------------------------------------------------------------- images ---
-build_push BUSYBOX_IMAGE platform-tests/busybox 1.35 make_rootfs 'ENV PATH=/bin' 'CMD ["sh"]'
+build_push BUSYBOX_IMAGE platform-tests/busybox 1.35 busybox_rootfs 'ENV PATH=/bin' 'CMD ["sh"]'
 for version in v1 v2 v3; do
     build_push "DEMO_WEB_${version^^}" platform-tests/demo-web "$version" "demo_web_$version" \
         'ENV PATH=/bin' 'EXPOSE 8080' 'WORKDIR /www' 'CMD ["/start"]' "$HEALTHCHECK" \

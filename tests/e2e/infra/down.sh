@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop what up.sh started for STATE_DIR: sshd (and its sessions), the
-# registry, dockerd (its containers get SIGTERM, SIGKILL after 5 s), its
-# containerd, shims, docker-proxy and container processes. Leaves no process.
+# registry, the mirror, dockerd (its containers get SIGTERM, SIGKILL after
+# 5 s), its containerd, shims, docker-proxy and container processes. Leaves no
+# process. The stack is shared (e2e tests, make demo): whatever runs on it stops.
 #
 #   tests/e2e/infra/down.sh STATE_DIR [--purge]
 #
@@ -26,7 +27,8 @@ exec 9>"$STATE/.lock"
 flock -w 300 9 || { log "could not lock $STATE/.lock"; exit 1; }
 
 # ours PID: a live server process (only these binaries: never a shell or a
-# test runner that merely has the path in its arguments) of this state dir.
+# test runner that merely has the path in its arguments) of this state dir:
+# one with a path below STATE_DIR/ in its arguments (not STATE_DIR-other/).
 ours() {
     local comm
     comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
@@ -34,7 +36,7 @@ ours() {
         dockerd | containerd | containerd-shim* | docker-registry | sshd) ;;
         *) return 1 ;;
     esac
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$STATE"
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$STATE/"
 }
 
 pid_of() { # NAME -> pid from the pidfile if that process is ours
@@ -93,18 +95,26 @@ if pid=$(pid_of sshd); then
     log "stopped sshd ($pid)"
 fi
 
-# ----------------------------------------------------------------- registry ---
-if pid=$(pid_of registry); then
-    stop 10 "$pid"
-    log "stopped registry ($pid)"
-fi
+# ---------------------------------------------------------- registry, mirror ---
+for name in registry mirror; do
+    if pid=$(pid_of "$name"); then
+        stop 10 "$pid"
+        log "stopped $name ($pid)"
+    fi
+done
 
 # ------------------------------------------------------------------ dockerd ---
+bridges=
 if pid=$(pid_of dockerd); then
     # Remember the container processes: if dockerd has to be killed they
     # would outlive their (killed) shims.
     container_pids=$(timeout 10 docker -H "unix://$STATE/docker.sock" ps -q 2>/dev/null |
         xargs -r timeout 10 docker -H "unix://$STATE/docker.sock" inspect -f '{{.State.Pid}}' 2>/dev/null || true)
+    # And the bridges of its networks (br-ID; not docker0, which any dockerd
+    # uses): dockerd leaves them, each holding a subnet of Docker's address
+    # pools. It makes them anew when it starts again.
+    bridges=$(timeout 10 docker -H "unix://$STATE/docker.sock" network ls -q --filter driver=bridge 2>/dev/null |
+        sed 's/^\(.\{12\}\).*/br-\1/' || true)
     # dockerd stops its containers (--shutdown-timeout 5) and its containerd.
     stop 30 "$pid"
     log "stopped dockerd ($pid)"
@@ -115,8 +125,8 @@ if pid=$(pid_of dockerd); then
 fi
 
 # ---------------------------------------------------------------- leftovers ---
-# containerd, containerd-shim-runc-v2 (-address STATE/...), an sshd or
-# registry whose pidfile was lost: anything naming this state dir, and below.
+# containerd, containerd-shim-runc-v2 (-address STATE/...), an sshd,
+# registry or mirror whose pidfile was lost: anything naming this state dir, and below.
 leftovers=()
 for dir in /proc/[0-9]*; do
     p=${dir#/proc/}
@@ -128,6 +138,10 @@ if [ "${#leftovers[@]}" -gt 0 ]; then
     log "stopping leftover processes: $*"
     stop 5 "$@"
 fi
+
+for bridge in $bridges; do
+    [ -e "/sys/class/net/$bridge" ] && ip link delete "$bridge" 2>/dev/null || true
+done
 
 # Mounts dockerd left behind (shm, netns) would block deleting the state.
 awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/self/mounts | sort -r |

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Start (or confirm running) the real servers the end-to-end tests use:
-#   - dockerd on unix://STATE_DIR/docker.sock (vfs storage, no iptables)
+# Start (or confirm running) the machine's one local server stack, which the
+# end-to-end tests and `make demo` share:
+#   - dockerd on unix://STATE_DIR/docker.sock (vfs storage, no iptables), with
+#     --registry-mirror=http://<the mirror> and any extra $DOCKERD_ARGS
 #   - a registry on 127.0.0.1:$REGISTRY_PORT (default 5000), htpasswd auth,
 #     user "platform", password in STATE_DIR/registry-password
+#   - the mirror on 127.0.0.1:$MIRROR_PORT (default 5001): an anonymous,
+#     read-only view of the registry's storage, dockerd's Docker Hub mirror
+#     (what is pushed as $REGISTRY/library/NAME:TAG pulls as NAME:TAG)
 #   - sshd on 127.0.0.1:$SSH_PORT (default 2222), root login with
 #     STATE_DIR/ssh/client_ed25519 only; its sessions talk to our dockerd
 # and write STATE_DIR/env (shell exports) for tests and scripts to source.
 #
-#   tests/e2e/infra/up.sh STATE_DIR
+#   tests/e2e/infra/up.sh STATE_DIR     # the usual one: /tmp/platform-local
 #
 # Idempotent: servers whose pidfile names a live process of this state dir
 # are left alone; keys and the password are made once. Run install.sh first.
 # Ports are only read at first start: run down.sh before changing them.
+# DOCKERD_ARGS (extra dockerd flags, split on whitespace, no quoting) apply
+# when dockerd starts; a running dockerd that lacks one of them, or the
+# mirror flag, is an error (stop the stack with down.sh first).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -23,9 +31,11 @@ mkdir -p "$1"
 STATE=$(cd "$1" && pwd -P)
 REGISTRY_PORT=${REGISTRY_PORT:-5000}
 SSH_PORT=${SSH_PORT:-2222}
+MIRROR_PORT=${MIRROR_PORT:-5001}
 REGISTRY_USER=platform
 DOCKER_WAIT=${DOCKER_WAIT:-90}   # seconds; the first start on vfs is the slow one
 REGISTRY_WAIT=${REGISTRY_WAIT:-30}
+MIRROR_WAIT=${MIRROR_WAIT:-30}
 SSH_WAIT=${SSH_WAIT:-30}
 
 log() { echo "up.sh: $*" >&2; }
@@ -44,7 +54,7 @@ SOCK="$STATE/docker.sock"
 longest="$STATE/docker/exec/containerd/containerd.sock.ttrpc"
 [ "${#longest}" -le 107 ] || die "state dir path too long for unix sockets: $STATE"
 
-mkdir -p "$STATE"/{run,logs,docker/data,docker/exec,registry/data,ssh} \
+mkdir -p "$STATE"/{run,logs,docker/data,docker/exec,registry/data,mirror,ssh} \
          "$STATE"/{docker-config,remote-docker-config}
 
 # Like a host whose compose plugin sits in its docker config dir (the
@@ -63,19 +73,71 @@ flock -w 300 9 || die "could not lock $STATE/.lock"
 pidfile() { echo "$STATE/run/$1.pid"; }
 
 # running NAME: the pidfile names a live process of the expected binary whose
-# command line mentions this state dir (stale pidfiles, reused pids).
+# command line has this state dir's argument for NAME (stale pidfiles, reused
+# pids; the registry and the mirror are both docker-registry).
 running() {
-    local f pid comm
+    local f pid want arg
+    case $1 in
+        dockerd) want=dockerd arg="unix://$SOCK" ;;
+        registry | mirror) want=docker-registry arg="$STATE/$1/config.yml" ;;
+        sshd) want=sshd arg="$STATE/ssh/sshd_config" ;;
+        *) return 1 ;;
+    esac
     f=$(pidfile "$1")
     [ -s "$f" ] || return 1
     pid=$(tr -dc 0-9 <"$f")
     [ -n "$pid" ] || return 1
-    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-    case $1 in
-        registry) [ "$comm" = docker-registry ] || return 1 ;;
-        *) [ "$comm" = "$1" ] || return 1 ;;
-    esac
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$STATE"
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$want" ] || return 1
+    # Arguments end in NUL; sshd rewrites its title into one space-separated string.
+    [[ " $(tr '\0' ' ' <"/proc/$pid/cmdline") " == *" $arg "* ]]
+}
+
+# has_arg PID ARG: ARG is one of the arguments of process PID.
+has_arg() {
+    tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$2"
+}
+
+# port_user HOST:PORT: "pid N (command line)" of the process listening there,
+# if ss can tell (iproute2); else nothing.
+port_user() {
+    local pid
+    command -v ss >/dev/null || return 0
+    pid=$(ss -Hltnp "sport = :${1##*:}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+    [ -n "$pid" ] || return 0
+    echo "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed 's/ *$//' | cut -c1-200))"
+}
+
+# bridges: the bridge interfaces of our dockerd's networks, one a line.
+bridges() {
+    local ids id name
+    ids=$(docker network ls -q --no-trunc --filter driver=bridge) || return 1
+    [ -n "$ids" ] || return 0
+    # shellcheck disable=SC2086 # one id a word
+    docker network inspect -f '{{.Id}} {{index .Options "com.docker.network.bridge.name"}}' $ids |
+        while read -r id name; do
+            case $name in "" | "<no value>") name=br-${id:0:12} ;; esac
+            echo "$name"
+        done
+}
+
+# other_dockerd: a dockerd other than ours runs on this machine (zombies aside).
+other_dockerd() {
+    local dir ours comm stat
+    ours=$(tr -dc 0-9 <"$(pidfile dockerd)" 2>/dev/null || true)
+    for dir in /proc/[0-9]*; do # read, not $(cat): no fork per process
+        [ "${dir#/proc/}" != "$ours" ] && read -r comm <"$dir/comm" && [ "$comm" = dockerd ] &&
+            read -r stat <"$dir/stat" && [[ $stat != *") Z "* ]] && return 0
+    done 2>/dev/null
+    return 1
+}
+
+# taken HOST:PORT WHAT: die, naming who holds the port.
+taken() {
+    local user
+    user=$(port_user "$1")
+    die "$1 is taken by another process${user:+: $user}. If it is another stack, stop it \
+(tests/e2e/infra/down.sh ITS_STATE_DIR): this machine runs one. Or give this state dir other \
+ports at its first start ($2=...)"
 }
 
 declare -A started_pid=()
@@ -163,6 +225,39 @@ fi
 umask 022
 REGISTRY_ADDR=$(sed -n 's/^  addr: //p' "$STATE/registry/config.yml")
 
+# ---------------------------------------------------------- mirror config ---
+# dockerd sends a mirror the credentials it has for docker.io: none. The
+# registry above requires a login even for pulls, so it cannot be the mirror.
+# The mirror is a second docker-registry: anonymous, read-only, on loopback,
+# serving the same storage. An image pushed to $REGISTRY/library/NAME:TAG so
+# pulls as NAME:TAG (what a compose file names from Docker Hub).
+if [ ! -s "$STATE/mirror/config.yml" ]; then
+    cat >"$STATE/mirror/config.yml" <<EOF
+# Written by tests/e2e/infra/up.sh: dockerd's Docker Hub mirror, an anonymous
+# read-only view of the registry's storage ($STATE/registry/data).
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry/data
+  maintenance:
+    readonly:
+      enabled: true
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$MIRROR_PORT
+  secret: $(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+EOF
+fi
+MIRROR_ADDR=$(sed -n 's/^  addr: //p' "$STATE/mirror/config.yml")
+MIRROR_URL="http://$MIRROR_ADDR"
+
+# dockerd's flags beyond the fixed ones: the mirror, then $DOCKERD_ARGS.
+read -ra extra_args <<<"${DOCKERD_ARGS:-}"
+DOCKERD_EXTRA=("--registry-mirror=$MIRROR_URL" "${extra_args[@]}")
+
 # ---------------------------------------------------------- sshd config ---
 SSH_DIR="$STATE/ssh"
 [ -s "$SSH_DIR/host_ed25519_key" ] ||
@@ -222,13 +317,21 @@ Host e2e
 EOF
 
 # ------------------------------------------------- start what is not running ---
-# Port clashes are reported before anything starts.
-running registry || port_free "$REGISTRY_ADDR" ||
-    die "$REGISTRY_ADDR is taken by another process (another stack? REGISTRY_PORT=...)"
+# Port clashes, and a dockerd started with other flags, are reported before
+# anything starts.
+running registry || port_free "$REGISTRY_ADDR" || taken "$REGISTRY_ADDR" REGISTRY_PORT
+running mirror || port_free "$MIRROR_ADDR" || taken "$MIRROR_ADDR" MIRROR_PORT
 if ! running sshd; then
-    port_free "$SSH_ADDR:$SSH_PORT" ||
-        die "$SSH_ADDR:$SSH_PORT is taken by another process (another stack? SSH_PORT=...)"
+    port_free "$SSH_ADDR:$SSH_PORT" || taken "$SSH_ADDR:$SSH_PORT" SSH_PORT
     /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config" || die "bad $SSH_DIR/sshd_config"
+fi
+if running dockerd; then
+    dockerd_pid=$(tr -dc 0-9 <"$(pidfile dockerd)")
+    for arg in "${DOCKERD_EXTRA[@]}"; do
+        has_arg "$dockerd_pid" "$arg" ||
+            die "the running dockerd of $STATE (pid $dockerd_pid) lacks $arg (started by an \
+older up.sh, or with other DOCKERD_ARGS): stop the stack (down.sh $STATE), then run up.sh again"
+    done
 fi
 
 if running dockerd; then
@@ -242,7 +345,8 @@ else
         --exec-root "$STATE/docker/exec" \
         --pidfile "$(pidfile dockerd)" \
         --shutdown-timeout 5 \
-        -H "unix://$SOCK"
+        -H "unix://$SOCK" \
+        "${DOCKERD_EXTRA[@]}"
 fi
 
 if running registry; then
@@ -250,6 +354,13 @@ if running registry; then
 else
     start registry docker-registry serve "$STATE/registry/config.yml"
     echo "${started_pid[registry]}" >"$(pidfile registry)"
+fi
+
+if running mirror; then
+    log "mirror already running (pid $(cat "$(pidfile mirror)"))"
+else
+    start mirror docker-registry serve "$STATE/mirror/config.yml"
+    echo "${started_pid[mirror]}" >"$(pidfile mirror)"
 fi
 
 if running sshd; then
@@ -266,12 +377,14 @@ fi
 {
     q() { printf "export %s='%s'\n" "$1" "$2"; }
     echo "# Written by tests/e2e/infra/up.sh; source it: . $STATE/env"
-    q E2E_STATE_DIR "$STATE"
+    q PLATFORM_LOCAL_STATE "$STATE"
+    q E2E_STATE_DIR "$STATE"   # the same, under its older name
     q DOCKER_HOST "unix://$SOCK"
     q DOCKER_CONFIG "$STATE/docker-config"
     q REGISTRY "$REGISTRY_ADDR"
     q REGISTRY_USER "$REGISTRY_USER"
     q REGISTRY_PASSWORD_FILE "$STATE/registry-password"
+    q MIRROR "$MIRROR_ADDR"
     q SSH_HOST "$SSH_ADDR"
     q SSH_PORT "$SSH_PORT"
     q SSH_USER root
@@ -282,6 +395,7 @@ fi
     q SSHD_LOG "$STATE/logs/sshd.log"
     q DOCKERD_LOG "$STATE/logs/dockerd.log"
     q REGISTRY_LOG "$STATE/logs/registry.log"
+    q MIRROR_LOG "$STATE/logs/mirror.log"
     q REMOTE_DOCKER_CONFIG "$STATE/remote-docker-config"
 } >"$STATE/env.tmp"
 
@@ -290,8 +404,29 @@ export DOCKER_HOST="unix://$SOCK"
 export DOCKER_CONFIG="$STATE/docker-config"
 
 wait_for dockerd "$DOCKER_WAIT" curl -sf --unix-socket "$SOCK" http://docker/_ping
-docker_root=$(docker info --format '{{.DockerRootDir}}') || fail "docker info failed"
-[ "$docker_root" = "$STATE/docker/data" ] || fail "docker info reports root dir $docker_root"
+docker_info=$(docker info --format '{{.DockerRootDir}} {{range .RegistryConfig.Mirrors}}{{.}} {{end}}') ||
+    fail "docker info failed"
+[ "${docker_info%% *}" = "$STATE/docker/data" ] || fail "docker info reports root dir ${docker_info%% *}"
+[[ " $docker_info " == *" $MIRROR_URL/ "* ]] || fail "docker info reports mirrors: ${docker_info#* }"
+
+# A dockerd leaves the bridges of its networks (br-ID, each holding a subnet of
+# Docker's default pools) when it stops. Those of a stopped stack, or of a
+# deleted state dir, would make ours fail with "could not find an available,
+# non-overlapping IPv4 address pool" after some 30 networks. With no other
+# dockerd running, an idle br-ID that is not one of ours is such a leftover
+# (its dockerd, if it ever starts again, makes it anew): delete it.
+if ! other_dockerd && command -v ip >/dev/null; then
+    ours=$(bridges) || fail "docker network ls failed"
+    stale=()
+    for dev in /sys/class/net/br-*; do
+        name=${dev##*/}
+        [[ $name =~ ^br-[0-9a-f]{12}$ ]] || continue
+        ! grep -qxF "$name" <<<"$ours" || continue
+        [ -z "$(ls -A "$dev/brif" 2>/dev/null)" ] || continue
+        if ip link delete "$name" 2>/dev/null; then stale+=("$name"); fi
+    done
+    [ "${#stale[@]}" -eq 0 ] || log "deleted ${#stale[@]} idle bridges left by stopped dockerds: ${stale[*]}"
+fi
 
 registry_unauthorized() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/")" = 401 ]
@@ -299,6 +434,11 @@ registry_unauthorized() {
 wait_for registry "$REGISTRY_WAIT" registry_unauthorized
 curl -sf -u "$REGISTRY_USER:$(cat "$STATE/registry-password")" "http://$REGISTRY_ADDR/v2/" >/dev/null ||
     fail "registry rejects user $REGISTRY_USER with the password in $STATE/registry-password"
+
+mirror_anonymous() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$MIRROR_URL/v2/")" = 200 ]
+}
+wait_for mirror "$MIRROR_WAIT" mirror_anonymous
 
 ssh_docker_root() {
     ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
@@ -314,4 +454,5 @@ wait_for sshd "$SSH_WAIT" ssh_uses_our_dockerd
 mv "$STATE/env.tmp" "$STATE/env"   # only once everything answers
 
 elapsed=$((($(date +%s%N) - t0) / 1000000))
-log "ready in ${elapsed} ms: dockerd unix://$SOCK, registry $REGISTRY_ADDR, sshd $SSH_ADDR:$SSH_PORT; env in $STATE/env"
+log "ready in ${elapsed} ms: dockerd unix://$SOCK, registry $REGISTRY_ADDR, mirror $MIRROR_ADDR, \
+sshd $SSH_ADDR:$SSH_PORT; env in $STATE/env"
