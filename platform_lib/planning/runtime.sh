@@ -6,6 +6,11 @@
 
 platform_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 platform_epoch() { date -u +%s; }
+platform_millis() { local t=${EPOCHREALTIME/[.,]/}; printf '%s' "${t:0:-3}"; }
+platform_seconds_since() {  # MILLIS: "1.234" seconds since then
+  local ms=$(($(platform_millis) - $1))
+  printf '%d.%03d' "$((ms / 1000))" "$((ms % 1000))"
+}
 platform_log() { printf '%s %s\n' "$(platform_now)" "$*" >&2; }
 platform_die() { platform_log "error: $*"; return 1; }
 
@@ -33,13 +38,14 @@ platform_step() {
   shift 5
   PLATFORM_STEP_NO=$((PLATFORM_STEP_NO + 1))
   platform_log "[$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
-  started=$(platform_epoch)
+  started=$(platform_millis)
   if [[ $(type -t "$1") == function ]]; then
     PLATFORM_STEP_TIMEOUT=$timeout "$@" || rc=$?
   else
     timeout --kill-after=10 "$timeout" "$@" || rc=$?
   fi
-  local took=$(($(platform_epoch) - started))
+  local took
+  took=$(platform_seconds_since "$started")
   if ((rc == 0)); then
     platform_log "    ok: $id (${took}s)"
     return 0
