@@ -87,3 +87,25 @@ ssh: install ## a shell on the host of a tenant: make ssh project=X env=Y
 .PHONY: demo
 demo: install ## deploy every example tenant to a local Docker host, print where each answers
 	PYTHON=$(PY) bash demo/run.sh
+
+.PHONY: trigger-deploy approve-production reject-production pending setup-environments github-doctor
+trigger-deploy: install ## run the deploy workflow on GitHub: make trigger-deploy project=X env=Y [images="svc=ref ..."]
+	@test -n "$(project)" || { echo "usage: make trigger-deploy project=NAME env=ENV [images=\"svc=ref ...\"]"; exit 2; }
+	$(RUN) github trigger --project $(project) --env $(env) $(foreach i,$(images),--image $(i))
+
+pending: install ## deploys waiting for approval on GitHub, with what each would deploy [project=X]
+	$(RUN) github pending $(if $(project),--project $(project))
+
+approve-production: install ## approve a production deploy waiting on GitHub: make approve-production project=X [run=ID]
+	@test -n "$(project)" || { echo "usage: make approve-production project=NAME [run=ID] [comment=TEXT] [yes=1]"; exit 2; }
+	$(RUN) github approve --project $(project) $(if $(run),--run $(run)) $(if $(comment),--comment '$(comment)') $(if $(yes),--yes)
+
+reject-production: install ## reject a production deploy waiting on GitHub: make reject-production project=X [run=ID]
+	@test -n "$(project)" || { echo "usage: make reject-production project=NAME [run=ID] [comment=TEXT] [yes=1]"; exit 2; }
+	$(RUN) github reject --project $(project) $(if $(run),--run $(run)) $(if $(comment),--comment '$(comment)') $(if $(yes),--yes)
+
+setup-environments: install ## create/update the GitHub environments (reviewers, branch policy) from configs/platform.yml
+	$(RUN) github setup-environments
+
+github-doctor: install ## fail unless GitHub's production environment has required reviewers and a branch policy
+	$(RUN) github doctor

@@ -39,9 +39,7 @@ def test_plan_is_byte_identical_across_process_settings(
     repo_root: Path, tmp_path: Path, fmt: str
 ) -> None:
     outputs = {
-        _plan(repo_root, cwd, env, fmt)
-        for env in ENVIRONMENTS
-        for cwd in (repo_root, tmp_path)
+        _plan(repo_root, cwd, env, fmt) for env in ENVIRONMENTS for cwd in (repo_root, tmp_path)
     }
     assert len(outputs) == 1
     assert next(iter(outputs))  # not empty

@@ -50,7 +50,10 @@ def test_example_configs_are_valid_against_the_committed_schemas(repo_root: Path
 
 
 def test_every_config_file_names_its_schema_for_editors(repo_root: Path) -> None:
-    files = [repo_root / "configs/platform.yml", *sorted((repo_root / "configs").glob("*/project.yml"))]
+    files = [
+        repo_root / "configs/platform.yml",
+        *sorted((repo_root / "configs").glob("*/project.yml")),
+    ]
     for path in files:
         first = path.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path

@@ -1,0 +1,321 @@
+"""github: the platform repository on GitHub. Tell it about new images (`notify`), run its
+deploy workflow (`trigger`), see and decide what waits for approval (`pending`, `approve`,
+`reject`), and keep its environments protected (`setup-environments`, `doctor`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from platform_lib.commands import common
+from platform_lib.config.loader import is_project_name
+from platform_lib.config.sources import SETTINGS_FILE
+from platform_lib.errors import UsageError
+from platform_lib.github import approvals, environments
+from platform_lib.github.client import GitHubClient, Repo
+from platform_lib.github.errors import (
+    ApprovalRefused,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unprocessable,
+)
+from platform_lib.github.follow import (
+    Poll,
+    apply_environments,
+    find_run,
+    follow_job,
+    resolve_reviewers,
+    waiting_runs,
+)
+from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
+from platform_lib.github.payload import DeployPayload
+from platform_lib.github.render import gate_lines, gates_text
+from platform_lib.github.settings import deploy_after, load_settings, resolve_repo
+from platform_lib.models.settings import PlatformSettings
+
+
+def _settings(args: argparse.Namespace) -> PlatformSettings | None:
+    return load_settings(common.root(args))
+
+
+def _need_settings(args: argparse.Namespace) -> PlatformSettings:
+    settings = _settings(args)
+    if settings is None:
+        raise UsageError(f"{common.root(args) / SETTINGS_FILE}: missing (use --root)")
+    return settings
+
+
+def _repo(args: argparse.Namespace, settings: PlatformSettings | None) -> Repo:
+    return resolve_repo(args.repo, settings, os.environ)
+
+
+def _client() -> GitHubClient:
+    return GitHubClient.from_environment(os.environ)
+
+
+def _project(name: str) -> str:
+    if not is_project_name(name):
+        raise UsageError(f"--project {name!r}: lowercase letters, digits and single dashes")
+    return name
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    app_repository = args.app_repo or os.environ.get("GITHUB_REPOSITORY") or ""
+    commit = args.commit or os.environ.get("GITHUB_SHA") or ""
+    if not app_repository or not commit:
+        raise UsageError("pass --app-repo and --commit (in Actions they default to the run's)")
+    payload = DeployPayload.build(
+        project=args.project,
+        images=common.image_overrides(args.image),
+        commit=commit,
+        actor=args.actor or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "",
+        app_repository=app_repository,
+    )
+    repo = _repo(args, _settings(args))
+    if str(repo).lower() == app_repository.lower():
+        raise UsageError(f"{repo} is the app repository: pass --repo OWNER/NAME of the platform")
+    client = _client()
+    sent_at = datetime.now(UTC)
+    client.dispatch(repo, EVENT_TYPE, payload.model_dump(mode="json"))
+    common.log(f"notified {repo}: {payload.run_name}")
+    if args.wait is None:
+        return 0
+    poll = Poll(timeout=args.timeout, interval=args.poll_interval)
+    run = find_run(client, repo, payload.run_name, sent_at, poll)
+    common.log(f"run {run.id}: {run.html_url}")
+    job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
+    common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
+    print(run.html_url)
+    return 0
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    project = _project(args.project)
+    if settings is not None and args.env not in settings.environments:
+        raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
+    images = common.image_overrides(args.image)
+    repo = _repo(args, settings)
+    client = _client()
+    ref = args.ref or client.repository(repo).default_branch
+    inputs = {
+        "project": project,
+        "environment": args.env,
+        "images": " ".join(f"{service}={image}" for service, image in sorted(images.items())),
+    }
+    started = client.dispatch_workflow(repo, WORKFLOW_FILE, ref, inputs)
+    common.log(f"started {WORKFLOW_PATH} of {repo} on {ref}: deploy {project} to {args.env}")
+    if started is not None:
+        print(started.html_url or f"run {started.workflow_run_id}")
+    return 0
+
+
+def _gates(args: argparse.Namespace) -> list[approvals.Gate]:
+    settings = _settings(args)
+    repo = _repo(args, settings)
+    waiting = waiting_runs(_client(), repo)
+    return approvals.gates(waiting, deploy_after(settings))
+
+
+def cmd_pending(args: argparse.Namespace) -> int:
+    project = _project(args.project) if args.project else None
+    found = approvals.matching(_gates(args), project, args.env)
+    if args.format == "json":
+        print(json.dumps([g.as_dict() for g in found], indent=2, sort_keys=True))
+    else:
+        sys.stdout.write(gates_text(found))
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError("standard input is not a terminal: pass --yes to go ahead without asking")
+    print(f"{question} [y/N] ", end="", flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _review(args: argparse.Namespace, state: str) -> int:
+    verb = "approve" if state == "approved" else "reject"
+    project = _project(args.project)
+    settings = _settings(args)
+    repo = _repo(args, settings)
+    client = _client()
+    found = approvals.gates(waiting_runs(client, repo), deploy_after(settings))
+    gate = approvals.choose(found, project, args.env, args.run, args.allow_shared_run)
+    for line in gate_lines(gate):
+        print(line)
+    if not args.yes and not _confirm(f"{verb} {args.env} of {', '.join(gate.projects)}?"):
+        common.log("nothing done")
+        return 1
+    comment = args.comment or f"{state} with `python -m platform_lib github {verb}`"
+    try:
+        client.review_pending(repo, gate.run_id, [gate.environment_id], state, comment)
+    except RateLimited:
+        raise
+    except (Forbidden, Unprocessable) as exc:
+        raise ApprovalRefused(
+            f"GitHub refused to {verb} run {gate.run_id} ({exc.status}): only a required "
+            f"reviewer of {args.env} can, with their own user token (`gh auth login` as that "
+            "person, or GH_TOKEN=<their token>); GitHub App and GITHUB_TOKEN tokens cannot "
+            f"approve deployments [{exc}]",
+            exc.status,
+        ) from None
+    print(f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _review(args, "approved")
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    return _review(args, "rejected")
+
+
+def cmd_setup_environments(args: argparse.Namespace) -> int:
+    settings = _need_settings(args)
+    repo = _repo(args, settings)
+    client = _client()
+    ids = resolve_reviewers(client, environments.reviewer_handles(settings))
+    branch = (
+        client.repository(repo).default_branch if args.branch_policy == "default-branch" else ""
+    )
+    desired = environments.desired_environments(
+        settings, ids, branch, args.branch_policy, args.wait_timer
+    )
+    if args.dry_run:
+        print(json.dumps({e.name: e.body() for e in desired}, indent=2, sort_keys=True))
+        return 0
+    apply_environments(client, repo, desired)
+    for line in environments.summarize(desired):
+        print(line)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    repo = _repo(args, settings)
+    client = _client()
+    names = (environments.gated(settings) if settings else []) or ["production"]
+    failed = False
+    for name in names:
+        try:
+            environment = client.environment(repo, name)
+        except NotFound:
+            print(f"{name}: error: no such environment in {repo} (or the token cannot see it)")
+            failed = True
+            continue
+        problems = environments.environment_problems(environment)
+        for problem in problems:
+            print(f"{name}: error: {problem}")
+        for warning in environments.environment_warnings(environment):
+            print(f"{name}: warning: {warning}")
+        if not problems:
+            print(f"{name}: ok ({environments.describe(environment)})")
+        failed = failed or bool(problems)
+    if failed:
+        common.log("GitHub environments are not safe: run make setup-environments")
+    return 1 if failed else 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    common.add_root(p)
+    p.add_argument(
+        "--repo",
+        metavar="OWNER/NAME",
+        help="platform repository (default: github.repository in configs/platform.yml, "
+        "else $GITHUB_REPOSITORY)",
+    )
+
+
+def _images(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--image", action="append", default=[], metavar="SERVICE=REF", help=help_text)
+
+
+def _review_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--project", required=True)
+    p.add_argument(
+        "--env", default="production", help="the gated environment (default: production)"
+    )
+    p.add_argument("--run", type=int, metavar="ID", help="which run, when several wait")
+    p.add_argument("--comment", help="the review comment GitHub records")
+    p.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    p.add_argument(
+        "--allow-shared-run",
+        action="store_true",
+        help="also release the other projects waiting in the same run",
+    )
+
+
+def register(sub: Any) -> None:
+    top = sub.add_parser(
+        "github", help="notify, trigger, approve deploys on GitHub; set up environments"
+    )
+    gh = top.add_subparsers(dest="github_command", required=True, metavar="SUBCOMMAND")
+
+    p = gh.add_parser(
+        "notify", help="tell the platform repo about new images (repository_dispatch)"
+    )
+    _common(p)
+    p.add_argument("--project", required=True)
+    _images(p, "a built image, pinned by digest: sha256:... or REPOSITORY@sha256:...")
+    p.add_argument("--commit", help="app repo commit of the images (default: $GITHUB_SHA)")
+    p.add_argument("--app-repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+    p.add_argument("--actor", help="who pushed (default: $GITHUB_ACTOR or $USER)")
+    p.add_argument(
+        "--wait", metavar="ENV", help="follow the run until ENV (e.g. staging) is deployed"
+    )
+    p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
+    p.add_argument("--poll-interval", type=float, default=10.0, metavar="SECONDS")
+    p.set_defaults(func=cmd_notify)
+
+    p = gh.add_parser("trigger", help=f"run {WORKFLOW_FILE} for one project (workflow_dispatch)")
+    _common(p)
+    p.add_argument("--project", required=True)
+    p.add_argument("--env", required=True)
+    _images(p, "image of a built service: a tag, a digest or a full reference")
+    p.add_argument("--ref", help="branch or tag to run the workflow from (default: default branch)")
+    p.set_defaults(func=cmd_trigger)
+
+    p = gh.add_parser("pending", help="deploys waiting for approval and what each would deploy")
+    _common(p)
+    p.add_argument("--project")
+    p.add_argument("--env")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_pending)
+
+    p = gh.add_parser("approve", help="approve a project's deploy waiting on its environment gate")
+    _review_args(p)
+    p.set_defaults(func=cmd_approve)
+
+    p = gh.add_parser("reject", help="reject a project's deploy waiting on its environment gate")
+    _review_args(p)
+    p.set_defaults(func=cmd_reject)
+
+    p = gh.add_parser("setup-environments", help="create/update the GitHub environments")
+    _common(p)
+    p.add_argument(
+        "--branch-policy",
+        choices=["default-branch", "protected"],
+        default="default-branch",
+        help="deploy only from the default branch (default), or from protected branches",
+    )
+    p.add_argument(
+        "--wait-timer", type=int, default=0, metavar="MINUTES", help="gated environments"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the request bodies, change nothing"
+    )
+    p.set_defaults(func=cmd_setup_environments)
+
+    p = gh.add_parser(
+        "doctor", help="fail unless production has required reviewers and a branch policy"
+    )
+    _common(p)
+    p.set_defaults(func=cmd_doctor)

@@ -1,0 +1,83 @@
+"""Names shared with the deploy workflow, and how to read them back from GitHub's answers.
+
+GitHub's REST API returns neither a run's workflow_dispatch inputs nor its repository_dispatch
+payload. What a waiting run would deploy is therefore read from names the workflow sets:
+
+- the run title (`run-name:`), rendered by `render_title`:
+      deploy <project>[ to <environment>][: <service>=<ref> ...][ (<source>)]
+  `notify` sends the whole title as `client_payload.run_name`; a workflow_dispatch run builds
+  it from its inputs: `deploy <project> to <environment>: <images> (by <actor>)`;
+- each deploy job's name: `deploy <project> to <environment>` (matrix jobs included), which
+  says which projects a run's waiting environment gate would release, and how staging went.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from platform_lib.config.images import parse_image
+
+WORKFLOW_FILE = "deploy-project.yml"
+WORKFLOW_PATH = f".github/workflows/{WORKFLOW_FILE}"
+EVENT_TYPE = "deploy"
+
+_PROJECT = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+_ENV = r"[a-z][a-z0-9]*"
+_TITLE = re.compile(
+    rf"^deploy (?P<project>{_PROJECT})(?: to (?P<env>{_ENV}))?"
+    r"(?::(?P<images>[^()]*))?(?: \((?P<source>[^()]*)\))?\s*$"
+)
+_JOB = re.compile(rf"(?:^|[\s/(])deploy (?P<project>{_PROJECT}) to (?P<env>{_ENV})(?:$|[\s)])")
+
+
+@dataclass(frozen=True)
+class RunTitle:
+    project: str
+    environment: str | None = None
+    images: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+
+
+def short_ref(ref: str) -> str:
+    """The digest of a reference when it has one (what identifies the image), else the ref."""
+    digest = parse_image(ref).digest
+    return digest or ref
+
+
+def render_title(
+    project: str,
+    images: Mapping[str, str],
+    environment: str | None = None,
+    source: str | None = None,
+) -> str:
+    text = f"deploy {project}" + (f" to {environment}" if environment else "")
+    if images:
+        text += ": " + " ".join(f"{s}={short_ref(r)}" for s, r in sorted(images.items()))
+    return text + (f" ({source})" if source else "")
+
+
+def parse_title(title: str) -> RunTitle | None:
+    """The parts of a run title made by `render_title` (or the workflow); None for others,
+    e.g. a push run titled with its commit message."""
+    match = _TITLE.match(title.strip())
+    if match is None:
+        return None
+    images: dict[str, str] = {}
+    for token in (match["images"] or "").split():
+        service, sep, ref = token.partition("=")
+        if sep and service and ref:
+            images[service] = ref
+    return RunTitle(match["project"], match["env"], images, match["source"])
+
+
+def job_name(project: str, environment: str) -> str:
+    return f"deploy {project} to {environment}"
+
+
+def parse_job_name(name: str) -> tuple[str, str] | None:
+    """(project, environment) of a deploy job, also inside a reusable workflow's
+    `caller / callee` name; None for other jobs."""
+    match = _JOB.search(name)
+    return (match["project"], match["env"]) if match else None

@@ -1,0 +1,50 @@
+"""What the GitHub commands read from the platform repository: `configs/platform.yml` alone
+(a broken tenant config must not block an approval), and which repository to talk to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from platform_lib.config.model_errors import validate_model
+from platform_lib.config.sources import SETTINGS_FILE
+from platform_lib.config.yaml_source import YamlSyntaxError, parse_yaml
+from platform_lib.errors import ConfigError, UsageError
+from platform_lib.github.client import Repo
+from platform_lib.models.settings import PlatformSettings
+
+
+def load_settings(root: Path) -> PlatformSettings | None:
+    """The platform settings; None when there are none, e.g. `notify` in an app repository."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        doc = parse_yaml(path.read_text(encoding="utf-8"), SETTINGS_FILE)
+    except YamlSyntaxError as exc:
+        raise ConfigError([exc.problem]) from None
+    settings, problems = validate_model(doc, PlatformSettings, "settings")
+    if settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def resolve_repo(
+    flag: str | None, settings: PlatformSettings | None, environ: Mapping[str, str]
+) -> Repo:
+    """`--repo`, else `github.repository` of the settings, else `$GITHUB_REPOSITORY`."""
+    configured = settings.github.repository if settings and settings.github else None
+    text = flag or configured or environ.get("GITHUB_REPOSITORY")
+    if not text:
+        raise UsageError(
+            f"which repository? pass --repo OWNER/NAME or set github.repository in {SETTINGS_FILE}"
+        )
+    return Repo.parse(text)
+
+
+def deploy_after(settings: PlatformSettings | None) -> dict[str, str | None]:
+    """Environment -> the one whose verified digests it deploys (staging before production
+    when there are no settings to ask)."""
+    if settings is None:
+        return {"production": "staging"}
+    return {name: env.deploy_after for name, env in settings.environments.items()}

@@ -1,0 +1,258 @@
+"""`github pending`, `approve` and `reject` end to end against the fake GitHub."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from github import canned
+from github.fake_github import FakeGitHub, Reply
+from github.harness import Cli
+
+DIGEST = "sha256:" + "ab" * 32
+BASE = "/repos/example-org/platform"
+RUNS = f"{BASE}/actions/workflows/deploy-project.yml/runs"
+TITLE = f"deploy shop: web={DIGEST} (example-org/shop@0123456 by alice)"
+REFUSED = canned.error(
+    "Resource not accessible by integration",
+    403,
+    "https://docs.github.com/rest/actions/workflow-runs#review-pending-deployments-for-a-workflow-run",
+)
+
+
+def serve_waiting(github: FakeGitHub, *, shared: bool = False, can_approve: bool = True) -> None:
+    """Run 1 waits to deploy shop to production (staging passed); with `shared`, run 2, a
+    push, waits to deploy shop and wiki together."""
+    waiting = [canned.run(1, TITLE)]
+    github.on(
+        "GET",
+        f"{BASE}/actions/runs/1/pending_deployments",
+        Reply(200, [canned.pending(7, "production", can_approve)]),
+    )
+    github.on(
+        "GET",
+        f"{BASE}/actions/runs/1/jobs",
+        Reply(
+            200,
+            canned.jobs(
+                canned.job(10, 1, "deploy shop to staging"),
+                canned.job(11, 1, "deploy shop to production", "waiting", None),
+            ),
+        ),
+    )
+    if shared:
+        waiting = [
+            canned.run(2, "Raise proxy timeouts", event="push", created_at="2026-01-31T13:00:00Z")
+        ]
+        github.on(
+            "GET",
+            f"{BASE}/actions/runs/2/pending_deployments",
+            Reply(200, [canned.pending(7, "production")]),
+        )
+        github.on(
+            "GET",
+            f"{BASE}/actions/runs/2/jobs",
+            Reply(
+                200,
+                canned.jobs(
+                    canned.job(20, 2, "deploy shop to staging"),
+                    canned.job(21, 2, "deploy wiki to staging"),
+                    canned.job(22, 2, "deploy shop to production", "waiting", None),
+                    canned.job(23, 2, "deploy wiki to production", "waiting", None),
+                ),
+            ),
+        )
+    github.on("GET", RUNS, Reply(200, canned.runs(*waiting)))
+
+
+GATE_TEXT = f"""\
+run 1 (2026-01-31 12:00 UTC): {TITLE}
+    production waits to deploy: shop
+    image web: {DIGEST}
+    staging: shop success
+    reviewers: ops-lead; this token can approve: yes
+    https://github.com/example-org/platform/actions/runs/1
+"""
+QUERY = "page=1&per_page=100&status=waiting"
+
+
+def test_pending_shows_what_each_gate_would_deploy(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github)
+    result = cli("pending")
+    assert (result.code, result.out) == (0, GATE_TEXT)
+    assert github.lines == [
+        f"GET {RUNS}?{QUERY}",
+        f"GET {BASE}/actions/runs/1/pending_deployments",
+        f"GET {BASE}/actions/runs/1/jobs?filter=latest&page=1&per_page=100",
+    ]
+
+
+def test_pending_as_json(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True)
+    result = cli("pending", "--format", "json", "--project", "wiki")
+    assert result.code == 0
+    assert json.loads(result.out) == [
+        {
+            "run_id": 2,
+            "run_url": "https://github.com/example-org/platform/actions/runs/2",
+            "title": "Raise proxy timeouts",
+            "created_at": "2026-01-31T13:00:00+00:00",
+            "environment": "production",
+            "projects": ["shop", "wiki"],
+            "images": {},
+            "verified_in": "staging",
+            "before": {"shop": "success", "wiki": "success"},
+            "current_user_can_approve": True,
+            "reviewers": ["ops-lead"],
+        }
+    ]
+
+
+def test_pending_with_nothing_waiting(github: FakeGitHub, cli: Cli) -> None:
+    github.on("GET", RUNS, Reply(200, canned.runs()))
+    assert cli("pending").out == "nothing waits for approval\n"
+
+
+def test_pending_uses_github_repository_without_settings(
+    github: FakeGitHub, cli: Cli, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (root / "configs" / "platform.yml").unlink()
+    monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/elsewhere")
+    github.on(
+        "GET",
+        "/repos/example-org/elsewhere/actions/workflows/deploy-project.yml/runs",
+        Reply(200, canned.runs()),
+    )
+    assert cli("pending").code == 0
+    monkeypatch.delenv("GITHUB_REPOSITORY")
+    result = cli("pending")
+    assert (result.code, result.err) == (
+        2,
+        "error: which repository? pass --repo OWNER/NAME or set github.repository in "
+        "configs/platform.yml\n",
+    )
+
+
+def approvals_sent(github: FakeGitHub, run_id: int = 1) -> list[object]:
+    return github.bodies("POST", f"{BASE}/actions/runs/{run_id}/pending_deployments")
+
+
+def test_approve_with_yes(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github)
+    github.on(
+        "POST", f"{BASE}/actions/runs/1/pending_deployments", Reply(200, canned.deployments())
+    )
+    result = cli("approve", "--project", "shop", "--yes")
+    assert result.code == 0
+    assert result.out == GATE_TEXT + "approved: production of shop in run 1\n"
+    assert approvals_sent(github) == [
+        {
+            "environment_ids": [7],
+            "state": "approved",
+            "comment": "approved with `python -m platform_lib github approve`",
+        }
+    ]
+    assert github.lines[-1] == f"POST {BASE}/actions/runs/1/pending_deployments"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("answer", "approved"), [("y\n", True), ("yes\n", True), ("\n", False), ("n\n", False)]
+)
+def test_approve_asks_on_a_terminal(
+    github: FakeGitHub, cli: Cli, monkeypatch: pytest.MonkeyPatch, answer: str, approved: bool
+) -> None:
+    serve_waiting(github)
+    github.on(
+        "POST", f"{BASE}/actions/runs/1/pending_deployments", Reply(200, canned.deployments())
+    )
+    monkeypatch.setattr(sys, "stdin", Terminal(answer))
+    result = cli("approve", "--project", "shop", "--comment", "LGTM, staging is fine")
+    assert result.out.startswith(GATE_TEXT + "approve production of shop? [y/N] ")
+    if approved:
+        assert result.code == 0
+        assert approvals_sent(github) == [
+            {"environment_ids": [7], "state": "approved", "comment": "LGTM, staging is fine"}
+        ]
+    else:
+        assert (result.code, result.err) == (1, "nothing done\n")
+        assert approvals_sent(github) == []
+
+
+def test_approve_without_a_terminal_needs_yes(
+    github: FakeGitHub, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_waiting(github)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    result = cli("approve", "--project", "shop")
+    assert (result.code, result.err) == (
+        2,
+        "error: standard input is not a terminal: pass --yes to go ahead without asking\n",
+    )
+    assert approvals_sent(github) == []
+
+
+def test_an_app_token_cannot_approve(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, can_approve=False)
+    github.on("POST", f"{BASE}/actions/runs/1/pending_deployments", Reply(403, REFUSED))
+    result = cli("approve", "--project", "shop", "--yes")
+    assert result.code == 1
+    assert "this token can approve: no (not a required reviewer's user token)" in result.out
+    assert result.err == (
+        "error: GitHub refused to approve run 1 (403): only a required reviewer of production "
+        "can, with their own user token (`gh auth login` as that person, or "
+        "GH_TOKEN=<their token>); GitHub App and GITHUB_TOKEN tokens cannot approve deployments "
+        f"[POST {BASE}/actions/runs/1/pending_deployments: forbidden (403 Resource not "
+        "accessible by integration); the token lacks a permission for this]\n"
+    )
+
+
+def test_a_shared_run_is_not_approved_for_one_project(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True)
+    result = cli("approve", "--project", "shop", "--yes")
+    assert (result.code, result.err) == (
+        2,
+        "error: run 2 also waits to deploy wiki to production; GitHub approves a run's "
+        "environment as a whole: pass --allow-shared-run to release them together\n",
+    )
+    assert approvals_sent(github, 2) == []
+
+
+def test_a_shared_run_approved_knowingly(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True)
+    github.on(
+        "POST", f"{BASE}/actions/runs/2/pending_deployments", Reply(200, canned.deployments())
+    )
+    result = cli("approve", "--project", "shop", "--yes", "--allow-shared-run")
+    assert result.code == 0
+    assert result.out.endswith("approved: production of shop, wiki in run 2\n")
+
+
+def test_reject(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github)
+    github.on(
+        "POST", f"{BASE}/actions/runs/1/pending_deployments", Reply(200, canned.deployments())
+    )
+    result = cli("reject", "--project", "shop", "--yes", "--comment", "wrong digest")
+    assert result.code == 0
+    assert result.out.endswith("rejected: production of shop in run 1\n")
+    assert approvals_sent(github) == [
+        {"environment_ids": [7], "state": "rejected", "comment": "wrong digest"}
+    ]
+
+
+def test_nothing_to_approve(github: FakeGitHub, cli: Cli) -> None:
+    github.on("GET", RUNS, Reply(200, canned.runs()))
+    result = cli("approve", "--project", "shop", "--yes")
+    assert (result.code, result.err) == (
+        1,
+        "error: no production deployment of shop is waiting for approval "
+        "(make pending lists what waits)\n",
+    )

@@ -1,0 +1,155 @@
+"""The deploy payload and GitHub's repository_dispatch limits; the names shared with the
+workflow. Pure: no server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from platform_lib.github.errors import PayloadInvalid
+from platform_lib.github.naming import (
+    RunTitle,
+    job_name,
+    parse_job_name,
+    parse_title,
+    render_title,
+)
+from platform_lib.github.payload import (
+    MAX_BYTES,
+    DeployPayload,
+    check_dispatch,
+    payload_size,
+)
+
+DIGEST = "sha256:" + "ab" * 32
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def build(**changes: Any) -> DeployPayload:
+    fields: dict[str, Any] = {
+        "project": "filter-ical",
+        "images": {"backend": f"ghcr.io/example-org/filter-ical-backend@{DIGEST}"},
+        "commit": COMMIT,
+        "actor": "alice",
+        "app_repository": "example-org/filter-ical",
+    }
+    return DeployPayload.build(**{**fields, **changes})
+
+
+def test_payload_names_what_to_deploy_and_its_run_title() -> None:
+    payload = build()
+    assert payload.model_dump() == {
+        "project": "filter-ical",
+        "images": {"backend": f"ghcr.io/example-org/filter-ical-backend@{DIGEST}"},
+        "commit": COMMIT,
+        "actor": "alice",
+        "app_repository": "example-org/filter-ical",
+        "run_name": (
+            f"deploy filter-ical: backend={DIGEST} (example-org/filter-ical@0123456 by alice)"
+        ),
+    }
+    check_dispatch("deploy", payload.model_dump())  # within GitHub's limits
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"images": {"backend": "v1.2.3"}}, "images: backend='v1.2.3' is not pinned by digest"),
+        ({"images": {"backend": "ghcr.io/x/y:latest"}}, "is not pinned by digest"),
+        ({"images": {}}, "images: Dictionary should have at least 1 item"),
+        ({"commit": "abc123"}, "commit: String should match pattern"),
+        ({"project": "Filter_ICal"}, "project: String should match pattern"),
+        ({"actor": "alice; rm -rf"}, "actor: String should match pattern"),
+    ],
+)
+def test_invalid_payloads_are_refused_before_sending(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PayloadInvalid, match=r"^invalid deploy payload: ") as caught:
+        build(**changes)
+    assert message in str(caught.value)
+
+
+def test_bare_digests_and_bot_actors_are_fine() -> None:
+    payload = build(images={"web": DIGEST, "worker": DIGEST}, actor="dependabot[bot]")
+    assert payload.run_name.startswith(f"deploy filter-ical: web={DIGEST} worker={DIGEST} (")
+
+
+def test_a_payload_whose_title_lies_is_refused_by_the_receiver() -> None:
+    forged = {**build().model_dump(), "run_name": "deploy filter-ical: backend=sha256:" + "cd" * 32}
+    with pytest.raises(ValueError, match="run_name does not describe this payload"):
+        DeployPayload.model_validate(forged)
+
+
+def test_ten_keys_pass_eleven_do_not() -> None:
+    ten = {f"k{i}": i for i in range(10)}
+    check_dispatch("deploy", ten)
+    with pytest.raises(
+        PayloadInvalid, match="client_payload has 11 top-level keys; GitHub allows at most 10"
+    ):
+        check_dispatch("deploy", {**ten, "k10": 10})
+
+
+def test_size_must_stay_under_64_kb() -> None:
+    def sized(n: int) -> dict[str, str]:
+        payload = {"blob": ""}
+        payload["blob"] = "x" * (n - payload_size(payload))
+        assert payload_size(payload) == n
+        return payload
+
+    check_dispatch("deploy", sized(MAX_BYTES - 1))
+    with pytest.raises(
+        PayloadInvalid, match="client_payload is 65536 bytes; GitHub needs it under 65536"
+    ):
+        check_dispatch("deploy", sized(MAX_BYTES))
+
+
+def test_size_counts_utf8_bytes() -> None:
+    assert payload_size({"a": "é"}) == len('{"a":"é"}'.encode())
+
+
+def test_event_type_length() -> None:
+    check_dispatch("x" * 100, {})
+    with pytest.raises(PayloadInvalid, match="event_type must be 1 to 100 characters, not 101"):
+        check_dispatch("x" * 101, {})
+
+
+def test_titles_round_trip() -> None:
+    images = {"web": f"ghcr.io/o/web@{DIGEST}", "api": "v2"}
+    title = render_title("shop", images, "production", "by alice")
+    assert title == f"deploy shop to production: api=v2 web={DIGEST} (by alice)"
+    assert parse_title(title) == RunTitle(
+        "shop", "production", {"api": "v2", "web": DIGEST}, "by alice"
+    )
+    assert parse_title(build().run_name) == RunTitle(
+        "filter-ical", None, {"backend": DIGEST}, "example-org/filter-ical@0123456 by alice"
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "parsed"),
+    [
+        ("deploy shop", RunTitle("shop")),
+        ("deploy shop to staging:  (by bob)", RunTitle("shop", "staging", {}, "by bob")),
+        ("deploy to-do to production", RunTitle("to-do", "production")),
+        ("Merge pull request #12 from example-org/configs", None),
+        ("deploy Shop", None),
+    ],
+)
+def test_titles_the_workflow_makes(title: str, parsed: RunTitle | None) -> None:
+    assert parse_title(title) == parsed
+
+
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        (job_name("shop", "production"), ("shop", "production")),
+        ("deploy / deploy shop to staging", ("shop", "staging")),
+        ("matrix (deploy shop to staging)", ("shop", "staging")),
+        ("plan", None),
+        ("redeploy shop to staging", None),
+    ],
+)
+def test_job_names(name: str, parsed: tuple[str, str] | None) -> None:
+    assert parse_job_name(name) == parsed
