@@ -15,7 +15,17 @@ from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, Targe
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images
 from platform_lib.planning.release_files import env_file, override_file, platform_values
-from platform_lib.planning.steps import backup_step, compose, health_step, step
+from platform_lib.planning.steps import (
+    backup_step,
+    compose,
+    health_steps,
+    lock_step,
+    precondition_step,
+    step,
+    switch_step,
+    undo_steps,
+    unlock_step,
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,6 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     release = f"{now:%Y%m%dT%H%M%SZ}-{sha256_text(canonical_json(content))[:8]}"
     base = base_dir(config, tenant.name, env_name)
     release_dir = f"{base}/releases/{release}"
-    timeouts = settings.timeouts
 
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
@@ -114,158 +123,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
             ),
         )
     )
-    registry = settings.registry
-    steps: list[Step] = [
-        step(
-            "lock",
-            "Take the deploy lock",
-            (
-                "platform_lock_acquire",
-                base,
-                request.actor,
-                release,
-                str(timeouts.lock_wait),
-                str(timeouts.lock_expiry),
-            ),
-            timeouts.lock_wait + 30,
-            "abort",
-        ),
-    ]
-    if request.facts is not None:
-        steps.append(
-            step(
-                "precondition",
-                "Check the host is as planned",
-                ("platform_expect_current", base, request.facts.current_release or ""),
-                30,
-                "abort",
-            )
-        )
-    steps.append(
-        step(
-            "stage",
-            "Stage the release directory",
-            ("platform_stage_release", base, release),
-            30,
-            "abort",
-        )
-    )
-    steps += [
-        step(
-            f"write-{f.path.rsplit('/', 1)[1].lstrip('.')}",
-            f"Write {f.path.rsplit('/', 1)[1]}",
-            ("platform_write_file", f.path, f.mode, f.sha256),
-            30,
-            "abort",
-            stdin_file=f.path,
-        )
-        for f in files
-    ]
-    if tenant.manifest.secrets:
-        steps.append(
-            step(
-                "secrets",
-                "Add secrets to the env file",
-                ("platform_append_secrets", f"{release_dir}/.env", *tenant.manifest.secrets),
-                30,
-                "abort",
-            )
-        )
-    if registry.username and registry.token_secret:
-        steps.append(
-            step(
-                "login",
-                f"Log in to {registry.host}",
-                (
-                    "platform_registry_login",
-                    registry.host,
-                    registry.username,
-                    registry.token_secret,
-                ),
-                60,
-                "abort",
-            )
-        )
-    steps += [
-        step(
-            "pull",
-            "Pull every image before anything stops",
-            ("platform_in_release", base, release, *compose(project), "pull", "--quiet"),
-            timeouts.pull,
-            "abort",
-        ),
-        step(
-            "digests",
-            "Resolve image digests",
-            (
-                "platform_resolve_digests",
-                base,
-                release,
-                *(f"{service}={ref}" for service, ref in sorted(images.items())),
-                "--",
-                *compose(project),
-            ),
-            60,
-            "abort",
-        ),
-    ]
-    steps += [
-        backup_step(b, base, release, project, timeouts.pull) for b in tenant.manifest.backups
-    ]
-    steps.append(
-        step(
-            "switch",
-            "Start the new release and wait until healthy",
-            (
-                "platform_in_release",
-                base,
-                release,
-                *compose(project),
-                "up",
-                "--detach",
-                "--wait",
-                "--wait-timeout",
-                str(timeouts.up),
-                "--remove-orphans",
-            ),
-            timeouts.up + 30,
-            "rollback",
-        )
-    )
-    steps += [
-        health_step(n, r, project, timeouts.health) for n, r in enumerate(tenant.manifest.routes, 1)
-    ]
-    steps += [
-        step(
-            "record",
-            "Record the release and point current at it",
-            ("platform_record_release", base, release, request.actor, request.platform_sha),
-            30,
-            "rollback",
-        ),
-        step(
-            "prune",
-            f"Keep the newest {settings.releases.keep} releases",
-            ("platform_prune_releases", base, str(settings.releases.keep)),
-            60,
-            "warn",
-        ),
-        step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn"),
-    ]
-    rollback: list[Step] = [
-        step(
-            "rollback",
-            "Restore the previous release",
-            ("platform_rollback", base, release, str(timeouts.up), "--", *compose(project)),
-            timeouts.up + 60,
-            "abort",
-        ),
-    ]
-    rollback += [
-        health_step(n, r, project, timeouts.health, prefix="rollback-")
-        for n, r in enumerate(tenant.manifest.routes, 1)
-    ]
-
+    steps, undo = _deploy_steps(config, tenant, request, project, base, release, images, files)
     plan = Plan(
         project=tenant.name,
         environment=env_name,
@@ -282,6 +140,61 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         facts=request.facts,
         files=files,
         steps=tuple(steps),
-        rollback=tuple(rollback),
+        rollback=tuple(undo),
     )
     return with_id(plan)
+
+
+def _deploy_steps(
+    config: PlatformConfig,
+    tenant: Tenant,
+    request: PlanRequest,
+    project: str,
+    base: str,
+    release: str,
+    images: Mapping[str, str],
+    files: tuple[PlannedFile, ...],
+) -> tuple[list[Step], list[Step]]:
+    """The deploy, in order, and what undoes a failed switch."""
+    settings, manifest = config.settings, tenant.manifest
+    timeouts, registry = settings.timeouts, settings.registry
+    release_dir = f"{base}/releases/{release}"
+    steps = [lock_step(base, request.actor, release, timeouts)]
+    if request.facts is not None:
+        steps.append(precondition_step(base, request.facts.current_release))
+    steps.append(step("stage", "Stage the release directory",
+                      ("platform_stage_release", base, release), 30, "abort"))  # fmt: skip
+    for f in files:
+        name = f.path.rsplit("/", 1)[1]
+        steps.append(step(f"write-{name.lstrip('.')}", f"Write {name}",
+                          ("platform_write_file", f.path, f.mode, f.sha256), 30, "abort",
+                          stdin_file=f.path))  # fmt: skip
+    if manifest.secrets:
+        steps.append(step("secrets", "Add secrets to the env file",
+                          ("platform_append_secrets", f"{release_dir}/.env", *manifest.secrets),
+                          30, "abort"))  # fmt: skip
+    if registry.username and registry.token_secret:
+        steps.append(step("login", f"Log in to {registry.host}",
+                          ("platform_registry_login", registry.host, registry.username,
+                           registry.token_secret), 60, "abort"))  # fmt: skip
+    steps.append(step("pull", "Pull every image before anything stops",
+                      ("platform_in_release", base, release, *compose(project), "pull", "--quiet"),
+                      timeouts.pull, "abort"))  # fmt: skip
+    steps.append(step("digests", "Resolve image digests",
+                      ("platform_resolve_digests", base, release,
+                       *(f"{service}={ref}" for service, ref in sorted(images.items())),
+                       "--", *compose(project)), 60, "abort"))  # fmt: skip
+    steps += [backup_step(b, base, release, project, timeouts.pull) for b in manifest.backups]
+    steps.append(switch_step(base, release, project, timeouts,
+                             "Start the new release and wait until healthy"))  # fmt: skip
+    steps += health_steps(manifest.routes, project, timeouts)
+    steps.append(step("record", "Record the release and point current at it",
+                      ("platform_record_release", base, release, request.actor,
+                       request.platform_sha), 30, "rollback"))  # fmt: skip
+    steps.append(step("prune", f"Keep the newest {settings.releases.keep} releases",
+                      ("platform_prune_releases", base, str(settings.releases.keep)), 60,
+                      "warn"))  # fmt: skip
+    steps.append(unlock_step(base))
+    undo = undo_steps(base, release, project, manifest.routes, timeouts,
+                      "Restore the previous release")  # fmt: skip
+    return steps, undo

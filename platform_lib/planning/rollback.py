@@ -12,7 +12,15 @@ from platform_lib.models.host_state import HostState
 from platform_lib.models.plan import Plan, ServerFacts, Step
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.planning.canonical import with_id
-from platform_lib.planning.steps import compose, health_step, step
+from platform_lib.planning.steps import (
+    health_steps,
+    lock_step,
+    precondition_step,
+    step,
+    switch_step,
+    undo_steps,
+    unlock_step,
+)
 
 
 @dataclass(frozen=True)
@@ -57,30 +65,19 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
     base = base_dir(config, tenant.name, env)
     timeouts = config.settings.timeouts
     now = request.now.astimezone(UTC)
-    routes = list(enumerate(tenant.manifest.routes, 1))
+    routes = tenant.manifest.routes
     steps: list[Step] = [
-        step("lock", "Take the deploy lock",
-             ("platform_lock_acquire", base, request.actor, release,
-              str(timeouts.lock_wait), str(timeouts.lock_expiry)),
-             timeouts.lock_wait + 30, "abort"),
-        step("precondition", "Check the host is as planned",
-             ("platform_expect_current", base, request.state.current_release or ""), 30,
-             "abort"),
-        step("switch", f"Start release {release} and wait until healthy",
-             ("platform_in_release", base, release, *compose(project), "up", "--detach",
-              "--wait", "--wait-timeout", str(timeouts.up), "--remove-orphans"),
-             timeouts.up + 30, "rollback"),
-        *(health_step(n, r, project, timeouts.health) for n, r in routes),
+        lock_step(base, request.actor, release, timeouts),
+        precondition_step(base, request.state.current_release),
+        switch_step(base, release, project, timeouts,
+                    f"Start release {release} and wait until healthy"),
+        *health_steps(routes, project, timeouts),
         step("record", "Point current at the release and record the rollback",
              ("platform_record_rollback", base, release), 30, "rollback"),
-        step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn"),
+        unlock_step(base),
     ]  # fmt: skip
-    undo: list[Step] = [
-        step("rollback", "Restore the release that was current",
-             ("platform_rollback", base, release, str(timeouts.up), "--", *compose(project)),
-             timeouts.up + 60, "abort"),
-        *(health_step(n, r, project, timeouts.health, prefix="rollback-") for n, r in routes),
-    ]  # fmt: skip
+    undo = undo_steps(base, release, project, routes, timeouts,
+                      "Restore the release that was current")  # fmt: skip
     plan = Plan(
         kind="rollback", project=tenant.name, environment=env, compose_project=project,
         release=release, created_at=f"{now:%Y-%m-%dT%H:%M:%SZ}", actor=request.actor,

@@ -3,8 +3,11 @@ docker; nothing here runs anything."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from platform_lib.models.plan import OnFailure, Step
 from platform_lib.models.project import Backup, Route
+from platform_lib.models.settings import Timeouts
 
 
 def step(
@@ -85,3 +88,55 @@ def health_step(
         timeout + 10,
         "rollback" if not prefix else "abort",
     )
+
+
+def lock_step(base: str, actor: str, holder: str, timeouts: Timeouts) -> Step:
+    return step(
+        "lock",
+        "Take the deploy lock",
+        ("platform_lock_acquire", base, actor, holder, str(timeouts.lock_wait),
+         str(timeouts.lock_expiry)),
+        timeouts.lock_wait + 30,
+        "abort",
+    )  # fmt: skip
+
+
+def precondition_step(base: str, current_release: str | None) -> Step:
+    """Under the lock, the host must still be what the plan was made against."""
+    return step("precondition", "Check the host is as planned",
+                ("platform_expect_current", base, current_release or ""), 30, "abort")  # fmt: skip
+
+
+def switch_step(base: str, release: str, compose_project: str, timeouts: Timeouts,
+                title: str) -> Step:  # fmt: skip
+    return step(
+        "switch",
+        title,
+        ("platform_in_release", base, release, *compose(compose_project), "up", "--detach",
+         "--wait", "--wait-timeout", str(timeouts.up), "--remove-orphans"),
+        timeouts.up + 30,
+        "rollback",
+    )  # fmt: skip
+
+
+def health_steps(routes: Sequence[Route], compose_project: str, timeouts: Timeouts,
+                 prefix: str = "") -> list[Step]:  # fmt: skip
+    return [health_step(n, r, compose_project, timeouts.health, prefix)
+            for n, r in enumerate(routes, 1)]  # fmt: skip
+
+
+def unlock_step(base: str) -> Step:
+    return step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn")
+
+
+def undo_steps(base: str, release: str, compose_project: str, routes: Sequence[Route],
+               timeouts: Timeouts, title: str) -> list[Step]:  # fmt: skip
+    """After a failed switch: bring back the release `current` still points at, verify it."""
+    restore = step(
+        "rollback",
+        title,
+        ("platform_rollback", base, release, str(timeouts.up), "--", *compose(compose_project)),
+        timeouts.up + 60,
+        "abort",
+    )
+    return [restore, *health_steps(routes, compose_project, timeouts, prefix="rollback-")]
