@@ -60,6 +60,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "release": state.current_release,
                 "deployed_at": current.deployed_at if current else None,
                 "actor": current.actor if current else None,
+                "platform_sha": current.platform_sha if current else None,
                 "images": dict(current.digests.services) if current else {},
                 "containers": [{"service": c.get("Labels", ""), "name": c.get("Names"),
                                 "state": c.get("State"), "status": c.get("Status")}

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from golden.golden_files import assert_golden
+
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
 from platform_lib.errors import PlanError

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Send the deploy request (repository_dispatch `deploy`) to the platform repository with
+# `python -m platform_lib github notify`, and output the platform run's URL as `run-url`.
+#
+# Environment: PLATFORM_PYTHON (the platform venv's python), GH_TOKEN, and the checked inputs
+# PROJECT, IMAGES (one SERVICE=REF per line), PLATFORM_REPO, APP_SHA, APP_REPO, ACTOR, WAIT.
+# The GitHub API is $GITHUB_API_URL, as the runner sets it.
+set -euo pipefail
+
+args=(github notify --repo "$PLATFORM_REPO" --project "$PROJECT"
+  --commit "$APP_SHA" --app-repo "$APP_REPO" --actor "$ACTOR")
+while IFS= read -r image; do
+  [[ -n $image ]] && args+=(--image "$image")
+done <<<"$IMAGES"
+[[ -n ${WAIT:-} ]] && args+=(--wait "$WAIT")
+
+out=$(mktemp)
+trap 'rm -f -- "$out"' EXIT
+status=0
+"$PLATFORM_PYTHON" -m platform_lib "${args[@]}" >"$out" || status=$?
+cat "$out"
+run_url=$(grep -Eo 'https?://[^[:space:]]+' "$out" | tail -n 1 || true)
+echo "run-url=$run_url" >>"${GITHUB_OUTPUT:-/dev/stdout}"
+
+if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
+  {
+    echo "## Deploy request to $PLATFORM_REPO: $([[ $status == 0 ]] && echo sent || echo '**failed**')"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| project | \`$PROJECT\` |"
+    while IFS= read -r image; do
+      [[ -n $image ]] && echo "| ${image%%=*} | \`${image#*=}\` |"
+    done <<<"$IMAGES"
+    echo "| from | \`$APP_REPO@$APP_SHA\` by \`$ACTOR\` |"
+    echo "| platform run | ${run_url:-not found} |"
+    [[ -n ${WAIT:-} ]] && echo "| waited for | $WAIT: $([[ $status == 0 ]] && echo succeeded || echo '**failed**') |"
+  } >>"$GITHUB_STEP_SUMMARY"
+fi
+if ((status != 0)); then
+  echo "::error title=deploy request::python -m platform_lib github notify exited $status (see above)"
+  exit "$status"
+fi

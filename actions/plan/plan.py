@@ -1,0 +1,276 @@
+"""What a run of the Deploy Project workflow deploys, worked out from the event that started it.
+
+  repository_dispatch (type deploy)  an app repo's actions/deploy: one project, its new images
+                                     by digest, staging then production
+  push to the default branch         every tenant the whole pushed range affects
+                                     (`changed --base before --head sha`), staging then
+                                     production, each keeping the images it runs
+  workflow_dispatch                  one project to one environment (staging or production),
+                                     optional images (`python -m platform_lib github trigger`)
+
+It validates every config first (`validate --format github`: annotations on the files), checks
+a request's project and images against the configs, shows it all in the job summary (with a
+staging plan preview when the images are known) and writes the step outputs the deploy jobs
+use: `matrix` ({"include": [{"project": ..., "images": ...}]}), `count`, `staging`,
+`production`, `actor`. Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_ACTOR and
+PLATFORM_ROOT (default: the current directory); runs with the platform's venv python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gha
+import yaml
+from imagerefs import as_lines, parse_images, repository_of
+from pydantic import ValidationError
+
+from platform_lib.github.payload import DeployPayload
+
+PROJECT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+ENVIRONMENTS = ("staging", "production")
+
+
+class RequestError(Exception):
+    """A problem with what the event asks for; all of them are reported at once."""
+
+
+@dataclass
+class Request:
+    trigger: str
+    projects: list[str] = field(default_factory=list)
+    images: dict[str, str] = field(default_factory=dict)
+    environments: tuple[str, ...] = ("staging", "production")
+    actor: str = ""
+    origin: str = ""
+    deleted: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def normalize_actor(name: str, problems: list[str]) -> str:
+    """A GitHub login as the platform records it (`renovate[bot]` -> `renovate-bot`)."""
+    actor = re.sub(r"\[bot\]$", "-bot", name.strip())
+    if not ACTOR.fullmatch(actor):
+        problems.append(f"actor {name!r} is not a GitHub login")
+        return "unknown"
+    return actor
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def check_request(root: Path, request: Request) -> None:
+    """The requested project exists, builds the given services, and the refs name its repos."""
+    settings = read_yaml(root / "configs" / "platform.yml")
+    registry = settings.get("registry") or {}
+    for project in request.projects:
+        manifest_path = root / "configs" / project / "project.yml"
+        if not PROJECT.fullmatch(project):
+            request.problems.append(f"project {project!r}: not a project name")
+            continue
+        if not manifest_path.is_file():
+            known = sorted(p.parent.name for p in (root / "configs").glob("*/project.yml"))
+            request.problems.append(
+                f"unknown project {project!r} (projects: {', '.join(known) or 'none'})"
+            )
+            continue
+        manifest = read_yaml(manifest_path)
+        built = manifest.get("images") or {}
+        for service, ref in request.images.items():
+            if service not in built:
+                request.problems.append(
+                    f"{project} does not build {service!r} "
+                    f"(built services: {', '.join(sorted(built)) or 'none'})"
+                )
+                continue
+            expected = (
+                f"{registry.get('host')}/{registry.get('namespace')}/"
+                f"{built[service].get('repository')}"
+            )
+            given = repository_of(ref)
+            if given and given != expected:
+                request.problems.append(
+                    f"image {service}={ref}: {project}/{service} deploys from {expected}"
+                )
+
+
+def dispatch_request(event: dict[str, Any], root: Path) -> Request:
+    """An app repo's deploy request: `client_payload` is platform_lib's DeployPayload (the
+    model `github notify` sends), read back with the same model."""
+    request = Request(trigger="repository_dispatch")
+    try:
+        payload = DeployPayload.model_validate(event.get("client_payload"))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in error["loc"]) or "client_payload"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            request.problems.append(f"client_payload {where}: {message}")
+        return request
+    request.projects = [payload.project]
+    request.images = dict(payload.images)
+    request.actor = normalize_actor(payload.actor, request.problems)
+    request.origin = f"{payload.app_repository}@{payload.commit[:12]}"
+    manifest = read_yaml(root / "configs" / payload.project / "project.yml")
+    allowed = str(manifest.get("app_repository") or "")
+    if allowed and payload.app_repository.lower() != allowed.lower():
+        request.problems.append(
+            f"{payload.project} takes images from {allowed} only, not from {payload.app_repository}"
+        )
+    elif manifest and not allowed:
+        gha.warning(
+            f"configs/{payload.project}/project.yml names no app_repository: any holder of a "
+            "dispatch token can deploy it",
+            title="unrestricted tenant",
+        )
+    return request
+
+
+def manual_request(event: dict[str, Any]) -> Request:
+    """A person's workflow_dispatch (or `python -m platform_lib github trigger`): one project
+    to one environment. Staging may be given tags; production only takes digests, and only
+    ones staging verified (actions/apply checks)."""
+    inputs = event.get("inputs") or {}
+    request = Request(trigger="workflow_dispatch")
+    project = str(inputs.get("project") or "").strip()
+    if not project:
+        request.problems.append("the project input is empty")
+    request.projects = [project] if project else []
+    environment = str(inputs.get("environment") or "").strip()
+    if environment not in ENVIRONMENTS:
+        request.problems.append(
+            f"environment {environment!r}: choose one of {', '.join(ENVIRONMENTS)}"
+        )
+    request.environments = (environment,) if environment in ENVIRONMENTS else ()
+    request.images = parse_images(
+        inputs.get("images"), request.problems, tags=environment == "staging"
+    )
+    request.actor = normalize_actor(os.environ.get("GITHUB_ACTOR", ""), request.problems)
+    request.origin = "a manual run"
+    return request
+
+
+def push_request(event: dict[str, Any], root: Path) -> Request:
+    request = Request(trigger="push")
+    base = str(event.get("before") or "")
+    head = os.environ.get("GITHUB_SHA") or str(event.get("after") or "")
+    request.actor = normalize_actor(os.environ.get("GITHUB_ACTOR", ""), request.problems)
+    request.origin = f"push {base[:12]}..{head[:12]}"
+    if not base or not head:
+        request.problems.append("the push event names no before/after commits")
+        return request
+    done = gha.platform(["changed", "--root", str(root), "--base", base, "--head", head])
+    if done.returncode != 0:
+        request.problems.append(f"changed --base {base} --head {head}: {done.stderr.strip()}")
+        return request
+    changes = json.loads(done.stdout)
+    request.projects = list(changes["changed"])
+    request.deleted = list(changes["deleted"])
+    return request
+
+
+def preview(root: Path, project: str, images: dict[str, str], actor: str) -> str | None:
+    """The staging plan as text, when every built service has an image (else None)."""
+    manifest = read_yaml(root / "configs" / project / "project.yml")
+    if set(manifest.get("images") or {}) - set(images):
+        return None
+    args = ["plan", "--root", str(root), "--project", project, "--env", "staging"]
+    args += [a for service, ref in sorted(images.items()) for a in ("--image", f"{service}={ref}")]
+    done = gha.platform([*args, "--actor", actor, "--format", "text"])
+    if done.returncode != 0:
+        raise RequestError(f"the staging plan of {project} fails: {done.stderr.strip()}")
+    return done.stdout
+
+
+def main() -> int:
+    root = Path(os.environ.get("PLATFORM_ROOT") or ".").resolve()
+    event_name = os.environ.get("GITHUB_EVENT_NAME", "")
+    event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
+
+    gha.group("validate every config")
+    validation = gha.platform(["validate", "--root", str(root), "--format", "github"])
+    sys.stdout.write(validation.stdout)
+    gha.end_group()
+    valid = validation.returncode == 0
+
+    if event_name == "repository_dispatch":
+        request = dispatch_request(event, root)
+    elif event_name == "workflow_dispatch":
+        request = manual_request(event)
+    elif event_name == "push":
+        request = push_request(event, root)
+    else:
+        request = Request(trigger=event_name, problems=[f"{event_name} events deploy nothing"])
+    check_request(root, request)
+
+    previews: dict[str, str] = {}
+    if valid and not request.problems and request.images and "staging" in request.environments:
+        try:
+            for project in request.projects:
+                text = preview(root, project, request.images, request.actor)
+                if text is not None:
+                    previews[project] = text
+        except RequestError as exc:
+            request.problems.append(str(exc))
+
+    images_text = as_lines(request.images)
+    ok = valid and not request.problems
+    projects = request.projects if ok else []
+    matrix = {"include": [{"project": p, "images": images_text} for p in projects]}
+    gha.set_output("matrix", json.dumps(matrix, separators=(",", ":")))
+    gha.set_output("count", str(len(projects)))
+    gha.set_output("projects", json.dumps(projects))
+    gha.set_output("staging", str(bool(projects) and "staging" in request.environments).lower())
+    gha.set_output(
+        "production", str(bool(projects) and "production" in request.environments).lower()
+    )
+    gha.set_output("actor", request.actor)
+
+    where = " → ".join(request.environments) or "nothing"
+    lines = [
+        "## Deploy request",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| trigger | `{request.trigger}` ({request.origin}) by `{request.actor}` |",
+        f"| tenants | {', '.join(f'`{p}`' for p in request.projects) or 'none affected'} |",
+        f"| environments | {where} (production waits for approval) |",
+        "| images | "
+        + ("<br>".join(f"`{s}` = `{r}`" for s, r in sorted(request.images.items())) or "")
+        + ("" if request.images else "unchanged: each environment keeps the digests it runs")
+        + " |",
+        f"| configs | {'valid' if valid else '**invalid**: see the annotations'} |",
+    ]
+    for name in request.deleted:
+        lines.append(f"| removed | `{name}`: not deployed; its releases stay on the hosts |")
+        gha.notice(
+            f"{name} was removed from configs/: nothing is deployed for it and its releases stay "
+            "on the hosts until they are torn down deliberately",
+            title="tenant removed",
+        )
+    for problem in request.problems:
+        gha.error(problem, title="deploy request")
+        lines.append(f"| **problem** | {problem} |")
+    for project, text in previews.items():
+        lines += ["", gha.details(f"staging plan preview of {project}", gha.code_block(text))]
+    if ok and not projects:
+        lines += ["", "Nothing to deploy: no tenant is affected."]
+    gha.add_summary("\n".join(lines))
+    if not valid:
+        gha.error("configs are invalid: nothing is deployed", title="validate")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

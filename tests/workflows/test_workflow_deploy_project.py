@@ -1,0 +1,145 @@
+"""The Deploy Project workflow run by act against the real servers (sshd with a pinned host
+key, dockerd, registry): an app repo's dispatch deploys staging, then (a separate run, since
+GitHub's approval cannot be emulated) production gets exactly the digests staging verified; a
+config push deploys every tenant its whole range changed, and one tenant's failed staging holds
+back only that tenant's production."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e.platform_fixture import http_get, web_tenant
+from workflows import actrun
+from workflows.actrun import PlatformRepo
+
+from platform_lib.github.payload import DeployPayload
+
+pytestmark = pytest.mark.e2e
+
+APP_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def image(repo: PlatformRepo, version: str) -> str:
+    env = repo.platform.servers.env
+    return f"{env['REGISTRY']}/platform-tests/demo-web@{env[f'DEMO_WEB_{version.upper()}_DIGEST']}"
+
+
+def dispatch_event(project: str, images: dict[str, str]) -> dict[str, Any]:
+    payload = DeployPayload.build(
+        project=project, images=images, commit=APP_SHA, actor="bob",
+        app_repository=f"example-org/{project}",
+    )  # fmt: skip
+    return {
+        "action": "deploy",
+        "client_payload": payload.model_dump(mode="json"),
+        "repository": {"full_name": actrun.PLATFORM_REPO, "default_branch": "main"},
+    }
+
+
+def push_event(before: str, after: str) -> dict[str, Any]:
+    return {
+        "ref": "refs/heads/main", "before": before, "after": after,
+        "repository": {"full_name": actrun.PLATFORM_REPO, "default_branch": "main"},
+    }  # fmt: skip
+
+
+def add_tenant(repo: PlatformRepo, name: str, broken: bool = False) -> None:
+    """A demo-web tenant; `broken` gives it a container healthcheck that always fails."""
+    tenant = web_tenant()
+    tenant["manifest"]["app_repository"] = f"example-org/{name}"
+    if broken:
+        tenant["compose"]["services"]["web"]["healthcheck"] = {
+            "test": ["CMD", "false"], "interval": "1s", "timeout": "1s", "retries": 1,
+        }  # fmt: skip
+    repo.platform.add_tenant(name, tenant)
+
+
+def services(repo: PlatformRepo, project: str, env: str) -> dict[str, str]:
+    return dict(repo.platform.release_json(project, env)["digests"]["services"])
+
+
+def errors(log: str) -> str:
+    """The run's error annotations: why a job failed, for an assertion message."""
+    return "\n".join(line for line in log.splitlines() if "::error" in line) or log[-6000:]
+
+
+def assert_no_secret_leaked(repo: PlatformRepo, *logs: str) -> None:
+    key = Path(repo.platform.servers.env["SSH_CLIENT_KEY"]).read_text().splitlines()[1]
+    token = Path(repo.platform.servers.env["REGISTRY_PASSWORD_FILE"]).read_text().strip()
+    for log in logs:
+        assert key not in log and token not in log
+    assert list(repo.act.cache.rglob("platform-ssh-key.*")) == []  # removed after every job
+
+
+def test_dispatch_deploys_staging_then_production_exactly_what_staging_verified(
+    platform_repo: PlatformRepo,
+) -> None:
+    repo, platform = platform_repo, platform_repo.platform
+    add_tenant(repo, "wf-shop")
+    head = repo.commit("wf-shop")
+    platform.deploy("wf-shop", "staging", image="v1")
+    platform.deploy("wf-shop", "production", image=None)  # promotes staging's v1
+    assert http_get(platform.port("wf-shop", "production")) == "v1"
+    event = dispatch_event("wf-shop", {"web": image(repo, "v2")})
+
+    staging = repo.act.run("repository_dispatch", event, "staging")
+
+    assert staging.returncode == 0, errors(staging.log)
+    assert http_get(platform.port("wf-shop", "staging")) == "v2"
+    assert http_get(platform.port("wf-shop", "production")) == "v1"  # waits for its own job
+    assert "deploy wf-shop to production" not in staging.log
+    assert services(repo, "wf-shop", "staging") == {"web": image(repo, "v2")}
+    record = platform.release_json("wf-shop", "staging")
+    assert (record["actor"], record["platform_sha"]) == ("bob", head)
+
+    production = repo.act.run("repository_dispatch", event, "production")
+
+    assert production.returncode == 0, errors(production.log)
+    assert "promoting the digests staging release" in production.log
+    assert http_get(platform.port("wf-shop", "production")) == "v2"
+    assert services(repo, "wf-shop", "production") == services(repo, "wf-shop", "staging")
+    assert platform.release_json("wf-shop", "production")["platform_sha"] == head
+    assert_no_secret_leaked(repo, staging.log, production.log)
+
+
+def test_config_push_deploys_the_whole_range_and_a_failed_staging_holds_back_only_its_tenant(
+    platform_repo: PlatformRepo,
+) -> None:
+    repo, platform = platform_repo, platform_repo.platform
+    for name in ("wf-good", "wf-bad", "wf-idle"):
+        add_tenant(repo, name)
+    before = repo.commit("three tenants")
+    for name in ("wf-good", "wf-bad", "wf-idle"):
+        platform.deploy(name, "staging", image="v1")
+    idle_release = platform.current("wf-idle")
+    bad_release = platform.current("wf-bad")
+    # two commits: HEAD~1..HEAD alone would miss wf-good
+    env_file = repo.repo / "configs/wf-good/.env.staging"
+    env_file.write_text(env_file.read_text() + "GREETING=hello\n")
+    repo.commit("wf-good: greeting")
+    add_tenant(repo, "wf-bad", broken=True)  # its staging deploy will fail and roll back
+    after = repo.commit("wf-bad: a healthcheck that fails")
+
+    run = repo.act.run("push", push_event(before, after), "production")
+
+    assert run.returncode != 0, "wf-bad's staging failed, so the run fails"
+    assert "deploy wf-idle to" not in run.log  # untouched tenants are not deployed
+    assert platform.current("wf-idle") == idle_release
+    # wf-good: staging redeployed its running digest with the new config, production followed
+    assert platform.current("wf-good", "production") is not None, errors(run.log)
+    assert platform.release_json("wf-good", "staging")["platform_sha"] == after
+    assert services(repo, "wf-good", "staging") == {"web": image(repo, "v1")}
+    assert platform.release_json("wf-good", "production")["platform_sha"] == after
+    assert services(repo, "wf-good", "production") == {"web": image(repo, "v1")}
+    assert http_get(platform.port("wf-good", "production")) == "v1"
+    # wf-bad: staging rolled back, and its production refused to promote
+    assert [(e["event"], e["outcome"]) for e in platform.history("wf-bad")][-2:] == [
+        ("deploy", "failed"),
+        ("rollback", "restored"),
+    ]
+    assert platform.current("wf-bad") == bad_release
+    assert platform.current("wf-bad", "production") is None
+    assert "wf-bad's configs changed since, and staging has not verified them" in run.log
+    assert_no_secret_leaked(repo, run.log)

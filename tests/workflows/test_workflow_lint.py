@@ -1,0 +1,155 @@
+"""The workflows and actions pass the linters GitHub users rely on, with no finding and no
+silent skip: actionlint (with shellcheck on every `run:`), zizmor's security audit (offline),
+GitHub's published JSON Schemas, shellcheck on the actions' scripts. Plus the rules of this
+repository that no linter knows: every `run:` step says `shell: bash` and takes its inputs from
+`env:` (no `${{ }}` inside a script), actions download nothing, every job has a timeout."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from workflows.actrun import REPO_ROOT, tool
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = [REPO_ROOT / "action.yml", *sorted((REPO_ROOT / "actions").glob("*/action.yml"))]
+SCRIPTS = sorted((REPO_ROOT / "actions").glob("*/*.sh"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_files_exist() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"deploy-project.yml", "ci.yml"} <= names
+    assert {p.parent.name for p in ACTIONS[1:]} == {"setup", "plan", "apply", "deploy"}
+
+
+def test_actionlint_with_shellcheck_finds_nothing() -> None:
+    shellcheck = tool("shellcheck")  # actionlint skips `run:` scripts silently without it
+    done = run(tool("actionlint"), "-color=false", f"-shellcheck={shellcheck}",
+               *map(str, WORKFLOWS))  # fmt: skip
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_zizmor_offline_finds_nothing() -> None:
+    files = [str(p.relative_to(REPO_ROOT)) for p in (*WORKFLOWS, *ACTIONS)]
+    done = run(tool("zizmor"), "--offline", "--no-progress", "--format", "plain", *files)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout, done.stdout
+
+
+def test_every_zizmor_ignore_says_why() -> None:
+    for path in (*WORKFLOWS, *ACTIONS):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = re.search(r"#\s*zizmor:\s*ignore\[[^\]]+\](.*)$", line)
+            if match:
+                assert len(match[1].strip()) >= 20, f"{path.name}:{number}: give a reason"
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS)],
+    ids=["workflows", "actions"],
+)
+def test_github_schemas_accept_them(schema: str, files: list[Path]) -> None:
+    done = run(tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shellcheck_accepts_the_action_scripts() -> None:
+    assert SCRIPTS
+    done = run(tool("shellcheck"), "--severity=style", *map(str, SCRIPTS))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def steps_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in document:
+        return list(document["runs"].get("steps") or [])
+    return [step for job in document["jobs"].values() for step in job.get("steps") or []]
+
+
+@pytest.mark.parametrize(
+    "path", [*WORKFLOWS, *ACTIONS], ids=lambda p: str(p.relative_to(REPO_ROOT))
+)
+def test_run_steps_use_bash_and_take_inputs_from_env(path: Path) -> None:
+    for step in steps_of(load(path)):
+        if "run" in step:
+            assert step.get("shell") == "bash", (
+                f"{path.name}: {step['run'][:40]!r} needs shell: bash"
+            )
+            assert "${{" not in step["run"], (
+                f"{path.name}: pass values through env:, not ${{{{ }}}}"
+            )
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_actions_are_composite_and_download_nothing(path: Path) -> None:
+    action = load(path)
+    assert action["runs"]["using"] == "composite"
+    assert all("uses" not in step for step in steps_of(action)), "no `uses:` in the actions"
+    for name, spec in {**action.get("inputs", {}), **action.get("outputs", {})}.items():
+        assert spec.get("description"), f"{path.name}: describe {name}"
+
+
+def test_the_root_action_is_actions_deploy() -> None:
+    root, deploy = load(REPO_ROOT / "action.yml"), load(REPO_ROOT / "actions/deploy/action.yml")
+    assert root["inputs"] == deploy["inputs"]
+    assert root["outputs"] == deploy["outputs"]
+    here = "$GITHUB_ACTION_PATH/"
+    moved = {f"{here}actions/deploy/": here, f"{here}actions/setup/": f"{here}../setup/"}
+    rooted = []
+    for step in root["runs"]["steps"]:
+        script = step["run"]
+        for old, new in moved.items():
+            script = script.replace(old, new)
+        rooted.append({**step, "run": script})
+    assert rooted == deploy["runs"]["steps"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_grant_little_and_time_out(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["permissions"] in ({}, {"contents": "read"})
+    for name, job in workflow["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int), f"{name} needs timeout-minutes"
+        assert set(job.get("permissions", {}).values()) <= {"read"}
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert re.fullmatch(r"actions/checkout@[0-9a-f]{40}", step["uses"])
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_deploy_project_shape() -> None:
+    workflow = load(REPO_ROOT / ".github/workflows/deploy-project.yml")
+    on = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert on["repository_dispatch"] == {"types": ["deploy"]}
+    assert "configs/**" in on["push"]["paths"]
+    assert set(on["workflow_dispatch"]["inputs"]) == {"project", "environment", "images"}
+    jobs = workflow["jobs"]
+    assert jobs["plan"]["steps"][0]["with"]["fetch-depth"] == 0
+    for env in ("staging", "production"):
+        job = jobs[env]
+        assert job["name"] == f"deploy ${{{{ matrix.project }}}} to {env}"  # naming.job_name
+        assert job["strategy"]["fail-fast"] is False
+        assert job["environment"]["name"] == env and "url" in job["environment"]
+        assert job["concurrency"] == {
+            "group": f"deploy-${{{{ matrix.project }}}}-{env}", "cancel-in-progress": False,
+        }  # fmt: skip
+    # production never waits on the staging job's overall result: one tenant's failure
+    # would hold back the others (each leg checks its own tenant's staging instead)
+    assert "!cancelled()" in jobs["production"]["if"]
+    assert "needs.staging.result" not in jobs["production"]["if"]

@@ -1,0 +1,261 @@
+"""The actions' scripts on their own, without a runner: what actions/deploy accepts before it
+sends anything, and what actions/plan makes of each kind of event."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e.platform_fixture import Platform, web_tenant
+from e2e.servers import Servers
+from workflows import actrun
+
+from platform_lib.github.payload import DeployPayload
+
+DIGEST = "sha256:" + "1f" * 32
+REF = f"ghcr.io/example-org/shop-web@{DIGEST}"
+APP_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIM blocks."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        name, sep, value = lines[i].partition("=")
+        if "<<" in lines[i] and (not sep or "<<" in name):
+            name, delimiter = lines[i].split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            outputs[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+            continue
+        outputs[name] = value
+        i += 1
+    return outputs
+
+
+def check_inputs(tmp_path: Path, **inputs: str) -> tuple[int, str, dict[str, str]]:
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {
+        "PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output),
+        "GITHUB_SHA": APP_SHA, "GITHUB_REPOSITORY": "example-org/shop",
+        "GITHUB_REPOSITORY_OWNER": "example-org", "GITHUB_ACTOR": "alice",
+        "PROJECT": "shop", "IMAGES": f"web={REF}\n", "TOKEN": "tok",
+        **inputs,
+    }  # fmt: skip
+    done = subprocess.run(
+        ["bash", str(actrun.REPO_ROOT / "actions/deploy/check-inputs.sh")],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr, read_outputs(output)
+
+
+def test_deploy_inputs_default_from_the_workflow(tmp_path: Path) -> None:
+    code, log, outputs = check_inputs(tmp_path, IMAGES=f"web={REF}\nworker={DIGEST}\n")
+    assert code == 0, log
+    assert outputs == {
+        "project": "shop", "platform-repo": "example-org/multi-tenant-platform",
+        "app-sha": APP_SHA, "app-repo": "example-org/shop", "actor": "alice", "wait": "",
+        "images": f"web={REF}\nworker={DIGEST}",
+    }  # fmt: skip
+    assert "::add-mask::tok" in log
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"IMAGES": "web=ghcr.io/example-org/shop-web:v1"}, "deploys are by digest"),
+        ({"IMAGES": "web=ghcr.io/example-org/shop-web:latest"}, "deploys are by digest"),
+        ({"IMAGES": f"web={REF} web={REF}"}, "given twice"),
+        ({"IMAGES": REF}, "expected SERVICE=REGISTRY/REPOSITORY@sha256:DIGEST"),
+        ({"IMAGES": f"Web={REF}"}, "not a compose service name"),
+        ({"IMAGES": f"web={REF[:-1]}"}, "deploys are by digest"),
+        ({"IMAGES": "  \n"}, "images is empty"),
+        ({"PROJECT": "Shop"}, "is not a tenant name"),
+        ({"PROJECT": ""}, "project is empty"),
+        ({"TOKEN": ""}, "a repository's own GITHUB_TOKEN cannot dispatch"),
+        ({"WAIT": "production"}, "use '' (do not wait) or 'staging'"),
+        ({"APP_SHA": "abc123"}, "is not a full commit sha"),
+        ({"PLATFORM_REPO": "not a repo"}, "is not OWNER/NAME"),
+        ({"ACTOR": "alice; rm -rf /"}, "is not a GitHub login"),
+    ],
+)
+def test_deploy_inputs_are_refused_before_anything_is_sent(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
+    code, log, outputs = check_inputs(tmp_path, **inputs)
+    assert code == 1
+    assert "::error title=deploy input::" in log and message in log, log
+    assert outputs == {}
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    code, log, _ = check_inputs(tmp_path, PROJECT="Shop", IMAGES="web=v1", TOKEN="")
+    assert code == 1
+    assert log.count("::error title=deploy input::") == 3, log
+
+
+def test_bot_actors_and_options_pass(tmp_path: Path) -> None:
+    code, log, outputs = check_inputs(
+        tmp_path, ACTOR="renovate[bot]", WAIT="staging", PLATFORM_REPO="other-org/platform",
+        IMAGES=f"web={REF}, worker=127.0.0.1:5000/o/w:v2@{DIGEST}",
+    )  # fmt: skip
+    assert code == 0, log
+    assert outputs["actor"] == "renovate[bot]" and outputs["wait"] == "staging"
+    assert outputs["images"].splitlines()[1] == f"worker=127.0.0.1:5000/o/w:v2@{DIGEST}"
+
+
+# --- actions/plan ------------------------------------------------------------------------
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF+gLvngRLbG+eanePzpuDk3OlMyAQiB4DBNop6GFIzx"
+OFFLINE = Servers({"SSH_PORT": "2222", "REGISTRY": "127.0.0.1:5000", "SSH_HOST_KEY_PUB": HOST_KEY})
+"""Settings for a platform that is only validated and planned, never deployed."""
+WEB = f"127.0.0.1:5000/platform-tests/demo-web@{DIGEST}"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Platform:
+    """A platform repository (configs only, in git) with two tenants, nothing deployed."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    actrun.init_repository(root)
+    platform = Platform(OFFLINE, root, tmp_path / "host")
+    platform.write_settings(platform.settings(github={"repository": actrun.PLATFORM_REPO}))
+    for name in ("shop", "blog"):
+        tenant = web_tenant()
+        tenant["manifest"]["app_repository"] = f"example-org/{name}"
+        platform.add_tenant(name, tenant)
+    actrun.commit_all(root, "two tenants")
+    return platform
+
+
+def plan(
+    platform: Platform, tmp_path: Path, event_name: str, event: dict[str, Any], sha: str = ""
+) -> tuple[int, str, dict[str, str]]:
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PLATFORM_"))},
+        "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_SHA": sha or actrun.git(platform.root, "rev-parse", "HEAD"),
+        "GITHUB_ACTOR": "carol", "PLATFORM_ROOT": str(platform.root),
+        "PYTHONPATH": str(actrun.REPO_ROOT / "actions/lib"),
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(actrun.REPO_ROOT / "actions/plan/plan.py")],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    log = done.stdout + done.stderr + summary.read_text()
+    return done.returncode, log, read_outputs(output)
+
+
+def dispatch(project: str, images: dict[str, str], app: str = "") -> dict[str, Any]:
+    payload = DeployPayload.build(
+        project=project, images=images, commit=APP_SHA, actor="dependabot[bot]",
+        app_repository=app or f"example-org/{project}",
+    )  # fmt: skip
+    return {"action": "deploy", "client_payload": payload.model_dump(mode="json")}
+
+
+def test_a_dispatch_deploys_its_project_to_staging_then_production(
+    repo: Platform, tmp_path: Path
+) -> None:
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", dispatch("shop", {"web": WEB}))
+    assert code == 0, log
+    assert json.loads(out["matrix"]) == {"include": [{"project": "shop", "images": f"web={WEB}"}]}
+    assert (out["count"], out["staging"], out["production"]) == ("1", "true", "true")
+    assert out["actor"] == "dependabot-bot"
+    assert "staging plan preview of shop" in log and "Plan " in log
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (dispatch("shop", {"web": WEB}, app="example-org/blog"),
+         "shop takes images from example-org/shop only, not from example-org/blog"),
+        (dispatch("nope", {"web": WEB}), "unknown project 'nope'"),
+        (dispatch("shop", {"api": WEB}), "shop does not build 'api'"),
+        (dispatch("shop", {"web": f"ghcr.io/elsewhere/web@{DIGEST}"}),
+         "shop/web deploys from 127.0.0.1:5000/platform-tests/demo-web"),
+        ({"action": "deploy", "client_payload": {"project": "shop", "images": {"web": "v1"}}},
+         "is not pinned by digest"),
+        ({"action": "deploy",
+          "client_payload": {**dispatch("shop", {"web": WEB})["client_payload"],
+                             "run_name": "deploy blog"}},
+         "run_name does not describe this payload"),
+    ],
+)  # fmt: skip
+def test_a_bad_dispatch_deploys_nothing(
+    repo: Platform, tmp_path: Path, event: dict[str, Any], message: str
+) -> None:
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
+    assert code == 1
+    assert message in log, log
+    assert (out["count"], out["staging"], out["production"]) == ("0", "false", "false")
+
+
+def test_a_push_deploys_every_tenant_the_whole_range_changed(
+    repo: Platform, tmp_path: Path
+) -> None:
+    base = actrun.git(repo.root, "rev-parse", "HEAD")
+    (repo.root / "configs/shop/.env.staging").write_text("WEB_PORT=18080\nGREETING=hi\n")
+    actrun.commit_all(repo.root, "shop: greeting")
+    (repo.root / "README.md").write_text("not a config\n")
+    head = actrun.commit_all(repo.root, "docs")  # HEAD~1..HEAD alone would miss shop
+    code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
+    assert code == 0, log
+    assert json.loads(out["matrix"]) == {"include": [{"project": "shop", "images": ""}]}
+    assert out["actor"] == "carol"
+
+
+def test_a_push_to_the_shared_settings_deploys_every_tenant(repo: Platform, tmp_path: Path) -> None:
+    base = actrun.git(repo.root, "rev-parse", "HEAD")
+    settings = repo.settings(github={"repository": actrun.PLATFORM_REPO})
+    settings["releases"] = {"keep": 4}
+    repo.write_settings(settings)
+    head = actrun.commit_all(repo.root, "keep 4 releases")
+    code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
+    assert code == 0, log
+    assert [e["project"] for e in json.loads(out["matrix"])["include"]] == ["blog", "shop"]
+
+
+def test_a_push_of_invalid_configs_deploys_nothing(repo: Platform, tmp_path: Path) -> None:
+    base = actrun.git(repo.root, "rev-parse", "HEAD")
+    (repo.root / "configs/shop/.env.staging").write_text("WEB_PORT=18080\nDB_PASSWORD=hunter2\n")
+    head = actrun.commit_all(repo.root, "a secret in git")
+    code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
+    assert code == 1
+    assert "::error file=" in log and "env.literal-secret" in log, log
+    assert out["count"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"project": "shop", "environment": "staging", "images": "web=v2"},
+         ("web=v2", "true", "false")),
+        ({"project": "shop", "environment": "production", "images": ""}, ("", "false", "true")),
+    ],
+)  # fmt: skip
+def test_a_manual_run_deploys_one_environment(
+    repo: Platform, tmp_path: Path, inputs: dict[str, str], expected: tuple[str, str, str]
+) -> None:
+    code, log, out = plan(repo, tmp_path, "workflow_dispatch", {"inputs": inputs})
+    assert code == 0, log
+    [entry] = json.loads(out["matrix"])["include"]
+    assert (entry["images"], out["staging"], out["production"]) == expected
+
+
+def test_production_by_hand_takes_digests_only(repo: Platform, tmp_path: Path) -> None:
+    inputs = {"project": "shop", "environment": "production", "images": "web=v2"}
+    code, log, _ = plan(repo, tmp_path, "workflow_dispatch", {"inputs": inputs})
+    assert code == 1 and "deploys are by digest" in log, log
