@@ -10,6 +10,9 @@ from platform_lib.planning.canonical import with_id
 from platform_lib.planning.render import render_script
 from platform_lib.transport.base import LineSink, Redactor, Transport
 
+ROLLBACK_FAILED = 3
+"""Exit status of a script whose rollback failed as well (runtime.sh)."""
+
 
 def verify_plan(plan: Plan) -> None:
     """A plan file edited by hand (or truncated) no longer matches its id: refuse it."""
@@ -41,15 +44,15 @@ def apply_plan(plan: Plan, transport: Transport, environ: Mapping[str, str], log
     result = transport.run(render_script(plan), secrets, sink)
     if result.exit_code != 0:
         failed = next(
-            (
-                ln.split("failed: ", 1)[1].split(" ", 1)[0]
-                for ln in reversed(lines)
-                if "    failed: " in ln
-            ),
+            (ln.split("failed: ", 1)[1].split(" ", 1)[0] for ln in lines if "    failed: " in ln),
             "unknown step",
         )
-        rolled_back = any("rolling back" in ln for ln in lines)
-        what = "rolled back to the previous release" if rolled_back else "nothing was switched"
+        if result.exit_code == ROLLBACK_FAILED:
+            what = "the rollback failed too: the host needs attention (see history)"
+        elif any("rolling back" in ln for ln in lines):
+            what = "rolled back to the previous release"
+        else:
+            what = "nothing was switched"
         raise ApplyError(
             f"{plan.kind} of {plan.project}/{plan.environment} failed at step {failed!r} "
             f"(exit {result.exit_code}); {what}. The log above has the reason."

@@ -14,7 +14,12 @@ from platform_lib.errors import PlanError
 from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images
-from platform_lib.planning.release_files import env_file, override_file, platform_values
+from platform_lib.planning.release_files import (
+    env_file,
+    health_checks,
+    override_file,
+    platform_values,
+)
 from platform_lib.planning.steps import (
     backup_step,
     compose,
@@ -112,6 +117,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         for name, mode, text in (
             ("docker-compose.yml", "0644", tenant.compose_text),
             ("platform.override.yml", "0644", override_file(tenant, env_name, images)),
+            ("health.tsv", "0644", health_checks(tenant)),
             (
                 ".env",
                 "0600",
@@ -195,6 +201,5 @@ def _deploy_steps(
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip
     steps.append(unlock_step(base))
-    undo = undo_steps(base, release, project, manifest.routes, timeouts,
-                      "Restore the previous release")  # fmt: skip
+    undo = undo_steps(base, release, project, timeouts, "Restore the previous release")
     return steps, undo

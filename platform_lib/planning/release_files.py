@@ -61,3 +61,9 @@ def platform_values(
     }
     values.update({image_variable(s): ref for s, ref in images.items()})
     return values
+
+
+def health_checks(tenant: Tenant) -> str:
+    """`health.tsv`: the release's own HTTP checks (service, port, path), so that restoring it
+    later checks what it serves, not what a newer config routes."""
+    return "".join(f"{r.service}\t{r.port}\t{r.health_path}\n" for r in tenant.manifest.routes)

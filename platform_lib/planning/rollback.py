@@ -13,7 +13,7 @@ from platform_lib.models.plan import Plan, ServerFacts, Step
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.planning.canonical import with_id
 from platform_lib.planning.steps import (
-    health_steps,
+    check_release_step,
     lock_step,
     precondition_step,
     step,
@@ -65,19 +65,18 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
     base = base_dir(config, tenant.name, env)
     timeouts = config.settings.timeouts
     now = request.now.astimezone(UTC)
-    routes = tenant.manifest.routes
     steps: list[Step] = [
         lock_step(base, request.actor, release, timeouts),
         precondition_step(base, request.state.current_release),
         switch_step(base, release, project, timeouts,
                     f"Start release {release} and wait until healthy"),
-        *health_steps(routes, project, timeouts),
+        check_release_step("health", f"HTTP health of release {release}", base, release,
+                           project, timeouts, "rollback"),
         step("record", "Point current at the release and record the rollback",
              ("platform_record_rollback", base, release), 30, "rollback"),
         unlock_step(base),
     ]  # fmt: skip
-    undo = undo_steps(base, release, project, routes, timeouts,
-                      "Restore the release that was current")  # fmt: skip
+    undo = undo_steps(base, release, project, timeouts, "Restore the release that was current")
     plan = Plan(
         kind="rollback", project=tenant.name, environment=env, compose_project=project,
         release=release, created_at=f"{now:%Y-%m-%dT%H:%M:%SZ}", actor=request.actor,

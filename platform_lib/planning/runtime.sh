@@ -60,9 +60,15 @@ platform_step() {
       platform_log "    failed: $id (exit $rc, ${took}s); rolling back"
       platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
       platform_history_event failed "$id"
-      platform_rollback_plan || platform_log "    rollback failed: the host needs attention"
+      PLATFORM_IN_ROLLBACK=1
+      platform_rollback_plan
       exit 1 ;;
     *)
+      if [[ -n ${PLATFORM_IN_ROLLBACK:-} ]]; then
+        platform_log "    ROLLBACK FAILED at $id (exit $rc): the host needs attention"
+        platform_history_event rollback-failed "$id"
+        exit 3
+      fi
       platform_log "    failed: $id (exit $rc, ${took}s); nothing was switched"
       platform_history_event aborted "$id"
       exit 1 ;;
@@ -299,6 +305,20 @@ platform_http_check() {  # COMPOSE_PROJECT SERVICE PORT PATH TIMEOUT
 
 platform_point_current() {  # BASE RELEASE: atomically (rename) point current at a release
   ln -sfn "releases/$2" "$1/current.tmp" && mv -T "$1/current.tmp" "$1/current"
+}
+
+# platform_check_release BASE RELEASE|current COMPOSE_PROJECT TIMEOUT: the HTTP checks recorded
+# with that release (health.tsv), so a restored release is judged by its own routes.
+platform_check_release() {
+  local dir=$1/releases/$2 service port path
+  [[ $2 == current ]] && dir=$1/current
+  if [[ ! -f $dir/health.tsv ]]; then
+    platform_log "    no health checks recorded with $(basename "$(readlink -f "$dir")")"
+    return 0
+  fi
+  while IFS=$'\t' read -r service port path; do
+    platform_http_check "$3" "$service" "$port" "$path" "$4" || return 1
+  done <"$dir/health.tsv"
 }
 
 platform_record_release() {  # BASE RELEASE ACTOR PLATFORM_SHA

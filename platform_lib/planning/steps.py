@@ -129,9 +129,18 @@ def unlock_step(base: str) -> Step:
     return step("unlock", "Release the deploy lock", ("platform_lock_release", base), 30, "warn")
 
 
-def undo_steps(base: str, release: str, compose_project: str, routes: Sequence[Route],
-               timeouts: Timeouts, title: str) -> list[Step]:  # fmt: skip
-    """After a failed switch: bring back the release `current` still points at, verify it."""
+def check_release_step(id: str, title: str, base: str, release: str, compose_project: str,
+                       timeouts: Timeouts, on_failure: OnFailure) -> Step:  # fmt: skip
+    """The HTTP checks recorded with a release (`current` for the one current points at)."""
+    return step(id, title,
+                ("platform_check_release", base, release, compose_project, str(timeouts.health)),
+                timeouts.health * 4 + 10, on_failure)  # fmt: skip
+
+
+def undo_steps(base: str, release: str, compose_project: str, timeouts: Timeouts,
+               title: str) -> list[Step]:  # fmt: skip
+    """After a failed switch: bring back the release `current` still points at, and verify it
+    with the health checks recorded with it."""
     restore = step(
         "rollback",
         title,
@@ -139,4 +148,6 @@ def undo_steps(base: str, release: str, compose_project: str, routes: Sequence[R
         timeouts.up + 60,
         "abort",
     )
-    return [restore, *health_steps(routes, compose_project, timeouts, prefix="rollback-")]
+    verify = check_release_step("rollback-health", "HTTP health of the restored release", base,
+                                "current", compose_project, timeouts, "abort")  # fmt: skip
+    return [restore, verify]

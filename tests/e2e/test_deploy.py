@@ -192,3 +192,24 @@ def test_production_without_a_verified_staging_release_is_refused(platform: Plat
     assert refused.returncode == 1
     assert "no verified staging image for shop/web" in refused.stderr
     assert not (platform.base("shop", "production") / "releases").exists()
+
+
+def test_rollback_checks_the_restored_release_by_its_own_routes(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    good = platform.current("shop")
+    tenant = web_tenant()
+    tenant["manifest"]["routes"][0]["health_path"] = "/missing"  # the new config's check fails
+    platform.add_tenant("shop", tenant)
+
+    failed = platform.deploy("shop", image="v2", check=False)
+
+    assert failed.returncode == 1
+    assert "failed at step 'health-1-web'" in failed.stderr
+    assert "rolled back to the previous release" in failed.stderr
+    assert platform.current("shop") == good
+    assert http_get(platform.port("shop")) == "v1"
+    assert [(e["event"], e["outcome"]) for e in platform.history("shop")][-2:] == [
+        ("deploy", "failed"),
+        ("rollback", "restored"),
+    ]

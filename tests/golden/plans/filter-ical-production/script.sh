@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 5d18f80cf90cceda9ba9698ff982a5c4e681847df28214b276a085e9e58f6255
+# Deploy plan c2eb262ccb8978d62495f18650865168ba9403c8ee4beacaaa53134aec007ca8
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=5d18f80cf90cceda9ba9698ff982a5c4e681847df28214b276a085e9e58f6255
+PLATFORM_PLAN_ID=c2eb262ccb8978d62495f18650865168ba9403c8ee4beacaaa53134aec007ca8
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=16
+PLATFORM_STEP_COUNT=17
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 300 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/production current filter-ical-production 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
@@ -67,6 +67,9 @@ MjIyMjIyMjIyMjIyMjIyMjIyIiwKICAgICAgImxhYmVscyI6IHsKICAgICAgICAiaW8uZ2l0aHVi
 Lm11bHRpLXRlbmFudC1wbGF0Zm9ybS5lbnZpcm9ubWVudCI6ICJwcm9kdWN0aW9uIiwKICAgICAg
 ICAiaW8uZ2l0aHViLm11bHRpLXRlbmFudC1wbGF0Zm9ybS5wcm9qZWN0IjogImZpbHRlci1pY2Fs
 IgogICAgICB9CiAgICB9CiAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/health.tsv 0644 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
+ZnJvbnRlbmQJODAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 14cf88cc2cd3b268bf80ce19fc1b5419dcef64c07e8f56254cf5f8382bd71427 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9wcm9kdWN0aW9uLiBE

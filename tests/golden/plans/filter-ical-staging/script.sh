@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 7cfb73ad7532e2d28fa6c5569ab5dd4fcfd673598511c1ec34fdb2564e8b7314
+# Deploy plan 4a76c68930a9942905770d954e74f13f1f08f03b38f93853d18cc9834d1e1b49
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=7cfb73ad7532e2d28fa6c5569ab5dd4fcfd673598511c1ec34fdb2564e8b7314
+PLATFORM_PLAN_ID=4a76c68930a9942905770d954e74f13f1f08f03b38f93853d18cc9834d1e1b49
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=15
+PLATFORM_STEP_COUNT=16
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 300 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/health' 70 abort -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/staging current filter-ical-staging 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
@@ -63,6 +63,9 @@ OiAiZ2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjIiLAogICAg
 ICAibGFiZWxzIjogewogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLmVu
 dmlyb25tZW50IjogInN0YWdpbmciLAogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBs
 YXRmb3JtLnByb2plY3QiOiAiZmlsdGVyLWljYWwiCiAgICAgIH0KICAgIH0KICB9Cn0K
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/health.tsv 0644 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
+ZnJvbnRlbmQJODAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 00cf34c03a998f4d53560b04f187681bb0d26d15bd31a128b8c6ad5a4e4d1b6c <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9zdGFnaW5nLiBEbyBu

@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan f9d20a9bce690ab59285486565f2f689e793346870e4406423b95eda56c9aeec
+# Deploy plan e7423e39346fb03fc04052fcdfd97afc8c923701ba1cb4b4f751a5a38476c4e8
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=f9d20a9bce690ab59285486565f2f689e793346870e4406423b95eda56c9aeec
+PLATFORM_PLAN_ID=e7423e39346fb03fc04052fcdfd97afc8c923701ba1cb4b4f751a5a38476c4e8
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
 PLATFORM_COMPOSE_PROJECT=gabs-massage-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=17
+PLATFORM_STEP_COUNT=18
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c 300 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null
-  platform_step rollback-health-2-backend 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-production backend 8000 /health 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/gabs-massage/production current gabs-massage-production 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/production alice 20261126T120000Z-b2a2076c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/gabs-massage/production 20261101T000000Z-deadbeef </dev/null
@@ -54,6 +53,9 @@ NTU1NTU1NTU1NTU1NTUiLAogICAgICAibGFiZWxzIjogewogICAgICAgICJpby5naXRodWIubXVs
 dGktdGVuYW50LXBsYXRmb3JtLmVudmlyb25tZW50IjogInByb2R1Y3Rpb24iLAogICAgICAgICJp
 by5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLnByb2plY3QiOiAiZ2Ficy1tYXNzYWdlIgog
 ICAgICB9CiAgICB9CiAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/health.tsv 0644 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
+ZnJvbnRlbmQJODAJLwpiYWNrZW5kCTgwMDAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env 0600 dd33db203d3923d6007fcd1632b4ea6db36631ef5230adec9afea851b61689a4 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2UvcHJvZHVjdGlvbi4g

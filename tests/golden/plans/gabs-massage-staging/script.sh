@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan de1eaaa2891e8febf80803250da177ca9c30b8fa80b8d297a613d1bb65513ee3
+# Deploy plan 7525b465e3080f8c44a547155239e88cae0d523cb39198fa6499c11c07fe49cc
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=de1eaaa2891e8febf80803250da177ca9c30b8fa80b8d297a613d1bb65513ee3
+PLATFORM_PLAN_ID=7525b465e3080f8c44a547155239e88cae0d523cb39198fa6499c11c07fe49cc
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
 PLATFORM_COMPOSE_PROJECT=gabs-massage-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=16
+PLATFORM_STEP_COUNT=17
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd 300 -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-frontend 'HTTP health of frontend:80/' 70 abort -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null
-  platform_step rollback-health-2-backend 'HTTP health of backend:8000/health' 70 abort -- platform_http_check gabs-massage-staging backend 8000 /health 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/gabs-massage/staging current gabs-massage-staging 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/staging alice 20261126T120000Z-eafd36fd 300 3600 </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd </dev/null
@@ -50,6 +49,9 @@ IjogImdoY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNzYWdlLWZyb250ZW5kOjIwMjYuMTEuMyIs
 CiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZv
 cm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5h
 bnQtcGxhdGZvcm0ucHJvamVjdCI6ICJnYWJzLW1hc3NhZ2UiCiAgICAgIH0KICAgIH0KICB9Cn0K
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/health.tsv 0644 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
+ZnJvbnRlbmQJODAJLwpiYWNrZW5kCTgwMDAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 ed00e57810ad9326d4c7dedef1921a301516794239f61951d26e707c4d8b6a11 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2Uvc3RhZ2luZy4gRG8g

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 51b087d4581203b841b64f4f5dbe762fb3847353d4db406511f79595f314293e
+# Deploy plan e761da8a4a5500f5a2b28819f21d63660b82e22d0f3d687430bb3b57cc18b860
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=51b087d4581203b841b64f4f5dbe762fb3847353d4db406511f79595f314293e
+PLATFORM_PLAN_ID=e761da8a4a5500f5a2b28819f21d63660b82e22d0f3d687430bb3b57cc18b860
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=14
+PLATFORM_STEP_COUNT=15
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f 300 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-web 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
@@ -37,6 +37,9 @@ MzMzMzMzMzMzMzMzMzMzMyIsCiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5t
 dWx0aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAicHJvZHVjdGlvbiIsCiAgICAgICAg
 ImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAg
 fQogICAgfQogIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/health.tsv 0644 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+d2ViCTgwMDAJL2hlYWx0aHoK
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 c8626f0d0d02c905fe844bf94c95b8bd4400f0e9eb5a33121024512559206602 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan af7d555b619fa8c094c8b1860a68cdf93d9d9de664afca3b85b95d7577075fd0
+# Deploy plan 4bb87a76b3c673f88d5c29f3cc7112be660b83d54a7447ac88551c6055346587
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=af7d555b619fa8c094c8b1860a68cdf93d9d9de664afca3b85b95d7577075fd0
+PLATFORM_PLAN_ID=4bb87a76b3c673f88d5c29f3cc7112be660b83d54a7447ac88551c6055346587
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=14
+PLATFORM_STEP_COUNT=15
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c 300 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health-1-web 'HTTP health of web:8000/healthz' 70 abort -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/staging current paiss-staging 60 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
@@ -37,6 +37,9 @@ MzMzMzMzMzMzMzMzMyIsCiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0
 aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdp
 dGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAgfQogICAg
 fQogIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/health.tsv 0644 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+d2ViCTgwMDAJL2hlYWx0aHoK
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 64fa58c5066b060b20075da312ad9a92eefcdc3b06913661cce2fcbdbac70f5d <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
