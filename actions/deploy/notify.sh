@@ -12,7 +12,11 @@ args=(github notify --repo "$PLATFORM_REPO" --project "$PROJECT"
 while IFS= read -r image; do
   [[ -n $image ]] && args+=(--image "$image")
 done <<<"$IMAGES"
-[[ -n ${WAIT:-} ]] && args+=(--wait "$WAIT")
+if [[ -n ${WAIT:-} ]]; then
+  args+=(--wait "$WAIT")
+else
+  args+=(--run-url --timeout 120)  # only long enough to find the run it started
+fi
 
 out=$(mktemp)
 trap 'rm -f -- "$out"' EXIT

@@ -83,13 +83,14 @@ def cmd_notify(args: argparse.Namespace) -> int:
     sent_at = datetime.now(UTC)
     client.dispatch(repo, EVENT_TYPE, payload.model_dump(mode="json"))
     common.log(f"notified {repo}: {payload.run_name}")
-    if args.wait is None:
+    if args.wait is None and not args.run_url:
         return 0
     poll = Poll(timeout=args.timeout, interval=args.poll_interval)
     run = find_run(client, repo, payload.run_name, sent_at, poll)
     common.log(f"run {run.id}: {run.html_url}")
-    job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
-    common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
+    if args.wait is not None:
+        job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
+        common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
     print(run.html_url)
     return 0
 
@@ -270,6 +271,11 @@ def register(sub: Any) -> None:
     p.add_argument("--actor", help="who pushed (default: $GITHUB_ACTOR or $USER)")
     p.add_argument(
         "--wait", metavar="ENV", help="follow the run until ENV (e.g. staging) is deployed"
+    )
+    p.add_argument(
+        "--run-url",
+        action="store_true",
+        help="find the platform run the dispatch started and print its URL (implied by --wait)",
     )
     p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
     p.add_argument("--poll-interval", type=float, default=10.0, metavar="SECONDS")

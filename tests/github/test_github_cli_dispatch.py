@@ -261,3 +261,19 @@ def test_trigger_checks_the_environment_first(github: FakeGitHub, cli: Cli) -> N
     result = cli("trigger", "--project", "shop", "--env", "qa")
     assert (result.code, result.err) == (2, "error: --env 'qa': not one of staging, production\n")
     assert github.seen == []
+
+
+def test_notify_run_url_finds_the_run_without_following_it(github: FakeGitHub, cli: Cli) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on(
+        "GET",
+        RUNS,
+        Reply(200, canned.runs(canned.run(2, TITLE, status="queued", created_at=just_now()))),
+    )
+    result = cli(*NOTIFY, "--run-url", "--poll-interval", "0")
+    assert (result.code, result.out) == (0, f"{RUN_URL}\n")
+    assert result.err.splitlines() == [
+        f"notified example-org/platform: {TITLE}",
+        f"run 2: {RUN_URL}",
+    ]
+    assert [line.split("?")[0] for line in github.lines] == [f"POST {DISPATCHES}", f"GET {RUNS}"]
