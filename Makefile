@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## create .venv with the platform and its test tools
 
 test: install lint ## lint, type-check, then run the whole test suite
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: install ## ruff, mypy (strict), generated files up to date, example configs valid
 	$(VENV)/bin/ruff check .

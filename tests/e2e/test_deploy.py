@@ -168,19 +168,21 @@ def test_rollback_to_an_unknown_release_is_refused(platform: Platform) -> None:
 
 
 def test_production_promotes_the_digests_staging_verified(platform: Platform) -> None:
-    platform.add_tenant("shop", web_tenant())
-    platform.deploy("shop", image="v2")
-    verified = platform.release_json("shop")["digests"]["services"]["web"]
-    # The tag moves after staging verified it: production must not follow it.
     env, docker = platform.servers.env, platform.servers.docker
     repository = env["DEMO_WEB_V2"].rsplit(":", 1)[0]
-    docker("tag", env["DEMO_WEB_V1"], env["DEMO_WEB_V2"])
-    docker("push", env["DEMO_WEB_V2"])
-    try:
-        platform.deploy("shop", environment="production", image=None)
-    finally:  # put the tag back where the other tests expect it
-        docker("tag", f"{repository}@{env['DEMO_WEB_V2_DIGEST']}", env["DEMO_WEB_V2"])
-        docker("push", env["DEMO_WEB_V2"])
+    moving = f"{repository}:moving"  # a tag of this test's own: others keep theirs
+    docker("tag", env["DEMO_WEB_V2"], moving)
+    docker("push", moving)
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="moving")
+    verified = platform.release_json("shop")["digests"]["services"]["web"]
+    assert verified == f"{repository}@{env['DEMO_WEB_V2_DIGEST']}"
+    # The tag moves after staging verified it: production must not follow it.
+    docker("tag", env["DEMO_WEB_V1"], moving)
+    docker("push", moving)
+
+    platform.deploy("shop", environment="production", image=None)
+
     production = platform.release_json("shop", "production")
     assert production["digests"]["services"]["web"] == verified
     assert http_get(platform.port("shop", "production")) == "v2"
