@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from platform_lib.config.compose_policy import (
     compose_policy_problems,
     services,
@@ -14,6 +16,7 @@ from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.errors import Problem
+from platform_lib.models.names import Domain
 
 
 def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
@@ -181,7 +184,35 @@ def _routes_have_domains(config: PlatformConfig, tenant: Tenant) -> list[Problem
                         f"{env} through domain_template) or under domains: {env}:",
                     )
                 )
+            if env in route.domains:
+                continue
+            for item, domain in enumerate(route_domains(config.settings, route, env)):
+                if not is_domain(domain):
+                    template = config.settings.environments[env].domain_template
+                    problems.append(
+                        Problem(
+                            tenant.manifest_doc.locate(
+                                ["routes", index, "domains", BASE_ENVIRONMENT, item]
+                            ),
+                            "project.derived-domain",
+                            f"{env} domain {domain!r}, derived through domain_template "
+                            f"{template!r}, is not a valid domain name",
+                            f"list {env}'s domains under domains: {env}:, or change the "
+                            "template in configs/platform.yml",
+                        )
+                    )
     return problems
+
+
+_DOMAIN: TypeAdapter[str] = TypeAdapter(Domain)
+
+
+def is_domain(text: str) -> bool:
+    try:
+        _DOMAIN.validate_python(text)
+    except ValidationError:
+        return False
+    return True
 
 
 def _secrets_not_in_env_file(tenant: Tenant, env_file: str, keys: set[str]) -> list[Problem]:

@@ -95,11 +95,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     target = target_host(config, tenant, env_name)
     project = compose_project_name(tenant.name, env_name)
     images = resolve_images(config, tenant, env_name, request.images, request.facts)
-    domains = [
-        d
-        for n, r in enumerate(tenant.manifest.routes, 1)
-        for d in route_domains(settings, r, env_name)
-    ]
+    domains = [d for r in tenant.manifest.routes for d in route_domains(settings, r, env_name)]
     now = request.now.astimezone(UTC)
     # The release id: its time, then a digest of what it runs (so equal content is visible).
     content = {

@@ -54,6 +54,7 @@ RULES = frozenset(
         "project.invalid",
         "project.name",
         "project.duplicate-name",
+        "project.derived-domain",
         "project.reserved-name",
         "file.missing",
         "env.missing-file",
