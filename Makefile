@@ -55,7 +55,7 @@ plan: install ## show the deploy plan: make plan project=X env=Y [images="svc=re
 	$(need-project)
 	$(RUN) plan --project $(project) --env $(env) $(images-args)
 
-.PHONY: deploy rollback deployment-status status health history backups restore lock-release ssh
+.PHONY: deploy rollback deployment-status status health history backups restore lock-release promote ssh
 deploy: install ## deploy now (emergency override): make deploy project=X env=Y [images=...]
 	$(need-project)
 	$(RUN) deploy --project $(project) --env $(env) $(images-args)
@@ -89,6 +89,10 @@ restore: install ## bring a backup back: make restore project=X env=Y backup=REL
 lock-release: install ## release a lock left by a killed deploy: make lock-release project=X env=Y
 	$(need-project)
 	$(RUN) lock release --project $(project) --env $(env)
+
+promote: install ## show staging -> production differences, then deploy: make promote project=X
+	$(need-project)
+	$(RUN) promote --project $(project) $(if $(yes),--yes)
 
 ssh: install ## a shell on the host of a tenant: make ssh project=X env=Y
 	$(need-project)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from platform_lib import __version__
-from platform_lib.commands import backups, checks, deploying, hosts, planning
+from platform_lib.commands import backups, checks, deploying, hosts, planning, promote
 from platform_lib.commands import github as github_commands
 from platform_lib.errors import ConfigError, PlatformError
 from platform_lib.report import render_problems
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (checks, planning, deploying, hosts, backups, github_commands):
+    for module in (checks, planning, deploying, promote, hosts, backups, github_commands):
         module.register(sub)
     return parser
 

@@ -215,3 +215,21 @@ def test_rollback_checks_the_restored_release_by_its_own_routes(platform: Platfo
         ("deploy", "failed"),
         ("rollback", "restored"),
     ]
+
+
+def test_promote_shows_the_difference_then_deploys_stagings_digests(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant(), extra_env={"LOG_LEVEL": "info"})
+    platform.deploy("shop", image="v1")
+    platform.deploy("shop", environment="production", image=None)
+    platform.deploy("shop", image="v2")
+    staging = platform.release_json("shop")["digests"]["services"]["web"]
+    running = platform.release_json("shop", "production")["digests"]["services"]["web"]
+
+    refused = platform.cli("promote", "--project", "shop", check=False)  # no terminal, no --yes
+    assert refused.returncode == 2 and "pass --yes" in refused.stderr
+    promoted = platform.cli("promote", "--project", "shop", "--yes")
+
+    assert f"  web: {running} -> {staging}" in promoted.stdout.splitlines()
+    assert f"    WEB_PORT: staging='{platform.port('shop')}'" in promoted.stdout
+    assert platform.release_json("shop", "production")["digests"]["services"]["web"] == staging
+    assert http_get(platform.port("shop", "production")) == "v2"
