@@ -58,11 +58,14 @@ def main() -> int:
     (baseline_dir / "docker-compose.yml").write_text(
         f"services:\n  web:\n    image: ${{IMAGE}}\n    ports: ['127.0.0.1:{base_port}:8080']\n"
     )
+    # The baseline logs in once, into a docker config of its own, removed at the end.
+    login = f"export DOCKER_CONFIG={baseline_dir}/docker-config && "
     password = Path(env["REGISTRY_PASSWORD_FILE"]).read_text().strip()
-    _ssh(servers, f"echo {password} | docker login {env['REGISTRY']} -u platform --password-stdin")
+    _ssh(servers, f"{login}echo {password} | docker login {env['REGISTRY']} -u platform "
+                  "--password-stdin")  # fmt: skip
 
     def baseline(image: str) -> None:
-        _ssh(servers, f"cd {baseline_dir} && export IMAGE={env[image]} && "
+        _ssh(servers, f"{login}cd {baseline_dir} && export IMAGE={env[image]} && "
                       "docker compose -p bench-base pull -q && "
                       "docker compose -p bench-base up -d --wait")  # fmt: skip
 
@@ -90,7 +93,8 @@ def main() -> int:
             target = newest if round_no % 2 == 0 else previous
             rollback_times.append(_timed(lambda target=target: roll("--to", target)))
     finally:
-        _ssh(servers, f"cd {baseline_dir} && IMAGE=x docker compose -p bench-base down")
+        _ssh(servers, f"cd {baseline_dir} && IMAGE=x docker compose -p bench-base down && "
+                      f"rm -rf {baseline_dir}/docker-config")  # fmt: skip
         platform.cleanup()
 
     ours, base = statistics.median(ours_times), statistics.median(base_times)

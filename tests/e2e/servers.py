@@ -58,9 +58,27 @@ class Servers:
     def docker_env(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.env["DOCKER_HOST"], "DOCKER_CONFIG": self.env["DOCKER_CONFIG"]}
 
-    def ssh_logins(self) -> int:
+    def ssh_logins(self, fingerprint: str = "") -> int:
+        """Logins so far (of one key, by its SHA256 fingerprint, when given)."""
         log = Path(self.env["SSHD_LOG"]).read_text(errors="replace")
-        return log.count("Accepted publickey for")
+        return sum(
+            1
+            for line in log.splitlines()
+            if "Accepted publickey for" in line and line.endswith(fingerprint)
+        )
+
+    def client_key(self, directory: Path) -> tuple[Path, str]:
+        """A client key of one's own, authorized on the sshd: (private key, fingerprint), so
+        a test can count its own connections while others use the server too."""
+        key = directory / "client_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                       check=True)  # fmt: skip
+        public = key.with_suffix(".pub").read_text()
+        with Path(self.env["SSH_CLIENT_KEY"]).parent.joinpath("authorized_keys").open("a") as f:
+            f.write(public)
+        listed = subprocess.run(["ssh-keygen", "-l", "-f", str(key)], check=True,
+                                capture_output=True, text=True).stdout  # fmt: skip
+        return key, listed.split()[1]
 
 
 def _run(script: str, *args: str) -> None:

@@ -3,6 +3,8 @@ answers over HTTP and what the host's history says."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from e2e.platform_fixture import Platform, http_get, web_tenant
 
@@ -121,15 +123,17 @@ def test_missing_secret_fails_before_the_host_is_touched(platform: Platform) -> 
     assert not (platform.base("shop") / "releases").exists()
 
 
-def test_one_ssh_connection_per_deploy(platform: Platform) -> None:
+def test_one_ssh_connection_per_deploy(platform: Platform, tmp_path: Path) -> None:
+    key, fingerprint = platform.servers.client_key(tmp_path)
+    platform.env["PLATFORM_SSH_KEY"] = str(key)
     platform.add_tenant("shop", web_tenant())
-    before = platform.servers.ssh_logins()
+    before = platform.servers.ssh_logins(fingerprint)
     platform.deploy("shop", image="v1")
-    assert platform.servers.ssh_logins() - before == 1
+    assert platform.servers.ssh_logins(fingerprint) - before == 1
     # production reads staging's verified digests from the same host: still one connection
-    before = platform.servers.ssh_logins()
+    before = platform.servers.ssh_logins(fingerprint)
     platform.deploy("shop", environment="production", image=None)
-    assert platform.servers.ssh_logins() - before == 1
+    assert platform.servers.ssh_logins(fingerprint) - before == 1
 
 
 def test_rollback_to_the_previous_and_to_an_older_release(platform: Platform) -> None:
