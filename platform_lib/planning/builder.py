@@ -13,7 +13,7 @@ from platform_lib.config.platform_vars import compose_project as compose_project
 from platform_lib.errors import PlanError
 from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
-from platform_lib.planning.images import resolve_images
+from platform_lib.planning.images import resolve_images, service_images
 from platform_lib.planning.release_files import (
     env_file,
     health_checks,
@@ -108,6 +108,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     base = base_dir(config, tenant.name, env_name)
     release_dir = f"{base}/releases/{release}"
 
+    variables = platform_values(tenant, env_name, project, domains, images)
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
@@ -117,15 +118,12 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
             (
                 ".env",
                 "0600",
-                env_file(
-                    tenant,
-                    env_name,
-                    platform_values(tenant, env_name, project, domains, images),
-                ),
+                env_file(tenant, env_name, variables),
             ),
         )
     )
-    steps, undo = _deploy_steps(config, tenant, request, project, base, release, images, files)
+    pulled = service_images(tenant, env_name, images, variables)
+    steps, undo = _deploy_steps(config, tenant, request, project, base, release, pulled, files)
     plan = Plan(
         project=tenant.name,
         environment=env_name,
@@ -154,7 +152,7 @@ def _deploy_steps(
     project: str,
     base: str,
     release: str,
-    images: Mapping[str, str],
+    pulled: Mapping[str, str],
     files: tuple[PlannedFile, ...],
 ) -> tuple[list[Step], list[Step]]:
     """The deploy, in order, and what undoes a failed switch."""
@@ -184,8 +182,8 @@ def _deploy_steps(
                       timeouts.pull, "abort"))  # fmt: skip
     steps.append(step("digests", "Resolve image digests",
                       ("platform_resolve_digests", base, release,
-                       *(f"{service}={ref}" for service, ref in sorted(images.items())),
-                       "--", *compose(project)), 60, "abort"))  # fmt: skip
+                       *(f"{service}={ref}" for service, ref in sorted(pulled.items()))),
+                      60, "abort"))  # fmt: skip
     steps += [backup_step(b, base, release, project, timeouts.pull) for b in manifest.backups]
     steps.append(switch_step(base, release, project, timeouts,
                              "Start the new release and wait until healthy"))  # fmt: skip

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from platform_lib.config.compose_policy import services
 from platform_lib.config.images import is_digest, is_tag, is_valid_image_ref, parse_image
+from platform_lib.config.interpolation import (
+    InterpolationSyntaxError,
+    MissingVariable,
+    substitute,
+)
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.errors import PlanError
 from platform_lib.models.plan import ServerFacts
@@ -72,3 +78,21 @@ def resolve_images(
                 f"pass --image {service}=TAG or --image {service}=sha256:DIGEST",
             )
     return images
+
+
+def service_images(tenant: Tenant, environment: str, built: Mapping[str, str],
+                   variables: Mapping[str, str]) -> dict[str, str]:  # fmt: skip
+    """The image of every compose service as it will be pulled: the planned reference of a
+    built service, the compose file's (interpolated) image of any other. A service whose image
+    cannot be known without secret values is left out."""
+    found: dict[str, str] = {}
+    for name, spec in sorted(services(tenant.compose).items()):
+        image = built.get(name, spec.get("image"))
+        if not isinstance(image, str):
+            continue
+        try:
+            found[name] = substitute(image, {**tenant.env_files[environment].values(),
+                                             **variables})  # fmt: skip
+        except (MissingVariable, InterpolationSyntaxError):
+            continue
+    return found

@@ -218,43 +218,38 @@ platform_in_release() {
   (cd "$dir" && timeout --kill-after=10 "${PLATFORM_STEP_TIMEOUT:-600}" "$@")
 }
 
-platform_repo_digest() {  # IMAGE: the registry digest reference of a pulled image
-  local image=$1 ref=${1%%@*} repository digest
-  repository=$ref
-  [[ ${ref##*/} == *:* ]] && repository=${ref%:*}
-  while read -r digest; do
-    if [[ $digest == "$repository@"* ]]; then
-      printf '%s' "$digest"
-      return 0
-    fi
-  done < <(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$image")
-  printf '%s' "$image"
+platform_repository() {  # IMAGE: its repository, without tag or digest
+  local ref=${1%%@*}
+  if [[ ${ref##*/} == *:* ]]; then printf '%s' "${ref%:*}"; else printf '%s' "$ref"; fi
 }
 
-# platform_resolve_digests BASE RELEASE SERVICE=IMAGE... -- COMPOSE_ARGV...
-# Writes digests.json: {"services": {built service: digest ref}, "images": {image: digest ref}}.
+# platform_resolve_digests BASE RELEASE SERVICE=IMAGE...: the registry digest each service's
+# image was pulled as, from one `docker image inspect`; writes digests.json {"services": {...}}.
 platform_resolve_digests() {
-  local dir=$1/releases/$2 pair image first=1
+  local dir=$1/releases/$2 pair image digest found output first=1 i=0
   shift 2
+  local -a images=() digests=()
+  for pair in "$@"; do images+=("${pair#*=}"); done
+  if ((${#images[@]})); then
+    output=$(docker image inspect --format '{{range .RepoDigests}}{{.}} {{end}}' \
+      "${images[@]}") || return 1
+    mapfile -t digests <<<"$output"
+  fi
   {
     printf '{"services":{'
-    while [[ $1 != -- ]]; do
-      pair=$1
-      shift
+    for pair in "$@"; do
+      image=${pair#*=} found=${pair#*=}
+      for digest in ${digests[i]:-}; do
+        if [[ $digest == "$(platform_repository "$image")@"* ]]; then
+          found=$digest
+          break
+        fi
+      done
+      i=$((i + 1))
       ((first)) || printf ','
       first=0
-      printf '%s:%s' "$(platform_json "${pair%%=*}")" \
-        "$(platform_json "$(platform_repo_digest "${pair#*=}")")"
+      printf '%s:%s' "$(platform_json "${pair%%=*}")" "$(platform_json "$found")"
     done
-    shift
-    printf '},"images":{'
-    first=1
-    while read -r image; do
-      [[ -n $image ]] || continue
-      ((first)) || printf ','
-      first=0
-      printf '%s:%s' "$(platform_json "$image")" "$(platform_json "$(platform_repo_digest "$image")")"
-    done < <(cd "$dir" && "$@" config --images | sort -u)
     printf '}}\n'
   } >"$dir/digests.json.tmp" && mv "$dir/digests.json.tmp" "$dir/digests.json"
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan c2eb262ccb8978d62495f18650865168ba9403c8ee4beacaaa53134aec007ca8
+# Deploy plan daa744169cc49f4aba0cba53eb5fd9fb53d130b2c50bef2fa89fd154dd801d09
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=c2eb262ccb8978d62495f18650865168ba9403c8ee4beacaaa53134aec007ca8
+PLATFORM_PLAN_ID=daa744169cc49f4aba0cba53eb5fd9fb53d130b2c50bef2fa89fd154dd801d09
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
@@ -89,7 +89,7 @@ PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/production /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/backups filter-ical-production db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null

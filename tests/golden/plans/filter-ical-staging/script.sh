@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 4a76c68930a9942905770d954e74f13f1f08f03b38f93853d18cc9834d1e1b49
+# Deploy plan 60a77fdd5c0e1fac96bd78ee7c9bacd6b36d1af1433f1ba1d5ed4168673d7e9f
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=4a76c68930a9942905770d954e74f13f1f08f03b38f93853d18cc9834d1e1b49
+PLATFORM_PLAN_ID=60a77fdd5c0e1fac96bd78ee7c9bacd6b36d1af1433f1ba1d5ed4168673d7e9f
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
@@ -83,7 +83,7 @@ PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/staging /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/backups filter-ical-staging db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan e7423e39346fb03fc04052fcdfd97afc8c923701ba1cb4b4f751a5a38476c4e8
+# Deploy plan 9015972881be17b468bc8f2cf7e380b5de61ffc4eb636044b4d2b8652783defd
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=e7423e39346fb03fc04052fcdfd97afc8c923701ba1cb4b4f751a5a38476c4e8
+PLATFORM_PLAN_ID=9015972881be17b468bc8f2cf7e380b5de61ffc4eb636044b4d2b8652783defd
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
@@ -76,7 +76,7 @@ PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 </dev/null
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/production /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/backups gabs-massage-production bookings bookings </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-frontend 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-production frontend 80 / 60 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 7525b465e3080f8c44a547155239e88cae0d523cb39198fa6499c11c07fe49cc
+# Deploy plan c016b864262471a01aeb4c7cee7661fcb63b84bb0253d2b5af7dca09ae0b9f0d
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=7525b465e3080f8c44a547155239e88cae0d523cb39198fa6499c11c07fe49cc
+PLATFORM_PLAN_ID=c016b864262471a01aeb4c7cee7661fcb63b84bb0253d2b5af7dca09ae0b9f0d
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
@@ -69,7 +69,7 @@ PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 </dev/null
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/staging /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/backups gabs-massage-staging bookings bookings </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-frontend 'HTTP health of frontend:80/' 70 rollback -- platform_http_check gabs-massage-staging frontend 80 / 60 </dev/null

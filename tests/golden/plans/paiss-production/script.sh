@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan e761da8a4a5500f5a2b28819f21d63660b82e22d0f3d687430bb3b57cc18b860
+# Deploy plan 22e488e622909d68a8f50565c76f42744298afd928a5d29830a09a70ab6bddbd
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=e761da8a4a5500f5a2b28819f21d63660b82e22d0f3d687430bb3b57cc18b860
+PLATFORM_PLAN_ID=22e488e622909d68a8f50565c76f42744298afd928a5d29830a09a70ab6bddbd
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
@@ -53,7 +53,7 @@ MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnCg==
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 4bb87a76b3c673f88d5c29f3cc7112be660b83d54a7447ac88551c6055346587
+# Deploy plan 0204917ff5c0bdb2ba610b77918f8f8ee13f8cec6c99f056654e48fbc98d923d
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=4bb87a76b3c673f88d5c29f3cc7112be660b83d54a7447ac88551c6055346587
+PLATFORM_PLAN_ID=0204917ff5c0bdb2ba610b77918f8f8ee13f8cec6c99f056654e48fbc98d923d
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
@@ -53,7 +53,7 @@ MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycK
 PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
-platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
 platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
 platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
