@@ -1,17 +1,19 @@
 # --- platform runtime: functions the plan's steps call on the host ----------------------
-# Only bash, coreutils and the docker CLI are assumed on the host. Every value reaches these
-# functions as a separate, already-quoted argument; nothing here builds a command from a string.
+# Only bash (5 or newer), coreutils and the docker CLI are assumed on the host. Every value
+# reaches these functions as a separate, already-quoted argument; nothing here builds a command
+# from a string.
 # Steps run as `fn || rc=$?`, where bash ignores `set -e`: each function checks its own
 # commands and returns non-zero on the first failure.
 
-platform_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-platform_epoch() { date -u +%s; }
+# bash's own clock (printf %()T, $EPOCHSECONDS): no process per timestamp.
+platform_now() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
+platform_epoch() { printf '%s' "$EPOCHSECONDS"; }
 platform_millis() { local t=${EPOCHREALTIME/[.,]/}; printf '%s' "${t:0:-3}"; }
 platform_seconds_since() {  # MILLIS: "1.234" seconds since then
   local ms=$(($(platform_millis) - $1))
   printf '%d.%03d' "$((ms / 1000))" "$((ms % 1000))"
 }
-platform_log() { printf '%s %s\n' "$(platform_now)" "$*" >&2; }
+platform_log() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\n' -1 "$*" >&2; }
 platform_die() { platform_log "error: $*"; return 1; }
 
 # JSON string literal of $1 (escapes backslash, quote and control characters).
