@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Literal, assert_never
 
 from platform_lib.errors import PlatformError
+from platform_lib.models.names import PROJECT_NAME_PATTERN
 
 CONFIGS_DIR = "configs"
 PROJECT_FILE = "project.yml"
-PROJECT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PROJECT_NAME = re.compile(PROJECT_NAME_PATTERN)
 
 SHARED_PATHS: tuple[str, ...] = (
     # Everything under configs/ that is not inside a project folder: configs/platform.yml,

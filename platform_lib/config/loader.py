@@ -5,26 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter, ValidationError
-
 from platform_lib.config.envfile import EnvFile, parse_env_file
 from platform_lib.config.model_errors import validate_model
 from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE
 from platform_lib.config.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 from platform_lib.errors import Location, Problem
-from platform_lib.models.names import ProjectName
+from platform_lib.models.names import ProjectName, conforms
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
 
-_PROJECT_NAME: TypeAdapter[str] = TypeAdapter(ProjectName)
-
 
 def is_project_name(name: str) -> bool:
-    try:
-        _PROJECT_NAME.validate_python(name)
-    except ValidationError:
-        return False
-    return True
+    return conforms(ProjectName, name)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from platform_lib.config.compose_policy import (
     compose_policy_problems,
     services,
@@ -16,7 +14,7 @@ from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.errors import Problem
-from platform_lib.models.names import Domain
+from platform_lib.models.names import Domain, conforms
 
 
 def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
@@ -187,7 +185,7 @@ def _routes_have_domains(config: PlatformConfig, tenant: Tenant) -> list[Problem
             if env in route.domains:
                 continue
             for item, domain in enumerate(route_domains(config.settings, route, env)):
-                if not is_domain(domain):
+                if not conforms(Domain, domain):
                     template = config.settings.environments[env].domain_template
                     problems.append(
                         Problem(
@@ -202,17 +200,6 @@ def _routes_have_domains(config: PlatformConfig, tenant: Tenant) -> list[Problem
                         )
                     )
     return problems
-
-
-_DOMAIN: TypeAdapter[str] = TypeAdapter(Domain)
-
-
-def is_domain(text: str) -> bool:
-    try:
-        _DOMAIN.validate_python(text)
-    except ValidationError:
-        return False
-    return True
 
 
 def _secrets_not_in_env_file(tenant: Tenant, env_file: str, keys: set[str]) -> list[Problem]:

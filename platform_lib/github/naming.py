@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from platform_lib.config.images import parse_image
+from platform_lib.models.names import ENV_NAME_PATTERN, PROJECT_NAME_PATTERN
 
 WORKFLOW_FILE = "deploy-project.yml"
 WORKFLOW_PATH = f".github/workflows/{WORKFLOW_FILE}"
 EVENT_TYPE = "deploy"
 
-_PROJECT = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
-_ENV = r"[a-z][a-z0-9]*"
+_PROJECT = PROJECT_NAME_PATTERN
+_ENV = ENV_NAME_PATTERN
 _TITLE = re.compile(
     rf"^deploy (?P<project>{_PROJECT})(?: to (?P<env>{_ENV}))?"
     r"(?::(?P<images>[^()]*))?(?: \((?P<source>[^()]*)\))?\s*$"

@@ -6,19 +6,24 @@ labels and shell commands on a host, so the schema only admits what is safe in a
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+# Unanchored, for the places that match names inside larger text (run titles, job names).
+PROJECT_NAME_PATTERN = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+ENV_NAME_PATTERN = r"[a-z][a-z0-9]*"
 
 # Lowercase letters, digits and single dashes; starts with a letter.
 ProjectName = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40),
+    StringConstraints(pattern=rf"^{PROJECT_NAME_PATTERN}$", max_length=40),
 ]
 # Lowercase letters and digits, e.g. `staging`, `production`.
 EnvName = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=20),
+    StringConstraints(pattern=rf"^{ENV_NAME_PATTERN}$", max_length=20),
 ]
 # A name for the host used in logs and placement.
 HostName = Annotated[
@@ -63,3 +68,17 @@ GitHubRepository = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"),
 ]
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[str]:
+    return TypeAdapter(kind)
+
+
+def conforms(kind: Any, text: str) -> bool:
+    """Whether `text` is a valid value of one of the name types above."""
+    try:
+        _adapter(kind).validate_python(text)
+    except ValidationError:
+        return False
+    return True
