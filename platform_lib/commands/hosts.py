@@ -12,7 +12,6 @@ from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_state import (
-    read_containers,
     read_history,
     read_state,
     run_operation,
@@ -52,8 +51,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             tenant = find_tenant(config, project, env)
             host = target_host(config, tenant, env)
             transport = hosts.to(host)
-            state = read_state(transport, base_dir(config, project, env), common.log)
-            containers = read_containers(transport, compose_project(project, env), common.log)
+            state = read_state(transport, base_dir(config, project, env), common.log,
+                               compose_project(project, env))  # fmt: skip
+            containers = state.containers
             current = state.current
             rows.append({
                 "project": project, "environment": env, "host": host.name,

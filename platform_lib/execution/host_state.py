@@ -22,8 +22,12 @@ def run_operation(
     return result.stdout
 
 
-def read_state(transport: Transport, base: str, log: LineSink) -> HostState:
-    output = run_operation(transport, ("platform_facts", base), log)
+def read_state(transport: Transport, base: str, log: LineSink,
+               compose_project: str | None = None) -> HostState:  # fmt: skip
+    """The releases, current and lock under `base`; with a compose project, its containers
+    too, in the same round trip."""
+    argv = ("platform_facts", base) + ((compose_project,) if compose_project else ())
+    output = run_operation(transport, argv, log)
     try:
         return HostState.model_validate_json(output)
     except ValidationError as exc:
@@ -39,10 +43,3 @@ def read_history(transport: Transport, base: str, log: LineSink) -> list[dict[st
         except json.JSONDecodeError:
             log(f"warning: skipping an unreadable history line under {base}")
     return events
-
-
-def read_containers(
-    transport: Transport, compose_project: str, log: LineSink
-) -> list[dict[str, object]]:
-    output = run_operation(transport, ("platform_containers", compose_project), log)
-    return [json.loads(line) for line in output.splitlines() if line.strip()]

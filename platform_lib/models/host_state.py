@@ -3,6 +3,8 @@ host runtime as JSON; parsed leniently (extra keys ignored) so older hosts stay 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from platform_lib.models.plan import ServerFacts
@@ -14,9 +16,8 @@ class _Record(BaseModel):
 
 class Digests(_Record):
     services: dict[str, str] = Field(default_factory=dict)
-    """Built service -> `repository@sha256:...` it ran."""
-    images: dict[str, str] = Field(default_factory=dict)
-    """Every image of the release -> its digest reference."""
+    """Service -> `repository@sha256:...` the release ran (every service whose image the plan
+    knew)."""
 
 
 class ReleaseRecord(_Record):
@@ -44,6 +45,8 @@ class HostState(_Record):
     releases: list[ReleaseRecord] = Field(default_factory=list)
     """Releases that completed a deploy, newest first."""
     lock: LockHolder | None = None
+    containers: list[dict[str, Any]] = Field(default_factory=list)
+    """`docker ps` of the compose project, when asked for."""
 
     @field_validator("current_release", mode="before")
     @classmethod

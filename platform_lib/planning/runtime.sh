@@ -368,8 +368,10 @@ platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
 # --- reading the host ------------------------------------------------------------------
-platform_facts() {  # BASE: JSON of what is deployed (consumed by the platform, not people)
-  local base=$1 current='' release first=1
+# platform_facts BASE [COMPOSE_PROJECT]: JSON of what is deployed, and with a compose project
+# its containers too (read by the platform, not people)
+platform_facts() {
+  local base=$1 current='' release first=1 containers
   [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
   printf '{"current_release":%s,"current":' "$(platform_json "$current")"
   if [[ -n $current && -f $base/current/release.json ]]; then cat "$base/current/release.json"
@@ -385,11 +387,12 @@ platform_facts() {  # BASE: JSON of what is deployed (consumed by the platform, 
   fi
   printf '],"lock":'
   if [[ -f $base/lock/holder.json ]]; then cat "$base/lock/holder.json"; else printf 'null'; fi
+  if [[ -n ${2:-} ]]; then
+    containers=$(docker ps --all --filter "label=com.docker.compose.project=$2" \
+      --format '{{json .}}' | paste -sd, -) || return 1
+    printf ',"containers":[%s]' "$containers"
+  fi
   printf '}\n'
-}
-
-platform_containers() {  # COMPOSE_PROJECT: one JSON object per container
-  docker ps --all --filter "label=com.docker.compose.project=$1" --format '{{json .}}'
 }
 
 platform_history() {  # BASE
