@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -21,9 +22,15 @@ from platform_lib.errors import Problem
 
 @cache
 def compose_schema() -> dict[str, Any]:
-    text = (
-        resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
-    ).read_text(encoding="utf-8")
+    # Found through the package's location, not imported: importing check_jsonschema pulls in
+    # its whole command line (about 0.15 s of every deploy's start-up).
+    spec = find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("check-jsonschema is not installed: pip install check-jsonschema")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    text = (package / "builtin_schemas" / "vendor" / "compose-spec.json").read_text(
+        encoding="utf-8"
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -1,0 +1,54 @@
+"""The command line's lazy dispatch: each command is found in the module the table names."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from platform_lib.cli import COMMAND_MODULES, build_parser
+
+
+def registered(module_name: str) -> set[str]:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    importlib.import_module(f"platform_lib.commands.{module_name}").register(sub)
+    return set(sub.choices)
+
+
+@pytest.mark.parametrize("module_name", sorted(set(COMMAND_MODULES.values())))
+def test_table_names_exactly_what_each_module_registers(module_name: str) -> None:
+    expected = {c for c, m in COMMAND_MODULES.items() if m == module_name}
+    assert registered(module_name) == expected
+
+
+def test_help_lists_every_command_in_table_order() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == list(COMMAND_MODULES)
+
+
+def test_deploy_does_not_import_the_github_client() -> None:
+    probe = (
+        "import sys\n"
+        "from platform_lib.cli import build_parser\n"
+        "build_parser('deploy')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('platform_lib.github', 'requests'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_unknown_command_is_a_usage_error_listing_every_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "platform_lib", "deplyo"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "invalid choice: 'deplyo'" in done.stderr
+    assert all(command in done.stderr for command in COMMAND_MODULES)
