@@ -116,6 +116,37 @@ class Timeouts(Model):
     """HTTP health checks of routed services."""
 
 
+class Proxy(Model):
+    """The nginx on every Docker host: it routes each tenant's domains to its containers and
+    makes HTTP-routed services switch blue/green, with no failed request.
+
+    Include the generated file in nginx's `http {}` block: `include <dir>/*.conf;`."""
+
+    dir: AbsolutePath = "/etc/nginx/platform"
+    """Directory of the generated config: `http.conf` (shared, with the default servers),
+    `sites/` and `upstreams/` (one file each per tenant+environment)."""
+    nginx_conf: AbsolutePath = "/etc/nginx/nginx.conf"
+    """nginx's main config: tested with `nginx -t -c` before every reload."""
+    pid_file: AbsolutePath = "/run/nginx.pid"
+    """nginx master's pid file, as set by `pid` in the main config."""
+    http_port: int = Field(default=80, ge=1, le=65535)
+    """Port of the HTTP servers (redirects to HTTPS, ACME challenges)."""
+    https_port: int = Field(default=443, ge=1, le=65535)
+    """Port of the HTTPS servers."""
+    ipv6: bool = True
+    """Listen on IPv6 too."""
+    certificates: AbsolutePath = "/etc/letsencrypt/live"
+    """Certificates, one directory per route named after its first domain holding
+    `fullchain.pem` and `privkey.pem` (certbot's layout; provided certificates use it too).
+    A route without its certificate is served over HTTP only, until one is there."""
+    acme_webroot: AbsolutePath = "/var/www/acme"
+    """Webroot for `certbot certonly --webroot -w <acme_webroot>`; served on every route's
+    domains at `/.well-known/acme-challenge/` over HTTP."""
+    drain: int = Field(default=30, ge=0, le=600)
+    """Seconds the old containers of a switched service keep serving requests already in
+    flight before they are stopped (nginx's old workers usually finish far sooner)."""
+
+
 class GitHubSettings(Model):
     """Where the platform repository lives on GitHub."""
 
@@ -140,3 +171,6 @@ class PlatformSettings(Model):
     """Deploy timeouts."""
     github: GitHubSettings | None = None
     """The platform repository on GitHub."""
+    proxy: Proxy | None = None
+    """The edge proxy on the Docker hosts. Without it, routed services are recreated in
+    place (a short outage per deploy) and checked from inside their container."""

@@ -14,6 +14,7 @@ from platform_lib.errors import PlanError
 from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
+from platform_lib.planning.proxy_config import proxy_files
 from platform_lib.planning.release_files import (
     env_file,
     health_checks,
@@ -22,6 +23,7 @@ from platform_lib.planning.release_files import (
 )
 from platform_lib.planning.steps import (
     backup_step,
+    check_release_step,
     compose,
     health_steps,
     lock_step,
@@ -120,6 +122,10 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
                 "0600",
                 env_file(tenant, env_name, variables),
             ),
+            *(
+                (name, "0644", text)
+                for name, text in proxy_files(settings, tenant, env_name, project)
+            ),
         )
     )
     pulled = service_images(tenant, env_name, images, variables)
@@ -185,9 +191,16 @@ def _deploy_steps(
                        *(f"{service}={ref}" for service, ref in sorted(pulled.items()))),
                       60, "abort"))  # fmt: skip
     steps += [backup_step(b, base, release, project, timeouts.pull) for b in manifest.backups]
-    steps.append(switch_step(base, release, project, timeouts,
-                             "Start the new release and wait until healthy"))  # fmt: skip
-    steps += health_steps(manifest.routes, project, timeouts)
+    proxy = settings.proxy if manifest.routes else None
+    title = ("Start the new release beside the old one, then switch the proxy to it"
+             if proxy else "Start the new release and wait until healthy")  # fmt: skip
+    steps.append(switch_step(base, release, project, timeouts, title, settings.proxy))
+    if proxy is not None:
+        steps.append(check_release_step("health", "HTTP health of every route through the proxy",
+                                        base, release, project, timeouts, "rollback",
+                                        proxy))  # fmt: skip
+    else:
+        steps += health_steps(manifest.routes, project, timeouts)
     steps.append(step("record", "Record the release and point current at it",
                       ("platform_record_release", base, release, request.actor,
                        request.platform_sha), 30, "rollback"))  # fmt: skip
@@ -195,5 +208,7 @@ def _deploy_steps(
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip
     steps.append(unlock_step(base))
-    undo = undo_steps(base, release, project, timeouts, "Restore the previous release")
+    undo = undo_steps(
+        base, release, project, timeouts, "Restore the previous release", settings.proxy
+    )
     return steps, undo

@@ -63,20 +63,22 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
     record = next(r for r in request.state.releases if r.release == release)
     project = compose_project_name(tenant.name, env)
     base = base_dir(config, tenant.name, env)
-    timeouts = config.settings.timeouts
+    timeouts, proxy = config.settings.timeouts, config.settings.proxy
     now = request.now.astimezone(UTC)
     steps: list[Step] = [
         lock_step(base, request.actor, release, timeouts),
         precondition_step(base, request.state.current_release),
         switch_step(base, release, project, timeouts,
-                    f"Start release {release} and wait until healthy"),
+                    f"Start release {release} and wait until healthy", proxy),
         check_release_step("health", f"HTTP health of release {release}", base, release,
-                           project, timeouts, "rollback"),
+                           project, timeouts, "rollback", proxy),
         step("record", "Point current at the release and record the rollback",
              ("platform_record_rollback", base, release), 30, "rollback"),
         unlock_step(base),
     ]  # fmt: skip
-    undo = undo_steps(base, release, project, timeouts, "Restore the release that was current")
+    undo = undo_steps(
+        base, release, project, timeouts, "Restore the release that was current", proxy
+    )
     plan = Plan(
         kind="rollback", project=tenant.name, environment=env, compose_project=project,
         release=release, created_at=f"{now:%Y-%m-%dT%H:%M:%SZ}", actor=request.actor,

@@ -304,11 +304,17 @@ platform_point_current() {  # BASE RELEASE: atomically (rename) point current at
   ln -sfn "releases/$2" "$1/current.tmp" && mv -T "$1/current.tmp" "$1/current"
 }
 
-# platform_check_release BASE RELEASE|current COMPOSE_PROJECT TIMEOUT: the HTTP checks recorded
-# with that release (health.tsv), so a restored release is judged by its own routes.
+# platform_check_release BASE RELEASE|current COMPOSE_PROJECT TIMEOUT [PROXY_DIR HTTP HTTPS]:
+# the HTTP checks recorded with that release, so a restored release is judged by its own
+# routes: through the proxy when it has one (the routes nginx now serves), else from inside
+# each container (health.tsv).
 platform_check_release() {
   local dir=$1/releases/$2 service port path
   [[ $2 == current ]] && dir=$1/current
+  if [[ -n ${5:-} && -f $dir/nginx.tsv ]]; then
+    platform_proxy_check "$5" "$3" "$6" "$7" "$4"
+    return
+  fi
   if [[ ! -f $dir/health.tsv ]]; then
     platform_log "    no health checks recorded with $(basename "$(readlink -f "$dir")")"
     return 0
@@ -350,23 +356,247 @@ platform_prune_releases() {  # BASE KEEP
   done < <(ls -1 "$base/releases" | sort -r | tail -n "+$((keep + 1))")
 }
 
-platform_rollback() {  # BASE FAILED_RELEASE UP_TIMEOUT -- COMPOSE_ARGV...
-  local base=$1 failed=$2 up_timeout=$3 previous=''
-  shift 4
+platform_rollback() {  # BASE FAILED_RELEASE PROJECT UP_TIMEOUT PROXY(4) -- COMPOSE_ARGV...
+  local base=$1 failed=$2 previous=''
   [[ -L $base/current ]] && previous=$(basename "$(readlink "$base/current")")
   if [[ -z $previous ]]; then
     platform_log "    no previous release: stopping the failed first release"
+    shift 9
     (cd "$base/releases/$failed" && "$@" down --remove-orphans) || true
     return 0
   fi
   platform_log "    restoring release $previous"
-  (cd "$base/releases/$previous" && timeout "$((up_timeout + 30))" \
-    "$@" up --detach --wait --wait-timeout "$up_timeout" --remove-orphans) || return 1
+  platform_switch "$base" "$previous" "${@:3}" || return 1
   printf '{"at":%s,"event":"rollback","outcome":"restored","release":%s,"failed_release":%s,"plan":%s,"actor":%s}\n' \
     "$(platform_json "$(platform_now)")" "$(platform_json "$previous")" \
     "$(platform_json "$failed")" "$(platform_json "$PLATFORM_PLAN_ID")" \
     "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
 }
+
+# --- switching to a release ------------------------------------------------------------
+# platform_switch BASE RELEASE PROJECT UP_TIMEOUT PROXY_DIR NGINX_CONF PID_FILE DRAIN
+#   -- COMPOSE_ARGV...
+# Without a proxy (PROXY_DIR empty) or routes: `compose up --wait`, in place.
+# With them, HTTP-routed services go blue/green: the release's containers start beside the
+# running ones, nginx is pointed at them once they are healthy, and the old ones stop after
+# nginx's old workers have finished their requests. Services that are not routed are
+# recreated in place first, as compose does. A routed service whose config is unchanged keeps
+# its containers. If the new containers never become healthy, they are removed: the old ones
+# never stopped serving.
+platform_switch() {
+  local base=$1 release=$2 project=$3 up_timeout=$4 pdir=$5 conf=$6 pid=$7 drain=$8
+  shift 9
+  local dir=$base/releases/$release
+  if [[ -z $pdir || ! -f $dir/nginx.tsv ]]; then
+    (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" \
+      "$@" up --detach --wait --wait-timeout "$up_timeout" --remove-orphans) || return 1
+    [[ -n $pdir ]] && { platform_proxy_remove "$project" "$pdir" "$conf" "$pid" || return 1; }
+    return 0
+  fi
+  local -A want=() hash=() old=()
+  local -a routed=() others=() changed=() fresh=()
+  local svc n port replicas line ids id label all
+  while IFS=$'\t' read -r n svc port replicas _; do
+    [[ -n ${want[$svc]:-} ]] || routed+=("$svc")
+    want[$svc]=$replicas
+  done <"$dir/nginx.tsv"
+  all=$(cd "$dir" && "$@" config --hash '*') || return 1
+  while read -r svc line; do hash[$svc]=$line; done <<<"$all"
+  for svc in "${!hash[@]}"; do [[ -n ${want[$svc]:-} ]] || others+=("$svc"); done
+  local serving=0
+  for svc in "${routed[@]}"; do
+    ids=$(platform_running "$project" "$svc") || return 1
+    old[$svc]=$ids
+    if [[ -z $ids ]]; then fresh+=("$svc"); continue; fi
+    serving=1
+    for id in $ids; do
+      label=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.config-hash"}}' "$id") || return 1
+      if [[ $label != "${hash[$svc]}" ]]; then changed+=("$svc"); break; fi
+    done
+  done
+  if ((serving == 0)); then  # nothing routed runs yet: nothing to keep serving
+    (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" \
+      "$@" up --detach --wait --wait-timeout "$up_timeout" --remove-orphans) || return 1
+  else
+    if ((${#others[@]})); then
+      platform_log "    in place: ${others[*]}"
+      (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
+        --wait-timeout "$up_timeout" --remove-orphans --no-deps "${others[@]}") || return 1
+    fi
+    for svc in "${fresh[@]}"; do
+      (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
+        --wait-timeout "$up_timeout" --no-deps "$svc") || return 1
+    done
+    for svc in "${changed[@]}"; do
+      n=$(wc -w <<<"${old[$svc]}")
+      platform_log "    blue/green: $svc ($((n)) running, ${want[$svc]} starting beside)"
+      if ! (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
+        --wait-timeout "$up_timeout" --no-deps --no-recreate \
+        --scale "$svc=$((n + want[$svc]))" "$svc"); then
+        platform_log "    $svc: the new containers did not become healthy; the old ones keep serving"
+        platform_failure_report "$project"
+        platform_retire_new "$project" old "${changed[@]}"
+        return 1
+      fi
+    done
+  fi
+  local -a retiring=()
+  for svc in "${changed[@]}"; do retiring+=(${old[$svc]}); done
+  if ! platform_proxy_install "$dir" "$project" "$pdir" "$conf" "$pid" "$drain" "${retiring[@]}"; then
+    platform_retire_new "$project" old "${changed[@]}"
+    return 1
+  fi
+  if ((${#retiring[@]})); then
+    platform_log "    stopping the old containers of ${changed[*]}"
+    docker stop "${retiring[@]}" >/dev/null && docker rm "${retiring[@]}" >/dev/null || return 1
+  fi
+}
+
+platform_running() {  # PROJECT SERVICE: ids of its running containers
+  docker ps --quiet --no-trunc --filter "label=com.docker.compose.project=$1" \
+    --filter "label=com.docker.compose.service=$2" --filter status=running
+}
+
+# platform_retire_new PROJECT OLD_MAP SERVICE...: remove every container of those services
+# that is not among the old ones (the caller's associative array named OLD_MAP).
+platform_retire_new() {
+  local project=$1 svc id
+  local -n kept=$2
+  shift 2
+  for svc in "$@"; do
+    for id in $(docker ps --all --quiet --no-trunc --filter "label=com.docker.compose.project=$project" \
+      --filter "label=com.docker.compose.service=$svc"); do
+      [[ " ${kept[$svc]//$'\n'/ } " == *" $id "* ]] || docker rm -f "$id" >/dev/null || true
+    done
+  done
+  return 0
+}
+
+# --- the edge proxy (nginx) --------------------------------------------------------------
+platform_address_of() {  # CONTAINER: its IP address on its first network
+  local ips
+  ips=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1") || return 1
+  printf '%s' "${ips%% *}"
+}
+
+platform_nginx_master() {  # PID_FILE: the pid of the running nginx master
+  local master
+  master=$(cat "$1" 2>/dev/null) && [[ $master =~ ^[0-9]+$ ]] && kill -0 "$master" 2>/dev/null ||
+    { platform_die "nginx is not running (no live pid in $1): start it, then deploy again"; return 1; }
+  printf '%s' "$master"
+}
+
+platform_nginx_workers() { ps -o pid= --ppid "$1" | tr -d ' ' | sort; }
+
+# platform_proxy_reload CONF PID_FILE DRAIN: test the whole config with the real nginx, then
+# reload gracefully and wait until the workers of the old config have exited (their requests
+# done) or DRAIN seconds have passed.
+platform_proxy_reload() {
+  local conf=$1 pid=$2 drain=$3 master before out deadline worker alive
+  out=$(nginx -t -q -c "$conf" 2>&1) || { platform_die "nginx -t failed: $out"; return 1; }
+  master=$(platform_nginx_master "$pid") || return 1
+  before=$(platform_nginx_workers "$master")
+  kill -HUP "$master" || return 1
+  deadline=$(($(platform_epoch) + drain + 10))
+  while :; do
+    alive=0
+    for worker in $before; do kill -0 "$worker" 2>/dev/null && alive=1 && break; done
+    ((alive == 0)) && break
+    if (($(platform_epoch) >= deadline)); then
+      platform_log "    warning: nginx workers of the old config still run after ${drain}s"
+      break
+    fi
+    sleep 0.05
+  done
+}
+
+# platform_proxy_install RELEASE_DIR PROJECT PROXY_DIR CONF PID_FILE DRAIN [RETIRING_ID...]:
+# the release's sites (per route: tls when its certificate is there, else plain) and
+# upstreams (the routed services' running containers, less the retiring ones); nginx -t, then
+# a graceful reload. On any failure the previous files are put back.
+platform_proxy_install() {
+  local dir=$1 project=$2 pdir=$3 conf=$4 pid=$5 drain=$6
+  shift 6
+  local retiring=" $* " n svc port replicas upstream cert domain path variant id address
+  local site='' modes='' upstreams='' servers
+  local -A seen=()
+  mkdir -p "$pdir/sites" "$pdir/upstreams" || return 1
+  while IFS=$'\t' read -r n svc port replicas upstream cert domain path; do
+    variant=plain
+    [[ -s $cert/fullchain.pem && -s $cert/privkey.pem ]] && variant=tls
+    site+=$(<"$dir/nginx-$n.$variant.conf")$'\n'
+    modes+="$n"$'\t'"$variant"$'\t'"$domain"$'\t'"$cert"$'\t'"$path"$'\n'
+    [[ -n ${seen[$upstream]:-} ]] && continue
+    seen[$upstream]=1
+    servers=''
+    for id in $(platform_running "$project" "$svc"); do
+      [[ $retiring == *" $id "* ]] && continue
+      address=$(platform_address_of "$id") || return 1
+      [[ -n $address ]] && servers+="    server $address:$port;"$'\n'
+    done
+    [[ -n $servers ]] || servers="    server 127.0.0.1:9 down;  # no running container"$'\n'
+    upstreams+="upstream $upstream {"$'\n'"$servers"'    keepalive 8;'$'\n''}'$'\n'
+  done <"$dir/nginx.tsv"
+  (
+    flock -w 120 9 || { platform_die "another deploy holds $pdir/.lock"; exit 1; }
+    local f
+    for f in "http.conf" "sites/$project.conf" "upstreams/$project.conf" "sites/$project.routes"; do
+      if [[ -f $pdir/$f ]]; then cp -p "$pdir/$f" "$pdir/$f.previous"; else rm -f "$pdir/$f.previous"; fi
+    done
+    cp "$dir/nginx-http.conf" "$pdir/http.conf.tmp" && mv "$pdir/http.conf.tmp" "$pdir/http.conf" &&
+      printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf.tmp" &&
+      mv "$pdir/upstreams/$project.conf.tmp" "$pdir/upstreams/$project.conf" &&
+      printf '%s' "$site" >"$pdir/sites/$project.conf.tmp" &&
+      mv "$pdir/sites/$project.conf.tmp" "$pdir/sites/$project.conf" &&
+      printf '%s' "$modes" >"$pdir/sites/$project.routes" &&
+      platform_proxy_reload "$conf" "$pid" "$drain" && exit 0
+    platform_log "    putting the previous proxy config of $project back"
+    for f in "http.conf" "sites/$project.conf" "upstreams/$project.conf" "sites/$project.routes"; do
+      if [[ -f $pdir/$f.previous ]]; then mv -f "$pdir/$f.previous" "$pdir/$f"; else rm -f "$pdir/$f"; fi
+    done
+    exit 1
+  ) 9>>"$pdir/.lock"
+}
+
+# platform_proxy_remove PROJECT PROXY_DIR CONF PID_FILE: a release without routes serves no
+# domain: its sites and upstreams go, and nginx reloads.
+platform_proxy_remove() {
+  local project=$1 pdir=$2 conf=$3 pid=$4
+  [[ -f $pdir/sites/$project.conf || -f $pdir/upstreams/$project.conf ]] || return 0
+  (
+    flock -w 120 9 || exit 1
+    rm -f "$pdir/sites/$project.conf" "$pdir/upstreams/$project.conf" "$pdir/sites/$project.routes"
+    platform_proxy_reload "$conf" "$pid" 0
+  ) 9>>"$pdir/.lock"
+}
+
+# platform_proxy_check PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: every route of the
+# tenant through nginx on this host, as a visitor reaches it (its Host name; HTTPS when the
+# route has its certificate): 2xx or 3xx on its health path.
+platform_proxy_check() {
+  local pdir=$1 project=$2 http=$3 https=$4 timeout=$5 n variant domain cert path url code deadline
+  [[ -f $pdir/sites/$project.routes ]] || { platform_die "no routes of $project installed in $pdir"; return 1; }
+  while IFS=$'\t' read -r n variant domain cert path; do
+    local -a how=(--resolve "$domain:$http:127.0.0.1")
+    url="http://$domain:$http$path"
+    if [[ $variant == tls ]]; then
+      how=(--insecure --resolve "$domain:$https:127.0.0.1")
+      url="https://$domain:$https$path"
+    fi
+    deadline=$(($(platform_epoch) + timeout))
+    while :; do
+      code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' \
+        "${how[@]}" "$url") || code=000
+      [[ $code == [23]?? ]] && break
+      if (($(platform_epoch) >= deadline)); then
+        platform_die "$url answered $code through the proxy within ${timeout}s (route $n)"
+        return 1
+      fi
+      sleep 0.5
+    done
+  done <"$pdir/sites/$project.routes"
+}
+
 # --- reading the host ------------------------------------------------------------------
 # platform_facts BASE [COMPOSE_PROJECT]: JSON of what is deployed, and with a compose project
 # its containers too (read by the platform, not people)

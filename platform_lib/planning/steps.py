@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from platform_lib.models.plan import OnFailure, Step
 from platform_lib.models.project import Backup, Route
-from platform_lib.models.settings import Timeouts
+from platform_lib.models.settings import Proxy, Timeouts
 
 
 def step(
@@ -107,14 +107,26 @@ def precondition_step(base: str, current_release: str | None) -> Step:
                 ("platform_expect_current", base, current_release or ""), 30, "abort")  # fmt: skip
 
 
+def proxy_args(proxy: Proxy | None) -> tuple[str, str, str, str]:
+    """PROXY_DIR NGINX_CONF PID_FILE DRAIN of the runtime's switch (empty: no proxy)."""
+    if proxy is None:
+        return ("", "", "", "0")
+    return (proxy.dir, proxy.nginx_conf, proxy.pid_file, str(proxy.drain))
+
+
+def switch_timeout(timeouts: Timeouts, proxy: Proxy | None) -> int:
+    """Services in place, then the routed ones beside the old, then the drain."""
+    return 2 * timeouts.up + (proxy.drain if proxy else 0) + 60
+
+
 def switch_step(base: str, release: str, compose_project: str, timeouts: Timeouts,
-                title: str) -> Step:  # fmt: skip
+                title: str, proxy: Proxy | None) -> Step:  # fmt: skip
     return step(
         "switch",
         title,
-        ("platform_in_release", base, release, *compose(compose_project), "up", "--detach",
-         "--wait", "--wait-timeout", str(timeouts.up), "--remove-orphans"),
-        timeouts.up + 30,
+        ("platform_switch", base, release, compose_project, str(timeouts.up),
+         *proxy_args(proxy), "--", *compose(compose_project)),
+        switch_timeout(timeouts, proxy),
         "rollback",
     )  # fmt: skip
 
@@ -130,24 +142,31 @@ def unlock_step(base: str) -> Step:
 
 
 def check_release_step(id: str, title: str, base: str, release: str, compose_project: str,
-                       timeouts: Timeouts, on_failure: OnFailure) -> Step:  # fmt: skip
-    """The HTTP checks recorded with a release (`current` for the one current points at)."""
+                       timeouts: Timeouts, on_failure: OnFailure,
+                       proxy: Proxy | None) -> Step:  # fmt: skip
+    """The HTTP checks recorded with a release (`current` for the one current points at);
+    through the proxy when there is one."""
+    via = (proxy.dir, str(proxy.http_port), str(proxy.https_port)) if proxy else ()
     return step(id, title,
-                ("platform_check_release", base, release, compose_project, str(timeouts.health)),
+                ("platform_check_release", base, release, compose_project, str(timeouts.health),
+                 *via),
                 timeouts.health * 4 + 10, on_failure)  # fmt: skip
 
 
 def undo_steps(base: str, release: str, compose_project: str, timeouts: Timeouts,
-               title: str) -> list[Step]:  # fmt: skip
-    """After a failed switch: bring back the release `current` still points at, and verify it
-    with the health checks recorded with it."""
+               title: str, proxy: Proxy | None) -> list[Step]:  # fmt: skip
+    """After a failed switch: bring back the release `current` still points at (the same
+    switch, so routed services come back blue/green too), and verify it with the health
+    checks recorded with it."""
     restore = step(
         "rollback",
         title,
-        ("platform_rollback", base, release, str(timeouts.up), "--", *compose(compose_project)),
-        timeouts.up + 60,
+        ("platform_rollback", base, release, compose_project, str(timeouts.up),
+         *proxy_args(proxy), "--", *compose(compose_project)),
+        switch_timeout(timeouts, proxy),
         "abort",
-    )
+    )  # fmt: skip
     verify = check_release_step("rollback-health", "HTTP health of the restored release", base,
-                                "current", compose_project, timeouts, "abort")  # fmt: skip
+                                "current", compose_project, timeouts, "abort",
+                                proxy)  # fmt: skip
     return [restore, verify]

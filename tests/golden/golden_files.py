@@ -16,6 +16,7 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 def assert_golden(path: Path, actual: str) -> None:
     if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")
         return
     if not path.exists():

@@ -64,3 +64,8 @@ def test_plan_matches_golden(case: Path, repo_root: Path) -> None:
     assert script.count(runtime()) == 1
     assert_golden(folder / "script.sh", script.replace(runtime(), RUNTIME_MARKER))
     assert_golden(folder / "summary.txt", render_summary(plan))
+    # The proxy's files, as files: reviewable, and loaded by the real nginx (test_proxy_nginx).
+    for planned in plan.files:
+        name = planned.path.rsplit("/", 1)[1]
+        if name.startswith("nginx"):
+            assert_golden(folder / "nginx" / name, planned.content)

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan daa744169cc49f4aba0cba53eb5fd9fb53d130b2c50bef2fa89fd154dd801d09
+# Deploy plan 8a3f6daf8242a768ec264e00217268b72a01795b96fa15dc168e6f8440b9980e
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=daa744169cc49f4aba0cba53eb5fd9fb53d130b2c50bef2fa89fd154dd801d09
+PLATFORM_PLAN_ID=8a3f6daf8242a768ec264e00217268b72a01795b96fa15dc168e6f8440b9980e
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=17
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
-  platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 300 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/production current filter-ical-production 60 </dev/null
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/production current filter-ical-production 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
@@ -86,13 +86,78 @@ aGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWZyb250ZW5kQHNoYTI1NjoyMjIyMjIyMjIy
 MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyJwpQ
 TEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcK
 PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-http.conf 0644 08029727cfa721182f70f84c8cc24241f4ed28bd21acb4cb2975f046c9d09151 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgptYXAgJGh0dHBfdXBncmFk
+ZSAkcGxhdGZvcm1fY29ubmVjdGlvbiB7CiAgICBkZWZhdWx0IHVwZ3JhZGU7CiAgICAnJyAgICAg
+ICcnOwp9CgojIEFueSBIb3N0IG5vIHJvdXRlIG5hbWVzOiBhbiBlcnJvciwgbmV2ZXIgYW5vdGhl
+ciB0ZW5hbnQncyBzaXRlLgpzZXJ2ZXIgewogICAgbGlzdGVuIDgwIGRlZmF1bHRfc2VydmVyOwog
+ICAgbGlzdGVuIFs6Ol06ODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBzZXJ2ZXJfbmFtZSBfOwogICAg
+c2VydmVyX3Rva2VucyBvZmY7CiAgICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIHJldHVy
+biA0MDQgIm5vIHNpdGUgaXMgY29uZmlndXJlZCBmb3IgdGhpcyBob3N0IG5hbWVcbiI7Cn0Kc2Vy
+dmVyIHsKICAgIGxpc3RlbiA0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwogICAgbGlzdGVuIFs6Ol06
+NDQzIHNzbCBkZWZhdWx0X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzc2xfcmVqZWN0
+X2hhbmRzaGFrZSBvbjsKfQoKaW5jbHVkZSAvZXRjL25naW54L3BsYXRmb3JtL3Vwc3RyZWFtcy8q
+LmNvbmY7CmluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9zaXRlcy8qLmNvbmY7Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.plain.conf 0644 e3b31c66490cc3dda99771bf21abf710923650aface14b7be07510f2d13a441f <<'PLATFORM_BASE64_END'
+IyBmaWx0ZXItaWNhbC1wcm9kdWN0aW9uIHJvdXRlIDE6IGZpbHRlci1pY2FsLmRlIHd3dy5maWx0
+ZXItaWNhbC5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlz
+dGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBmaWx0ZXItaWNhbC5kZSB3d3cuZmlsdGVyLWlj
+YWwuZGU7CiAgICBsb2NhdGlvbiAvLndlbGwta25vd24vYWNtZS1jaGFsbGVuZ2UvIHsKICAgICAg
+ICByb290IC92YXIvd3d3L2FjbWU7CiAgICAgICAgZGVmYXVsdF90eXBlIHRleHQvcGxhaW47CiAg
+ICB9CiAgICBzZXJ2ZXJfdG9rZW5zIG9mZjsKICAgIGFkZF9oZWFkZXIgWC1Db250ZW50LVR5cGUt
+T3B0aW9ucyBub3NuaWZmIGFsd2F5czsKICAgIGFkZF9oZWFkZXIgUmVmZXJyZXItUG9saWN5IHN0
+cmljdC1vcmlnaW4td2hlbi1jcm9zcy1vcmlnaW4gYWx3YXlzOwogICAgbG9jYXRpb24gLyB7CiAg
+ICAgICAgcHJveHlfcGFzcyBodHRwOi8vZmlsdGVyLWljYWwtcHJvZHVjdGlvbi5mcm9udGVuZC44
+MDsKICAgICAgICBwcm94eV9odHRwX3ZlcnNpb24gMS4xOwogICAgICAgIHByb3h5X3NldF9oZWFk
+ZXIgSG9zdCAkaG9zdDsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtUmVhbC1JUCAkcmVtb3Rl
+X2FkZHI7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLUZvcndhcmRlZC1Gb3IgJHByb3h5X2Fk
+ZF94X2ZvcndhcmRlZF9mb3I7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLUZvcndhcmRlZC1Q
+cm90byAkc2NoZW1lOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtSG9zdCAk
+aG9zdDsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFkZTsKICAg
+ICAgICBwcm94eV9zZXRfaGVhZGVyIENvbm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rpb247CiAg
+ICB9Cn0K
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.tls.conf 0644 d8e899c17364d5707211f6e87067864e781c95deaa0485cc8014cf0dec9c8694 <<'PLATFORM_BASE64_END'
+IyBmaWx0ZXItaWNhbC1wcm9kdWN0aW9uIHJvdXRlIDE6IGZpbHRlci1pY2FsLmRlIHd3dy5maWx0
+ZXItaWNhbC5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlz
+dGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBmaWx0ZXItaWNhbC5kZSB3d3cuZmlsdGVyLWlj
+YWwuZGU7CiAgICBsb2NhdGlvbiAvLndlbGwta25vd24vYWNtZS1jaGFsbGVuZ2UvIHsKICAgICAg
+ICByb290IC92YXIvd3d3L2FjbWU7CiAgICAgICAgZGVmYXVsdF90eXBlIHRleHQvcGxhaW47CiAg
+ICB9CiAgICBsb2NhdGlvbiAvIHsKICAgICAgICByZXR1cm4gMzA4IGh0dHBzOi8vJGhvc3QkcmVx
+dWVzdF91cmk7CiAgICB9Cn0Kc2VydmVyIHsKICAgIGxpc3RlbiA0NDMgc3NsIGh0dHAyOwogICAg
+bGlzdGVuIFs6Ol06NDQzIHNzbCBodHRwMjsKICAgIHNlcnZlcl9uYW1lIGZpbHRlci1pY2FsLmRl
+IHd3dy5maWx0ZXItaWNhbC5kZTsKICAgIHNzbF9jZXJ0aWZpY2F0ZSAvZXRjL2xldHNlbmNyeXB0
+L2xpdmUvZmlsdGVyLWljYWwuZGUvZnVsbGNoYWluLnBlbTsKICAgIHNzbF9jZXJ0aWZpY2F0ZV9r
+ZXkgL2V0Yy9sZXRzZW5jcnlwdC9saXZlL2ZpbHRlci1pY2FsLmRlL3ByaXZrZXkucGVtOwogICAg
+c3NsX3Byb3RvY29scyBUTFN2MS4yIFRMU3YxLjM7CiAgICBzc2xfc2Vzc2lvbl9jYWNoZSBzaGFy
+ZWQ6cGxhdGZvcm1fdGxzOjEwbTsKICAgIHNlcnZlcl90b2tlbnMgb2ZmOwogICAgYWRkX2hlYWRl
+ciBYLUNvbnRlbnQtVHlwZS1PcHRpb25zIG5vc25pZmYgYWx3YXlzOwogICAgYWRkX2hlYWRlciBS
+ZWZlcnJlci1Qb2xpY3kgc3RyaWN0LW9yaWdpbi13aGVuLWNyb3NzLW9yaWdpbiBhbHdheXM7CiAg
+ICBhZGRfaGVhZGVyIFN0cmljdC1UcmFuc3BvcnQtU2VjdXJpdHkgIm1heC1hZ2U9MzE1MzYwMDAi
+IGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAgICAgIHByb3h5X3Bhc3MgaHR0cDovL2ZpbHRl
+ci1pY2FsLXByb2R1Y3Rpb24uZnJvbnRlbmQuODA7CiAgICAgICAgcHJveHlfaHR0cF92ZXJzaW9u
+IDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAgICAgIHByb3h5X3NldF9oZWFk
+ZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJkZWRfZm9yOwogICAgICAgIHBy
+b3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVtZTsKICAgICAgICBwcm94eV9z
+ZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
+ciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBDb25uZWN0
+aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx.tsv 0644 234f0d3dacd5159a744b5b2ee3b1e78c68542bae9545e39ad2d1c15b959fbb25 <<'PLATFORM_BASE64_END'
+MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXByb2R1Y3Rpb24uZnJvbnRlbmQuODAJL2V0Yy9s
+ZXRzZW5jcnlwdC9saXZlL2ZpbHRlci1pY2FsLmRlCWZpbHRlci1pY2FsLmRlCS9oZWFsdGgK
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/production /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/backups filter-ical-production db filter_ical filter_ical database </dev/null
-platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-production frontend 80 /health 60 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 60 /etc/nginx/platform 80 443 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/production </dev/null

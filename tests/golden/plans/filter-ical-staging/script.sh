@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 60a77fdd5c0e1fac96bd78ee7c9bacd6b36d1af1433f1ba1d5ed4168673d7e9f
+# Deploy plan 05267b21e42923b6363638b532df357dc222ce48ff0b01992e34bbd49069e19a
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=60a77fdd5c0e1fac96bd78ee7c9bacd6b36d1af1433f1ba1d5ed4168673d7e9f
+PLATFORM_PLAN_ID=05267b21e42923b6363638b532df357dc222ce48ff0b01992e34bbd49069e19a
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=16
+PLATFORM_STEP_COUNT=20
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
-  platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 300 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/staging current filter-ical-staging 60 </dev/null
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/staging current filter-ical-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
@@ -80,13 +80,80 @@ Y2tlbmQ6djEuNC4yJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9y
 Zy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjInClBMQVRGT1JNX1BST0pFQ1Q9J2ZpbHRlci1p
 Y2FsJwo=
 PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-http.conf 0644 08029727cfa721182f70f84c8cc24241f4ed28bd21acb4cb2975f046c9d09151 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgptYXAgJGh0dHBfdXBncmFk
+ZSAkcGxhdGZvcm1fY29ubmVjdGlvbiB7CiAgICBkZWZhdWx0IHVwZ3JhZGU7CiAgICAnJyAgICAg
+ICcnOwp9CgojIEFueSBIb3N0IG5vIHJvdXRlIG5hbWVzOiBhbiBlcnJvciwgbmV2ZXIgYW5vdGhl
+ciB0ZW5hbnQncyBzaXRlLgpzZXJ2ZXIgewogICAgbGlzdGVuIDgwIGRlZmF1bHRfc2VydmVyOwog
+ICAgbGlzdGVuIFs6Ol06ODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBzZXJ2ZXJfbmFtZSBfOwogICAg
+c2VydmVyX3Rva2VucyBvZmY7CiAgICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIHJldHVy
+biA0MDQgIm5vIHNpdGUgaXMgY29uZmlndXJlZCBmb3IgdGhpcyBob3N0IG5hbWVcbiI7Cn0Kc2Vy
+dmVyIHsKICAgIGxpc3RlbiA0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwogICAgbGlzdGVuIFs6Ol06
+NDQzIHNzbCBkZWZhdWx0X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzc2xfcmVqZWN0
+X2hhbmRzaGFrZSBvbjsKfQoKaW5jbHVkZSAvZXRjL25naW54L3BsYXRmb3JtL3Vwc3RyZWFtcy8q
+LmNvbmY7CmluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9zaXRlcy8qLmNvbmY7Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.plain.conf 0644 cde7716febbed4797cb6d8b1099678a343aa62d01dbc4f2d680400aefa850f4b <<'PLATFORM_BASE64_END'
+IyBmaWx0ZXItaWNhbC1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcuZmlsdGVyLWljYWwuZGUgc3Rh
+Z2luZy53d3cuZmlsdGVyLWljYWwuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxpc3Rl
+biA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5maWx0ZXIt
+aWNhbC5kZSBzdGFnaW5nLnd3dy5maWx0ZXItaWNhbC5kZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1r
+bm93bi9hY21lLWNoYWxsZW5nZS8gewogICAgICAgIHJvb3QgL3Zhci93d3cvYWNtZTsKICAgICAg
+ICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIH0KICAgIHNlcnZlcl90b2tlbnMgb2ZmOwog
+ICAgYWRkX2hlYWRlciBYLUNvbnRlbnQtVHlwZS1PcHRpb25zIG5vc25pZmYgYWx3YXlzOwogICAg
+YWRkX2hlYWRlciBSZWZlcnJlci1Qb2xpY3kgc3RyaWN0LW9yaWdpbi13aGVuLWNyb3NzLW9yaWdp
+biBhbHdheXM7CiAgICBsb2NhdGlvbiAvIHsKICAgICAgICBwcm94eV9wYXNzIGh0dHA6Ly9maWx0
+ZXItaWNhbC1zdGFnaW5nLmZyb250ZW5kLjgwOwogICAgICAgIHByb3h5X2h0dHBfdmVyc2lvbiAx
+LjE7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBIb3N0ICRob3N0OwogICAgICAgIHByb3h5X3Nl
+dF9oZWFkZXIgWC1SZWFsLUlQICRyZW1vdGVfYWRkcjsKICAgICAgICBwcm94eV9zZXRfaGVhZGVy
+IFgtRm9yd2FyZGVkLUZvciAkcHJveHlfYWRkX3hfZm9yd2FyZGVkX2ZvcjsKICAgICAgICBwcm94
+eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLVByb3RvICRzY2hlbWU7CiAgICAgICAgcHJveHlfc2V0
+X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIg
+VXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlv
+biAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.tls.conf 0644 270e147c6d9b1e7a073b506a7a575fbd2cf45220372af6eee3c7d85fe06f9167 <<'PLATFORM_BASE64_END'
+IyBmaWx0ZXItaWNhbC1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcuZmlsdGVyLWljYWwuZGUgc3Rh
+Z2luZy53d3cuZmlsdGVyLWljYWwuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxpc3Rl
+biA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5maWx0ZXIt
+aWNhbC5kZSBzdGFnaW5nLnd3dy5maWx0ZXItaWNhbC5kZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1r
+bm93bi9hY21lLWNoYWxsZW5nZS8gewogICAgICAgIHJvb3QgL3Zhci93d3cvYWNtZTsKICAgICAg
+ICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIH0KICAgIGxvY2F0aW9uIC8gewogICAgICAg
+IHJldHVybiAzMDggaHR0cHM6Ly8kaG9zdCRyZXF1ZXN0X3VyaTsKICAgIH0KfQpzZXJ2ZXIgewog
+ICAgbGlzdGVuIDQ0MyBzc2wgaHR0cDI7CiAgICBsaXN0ZW4gWzo6XTo0NDMgc3NsIGh0dHAyOwog
+ICAgc2VydmVyX25hbWUgc3RhZ2luZy5maWx0ZXItaWNhbC5kZSBzdGFnaW5nLnd3dy5maWx0ZXIt
+aWNhbC5kZTsKICAgIHNzbF9jZXJ0aWZpY2F0ZSAvZXRjL2xldHNlbmNyeXB0L2xpdmUvc3RhZ2lu
+Zy5maWx0ZXItaWNhbC5kZS9mdWxsY2hhaW4ucGVtOwogICAgc3NsX2NlcnRpZmljYXRlX2tleSAv
+ZXRjL2xldHNlbmNyeXB0L2xpdmUvc3RhZ2luZy5maWx0ZXItaWNhbC5kZS9wcml2a2V5LnBlbTsK
+ICAgIHNzbF9wcm90b2NvbHMgVExTdjEuMiBUTFN2MS4zOwogICAgc3NsX3Nlc3Npb25fY2FjaGUg
+c2hhcmVkOnBsYXRmb3JtX3RsczoxMG07CiAgICBzZXJ2ZXJfdG9rZW5zIG9mZjsKICAgIGFkZF9o
+ZWFkZXIgWC1Db250ZW50LVR5cGUtT3B0aW9ucyBub3NuaWZmIGFsd2F5czsKICAgIGFkZF9oZWFk
+ZXIgUmVmZXJyZXItUG9saWN5IHN0cmljdC1vcmlnaW4td2hlbi1jcm9zcy1vcmlnaW4gYWx3YXlz
+OwogICAgYWRkX2hlYWRlciBTdHJpY3QtVHJhbnNwb3J0LVNlY3VyaXR5ICJtYXgtYWdlPTMxNTM2
+MDAwIiBhbHdheXM7CiAgICBsb2NhdGlvbiAvIHsKICAgICAgICBwcm94eV9wYXNzIGh0dHA6Ly9m
+aWx0ZXItaWNhbC1zdGFnaW5nLmZyb250ZW5kLjgwOwogICAgICAgIHByb3h5X2h0dHBfdmVyc2lv
+biAxLjE7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBIb3N0ICRob3N0OwogICAgICAgIHByb3h5
+X3NldF9oZWFkZXIgWC1SZWFsLUlQICRyZW1vdGVfYWRkcjsKICAgICAgICBwcm94eV9zZXRfaGVh
+ZGVyIFgtRm9yd2FyZGVkLUZvciAkcHJveHlfYWRkX3hfZm9yd2FyZGVkX2ZvcjsKICAgICAgICBw
+cm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLVByb3RvICRzY2hlbWU7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFk
+ZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVj
+dGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx.tsv 0644 79466328a16f6aecb0f59fb6d1855df03f7ad6f1a5abded3a2f82a1168f73442 <<'PLATFORM_BASE64_END'
+MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXN0YWdpbmcuZnJvbnRlbmQuODAJL2V0Yy9sZXRz
+ZW5jcnlwdC9saXZlL3N0YWdpbmcuZmlsdGVyLWljYWwuZGUJc3RhZ2luZy5maWx0ZXItaWNhbC5k
+ZQkvaGVhbHRoCg==
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 </dev/null
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/staging /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/backups filter-ical-staging db filter_ical filter_ical database </dev/null
-platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-1-frontend 'HTTP health of frontend:80/health' 70 rollback -- platform_http_check filter-ical-staging frontend 80 /health 60 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 60 /etc/nginx/platform 80 443 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/staging </dev/null

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 22e488e622909d68a8f50565c76f42744298afd928a5d29830a09a70ab6bddbd
+# Deploy plan 693fb6a2022c41e5d61ab649a1a2916340a23b818e4c76126538a89969f5cc86
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=22e488e622909d68a8f50565c76f42744298afd928a5d29830a09a70ab6bddbd
+PLATFORM_PLAN_ID=693fb6a2022c41e5d61ab649a1a2916340a23b818e4c76126538a89969f5cc86
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=15
+PLATFORM_STEP_COUNT=19
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
-  platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f 300 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 </dev/null
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
@@ -51,11 +51,72 @@ cHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNz
 LXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
 MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnCg==
 PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-http.conf 0644 08029727cfa721182f70f84c8cc24241f4ed28bd21acb4cb2975f046c9d09151 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgptYXAgJGh0dHBfdXBncmFk
+ZSAkcGxhdGZvcm1fY29ubmVjdGlvbiB7CiAgICBkZWZhdWx0IHVwZ3JhZGU7CiAgICAnJyAgICAg
+ICcnOwp9CgojIEFueSBIb3N0IG5vIHJvdXRlIG5hbWVzOiBhbiBlcnJvciwgbmV2ZXIgYW5vdGhl
+ciB0ZW5hbnQncyBzaXRlLgpzZXJ2ZXIgewogICAgbGlzdGVuIDgwIGRlZmF1bHRfc2VydmVyOwog
+ICAgbGlzdGVuIFs6Ol06ODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBzZXJ2ZXJfbmFtZSBfOwogICAg
+c2VydmVyX3Rva2VucyBvZmY7CiAgICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIHJldHVy
+biA0MDQgIm5vIHNpdGUgaXMgY29uZmlndXJlZCBmb3IgdGhpcyBob3N0IG5hbWVcbiI7Cn0Kc2Vy
+dmVyIHsKICAgIGxpc3RlbiA0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwogICAgbGlzdGVuIFs6Ol06
+NDQzIHNzbCBkZWZhdWx0X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzc2xfcmVqZWN0
+X2hhbmRzaGFrZSBvbjsKfQoKaW5jbHVkZSAvZXRjL25naW54L3BsYXRmb3JtL3Vwc3RyZWFtcy8q
+LmNvbmY7CmluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9zaXRlcy8qLmNvbmY7Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.plain.conf 0644 0856dc73036975e2322e2b6d78cc019eb3d7d00d3d5965c4d8a6150bc2c9406d <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
+Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
+cm9vdCAvdmFyL3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAg
+fQogICAgc2VydmVyX3Rva2VucyBvZmY7CiAgICBhZGRfaGVhZGVyIFgtQ29udGVudC1UeXBlLU9w
+dGlvbnMgbm9zbmlmZiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFJlZmVycmVyLVBvbGljeSBzdHJp
+Y3Qtb3JpZ2luLXdoZW4tY3Jvc3Mtb3JpZ2luIGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAg
+ICAgIHByb3h5X3Bhc3MgaHR0cDovL3BhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDA7CiAgICAgICAg
+cHJveHlfaHR0cF92ZXJzaW9uIDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhv
+c3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAg
+ICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJk
+ZWRfZm9yOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVt
+ZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAg
+ICAgcHJveHlfc2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.tls.conf 0644 de0c6e24c02ae2d05fcec7566db44ed4e65d1a2ebf44bcaac6e80fb72dac0fb5 <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
+Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
+cm9vdCAvdmFyL3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAg
+fQogICAgbG9jYXRpb24gLyB7CiAgICAgICAgcmV0dXJuIDMwOCBodHRwczovLyRob3N0JHJlcXVl
+c3RfdXJpOwogICAgfQp9CnNlcnZlciB7CiAgICBsaXN0ZW4gNDQzIHNzbCBodHRwMjsKICAgIGxp
+c3RlbiBbOjpdOjQ0MyBzc2wgaHR0cDI7CiAgICBzZXJ2ZXJfbmFtZSBwYWlzcy5tZTsKICAgIHNz
+bF9jZXJ0aWZpY2F0ZSAvZXRjL2xldHNlbmNyeXB0L2xpdmUvcGFpc3MubWUvZnVsbGNoYWluLnBl
+bTsKICAgIHNzbF9jZXJ0aWZpY2F0ZV9rZXkgL2V0Yy9sZXRzZW5jcnlwdC9saXZlL3BhaXNzLm1l
+L3ByaXZrZXkucGVtOwogICAgc3NsX3Byb3RvY29scyBUTFN2MS4yIFRMU3YxLjM7CiAgICBzc2xf
+c2Vzc2lvbl9jYWNoZSBzaGFyZWQ6cGxhdGZvcm1fdGxzOjEwbTsKICAgIHNlcnZlcl90b2tlbnMg
+b2ZmOwogICAgYWRkX2hlYWRlciBYLUNvbnRlbnQtVHlwZS1PcHRpb25zIG5vc25pZmYgYWx3YXlz
+OwogICAgYWRkX2hlYWRlciBSZWZlcnJlci1Qb2xpY3kgc3RyaWN0LW9yaWdpbi13aGVuLWNyb3Nz
+LW9yaWdpbiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFN0cmljdC1UcmFuc3BvcnQtU2VjdXJpdHkg
+Im1heC1hZ2U9MzE1MzYwMDAiIGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAgICAgIHByb3h5
+X3Bhc3MgaHR0cDovL3BhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDA7CiAgICAgICAgcHJveHlfaHR0
+cF92ZXJzaW9uIDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhvc3Q7CiAgICAg
+ICAgcHJveHlfc2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAgICAgIHByb3h5
+X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJkZWRfZm9yOwog
+ICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVtZTsKICAgICAg
+ICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
+ciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx.tsv 0644 a422fc12e399ef06572c27dbf19785e75fcf56bc7ec97d78cb34861afac38a6b <<'PLATFORM_BASE64_END'
+MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
+aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
+PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
-platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-production web 8000 /healthz 60 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 60 /etc/nginx/platform 80 443 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Deploy plan 0204917ff5c0bdb2ba610b77918f8f8ee13f8cec6c99f056654e48fbc98d923d
+# Deploy plan 48091b51f1fb958c728ed5a1407679f4174238f45224e5fce6ec7ed9f47c485c
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=0204917ff5c0bdb2ba610b77918f8f8ee13f8cec6c99f056654e48fbc98d923d
+PLATFORM_PLAN_ID=48091b51f1fb958c728ed5a1407679f4174238f45224e5fce6ec7ed9f47c485c
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=15
+PLATFORM_STEP_COUNT=19
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
 platform_rollback_plan() {
-  platform_step rollback 'Restore the previous release' 360 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c 300 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
-  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/staging current paiss-staging 60 </dev/null
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/staging current paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
@@ -51,11 +51,74 @@ aW5nJwpQTEFURk9STV9JTUFHRV9XRUI9J2doY3IuaW8vZXhhbXBsZS1vcmcvcGFpc3Mtd2ViQHNo
 YTI1NjozMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
 MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycK
 PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-http.conf 0644 08029727cfa721182f70f84c8cc24241f4ed28bd21acb4cb2975f046c9d09151 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgptYXAgJGh0dHBfdXBncmFk
+ZSAkcGxhdGZvcm1fY29ubmVjdGlvbiB7CiAgICBkZWZhdWx0IHVwZ3JhZGU7CiAgICAnJyAgICAg
+ICcnOwp9CgojIEFueSBIb3N0IG5vIHJvdXRlIG5hbWVzOiBhbiBlcnJvciwgbmV2ZXIgYW5vdGhl
+ciB0ZW5hbnQncyBzaXRlLgpzZXJ2ZXIgewogICAgbGlzdGVuIDgwIGRlZmF1bHRfc2VydmVyOwog
+ICAgbGlzdGVuIFs6Ol06ODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBzZXJ2ZXJfbmFtZSBfOwogICAg
+c2VydmVyX3Rva2VucyBvZmY7CiAgICBkZWZhdWx0X3R5cGUgdGV4dC9wbGFpbjsKICAgIHJldHVy
+biA0MDQgIm5vIHNpdGUgaXMgY29uZmlndXJlZCBmb3IgdGhpcyBob3N0IG5hbWVcbiI7Cn0Kc2Vy
+dmVyIHsKICAgIGxpc3RlbiA0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwogICAgbGlzdGVuIFs6Ol06
+NDQzIHNzbCBkZWZhdWx0X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzc2xfcmVqZWN0
+X2hhbmRzaGFrZSBvbjsKfQoKaW5jbHVkZSAvZXRjL25naW54L3BsYXRmb3JtL3Vwc3RyZWFtcy8q
+LmNvbmY7CmluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9zaXRlcy8qLmNvbmY7Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.plain.conf 0644 fc9cb7d78177c4c489129d51ce4b300e24e3f8ae4a585d904d30c0912ceae001 <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcucGFpc3MubWUgLT4gd2ViOjgwMDAKc2Vy
+dmVyIHsKICAgIGxpc3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUg
+c3RhZ2luZy5wYWlzcy5tZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1rbm93bi9hY21lLWNoYWxsZW5n
+ZS8gewogICAgICAgIHJvb3QgL3Zhci93d3cvYWNtZTsKICAgICAgICBkZWZhdWx0X3R5cGUgdGV4
+dC9wbGFpbjsKICAgIH0KICAgIHNlcnZlcl90b2tlbnMgb2ZmOwogICAgYWRkX2hlYWRlciBYLUNv
+bnRlbnQtVHlwZS1PcHRpb25zIG5vc25pZmYgYWx3YXlzOwogICAgYWRkX2hlYWRlciBSZWZlcnJl
+ci1Qb2xpY3kgc3RyaWN0LW9yaWdpbi13aGVuLWNyb3NzLW9yaWdpbiBhbHdheXM7CiAgICBsb2Nh
+dGlvbiAvIHsKICAgICAgICBwcm94eV9wYXNzIGh0dHA6Ly9wYWlzcy1zdGFnaW5nLndlYi44MDAw
+OwogICAgICAgIHByb3h5X2h0dHBfdmVyc2lvbiAxLjE7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
+ciBIb3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1SZWFsLUlQICRyZW1vdGVf
+YWRkcjsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUZvciAkcHJveHlfYWRk
+X3hfZm9yd2FyZGVkX2ZvcjsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLVBy
+b3RvICRzY2hlbWU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRo
+b3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAg
+ICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAg
+IH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.tls.conf 0644 cffc1a638616e7305e7911d4a971a395beb6a183539575a0cbf72826572f000d <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcucGFpc3MubWUgLT4gd2ViOjgwMDAKc2Vy
+dmVyIHsKICAgIGxpc3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUg
+c3RhZ2luZy5wYWlzcy5tZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1rbm93bi9hY21lLWNoYWxsZW5n
+ZS8gewogICAgICAgIHJvb3QgL3Zhci93d3cvYWNtZTsKICAgICAgICBkZWZhdWx0X3R5cGUgdGV4
+dC9wbGFpbjsKICAgIH0KICAgIGxvY2F0aW9uIC8gewogICAgICAgIHJldHVybiAzMDggaHR0cHM6
+Ly8kaG9zdCRyZXF1ZXN0X3VyaTsKICAgIH0KfQpzZXJ2ZXIgewogICAgbGlzdGVuIDQ0MyBzc2wg
+aHR0cDI7CiAgICBsaXN0ZW4gWzo6XTo0NDMgc3NsIGh0dHAyOwogICAgc2VydmVyX25hbWUgc3Rh
+Z2luZy5wYWlzcy5tZTsKICAgIHNzbF9jZXJ0aWZpY2F0ZSAvZXRjL2xldHNlbmNyeXB0L2xpdmUv
+c3RhZ2luZy5wYWlzcy5tZS9mdWxsY2hhaW4ucGVtOwogICAgc3NsX2NlcnRpZmljYXRlX2tleSAv
+ZXRjL2xldHNlbmNyeXB0L2xpdmUvc3RhZ2luZy5wYWlzcy5tZS9wcml2a2V5LnBlbTsKICAgIHNz
+bF9wcm90b2NvbHMgVExTdjEuMiBUTFN2MS4zOwogICAgc3NsX3Nlc3Npb25fY2FjaGUgc2hhcmVk
+OnBsYXRmb3JtX3RsczoxMG07CiAgICBzZXJ2ZXJfdG9rZW5zIG9mZjsKICAgIGFkZF9oZWFkZXIg
+WC1Db250ZW50LVR5cGUtT3B0aW9ucyBub3NuaWZmIGFsd2F5czsKICAgIGFkZF9oZWFkZXIgUmVm
+ZXJyZXItUG9saWN5IHN0cmljdC1vcmlnaW4td2hlbi1jcm9zcy1vcmlnaW4gYWx3YXlzOwogICAg
+YWRkX2hlYWRlciBTdHJpY3QtVHJhbnNwb3J0LVNlY3VyaXR5ICJtYXgtYWdlPTMxNTM2MDAwIiBh
+bHdheXM7CiAgICBsb2NhdGlvbiAvIHsKICAgICAgICBwcm94eV9wYXNzIGh0dHA6Ly9wYWlzcy1z
+dGFnaW5nLndlYi44MDAwOwogICAgICAgIHByb3h5X2h0dHBfdmVyc2lvbiAxLjE7CiAgICAgICAg
+cHJveHlfc2V0X2hlYWRlciBIb3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1S
+ZWFsLUlQICRyZW1vdGVfYWRkcjsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVk
+LUZvciAkcHJveHlfYWRkX3hfZm9yd2FyZGVkX2ZvcjsKICAgICAgICBwcm94eV9zZXRfaGVhZGVy
+IFgtRm9yd2FyZGVkLVByb3RvICRzY2hlbWU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLUZv
+cndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgVXBncmFkZSAkaHR0
+cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlvbiAkcGxhdGZvcm1f
+Y29ubmVjdGlvbjsKICAgIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx.tsv 0644 74b057e3d0f57cdf87221207567e76e0d4cf2e6f86afc58e1ea4963c22ba3643 <<'PLATFORM_BASE64_END'
+MQl3ZWIJODAwMAkxCXBhaXNzLXN0YWdpbmcud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9saXZl
+L3N0YWdpbmcucGFpc3MubWUJc3RhZ2luZy5wYWlzcy5tZQkvaGVhbHRoego=
+PLATFORM_BASE64_END
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
-platform_step switch 'Start the new release and wait until healthy' 330 rollback -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env up --detach --wait --wait-timeout 300 --remove-orphans </dev/null
-platform_step health-1-web 'HTTP health of web:8000/healthz' 70 rollback -- platform_http_check paiss-staging web 8000 /healthz 60 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/staging </dev/null

@@ -1,0 +1,111 @@
+"""A real nginx (Debian's) as a host process with its own prefix, for tests of the generated
+proxy config. Missing nginx is a failure, not a skip: .ci/run installs it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    assert found, "nginx is not installed: apt-get install nginx-light (tests/e2e/infra/install.sh)"
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def self_signed(directory: Path, name: str) -> None:
+    """`fullchain.pem` and `privkey.pem` for `name`, certbot's layout."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(directory / "privkey.pem"), "-out",
+         str(directory / "fullchain.pem"), "-days", "30", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+@dataclass
+class Nginx:
+    """nginx with `prefix/nginx.conf` including `prefix/platform/*.conf` in http {}."""
+
+    prefix: Path
+
+    @property
+    def conf(self) -> Path:
+        return self.prefix / "nginx.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.prefix / "nginx.pid"
+
+    @property
+    def platform_dir(self) -> Path:
+        return self.prefix / "platform"
+
+    def write_main(self) -> None:
+        for sub in ("platform/sites", "platform/upstreams", "tmp", "logs"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        temp = "\n".join(
+            f"  {kind}_temp_path {self.prefix}/tmp/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        self.conf.write_text(
+            # Workers as root: the test's temporary directories are private (0700).
+            "user root;\n"
+            f"pid {self.pid_file};\n"
+            f"error_log {self.prefix}/logs/error.log warn;\n"
+            "worker_processes 2;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            "  access_log off;\n"
+            f"{temp}\n"
+            f"  include {self.platform_dir}/*.conf;\n"
+            "}\n",
+            encoding="utf-8",
+        )
+
+    def test(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [nginx_binary(), "-t", "-q", "-p", str(self.prefix), "-e", "stderr",
+             "-c", str(self.conf)],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        subprocess.run(
+            [nginx_binary(), "-p", str(self.prefix), "-e", "stderr", "-c", str(self.conf)],
+            check=True, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not self.pid_file.exists():
+            assert time.monotonic() < deadline, "nginx did not write its pid file"
+            time.sleep(0.02)
+
+    def reload(self) -> None:
+        subprocess.run(
+            [nginx_binary(), "-p", str(self.prefix), "-e", "stderr", "-c", str(self.conf),
+             "-s", "reload"],
+            check=True, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.pid_file.exists():
+            subprocess.run(
+                [nginx_binary(), "-p", str(self.prefix), "-e", "stderr", "-c", str(self.conf),
+                 "-s", "quit"],
+                capture_output=True, check=False, timeout=30,
+            )  # fmt: skip
+            deadline = time.monotonic() + 10
+            while self.pid_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
