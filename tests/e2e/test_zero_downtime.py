@@ -1,0 +1,168 @@
+"""Blue/green behind the real nginx: deploys and rollbacks under a bounded HTTP load through
+the proxy, counting every failed request; plain `docker compose up -d` of the same upgrade
+is measured the same way beside it.
+
+nginx runs as a host process with its own prefix (tests/nginx_harness.py); the platform's
+host runtime, over the real sshd, writes its sites and upstreams, runs `nginx -t` and
+reloads it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e.platform_fixture import Platform, free_port, web_tenant
+from e2e.servers import Servers
+from load import Load
+from nginx_harness import Nginx
+
+pytestmark = pytest.mark.e2e
+
+MIN_REQUESTS = 2000
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Nginx]:
+    server = Nginx(tmp_path / "nginx")
+    server.write_main()
+    server.start()
+    yield server
+    server.stop()
+
+
+def proxy_settings(nginx: Nginx, http_port: int, https_port: int) -> dict[str, Any]:
+    return {
+        "dir": str(nginx.platform_dir), "nginx_conf": str(nginx.conf),
+        "pid_file": str(nginx.pid_file), "http_port": http_port, "https_port": https_port,
+        "ipv6": False, "certificates": str(nginx.prefix / "certs"),
+        "acme_webroot": str(nginx.prefix / "acme"), "drain": 10,
+    }  # fmt: skip
+
+
+def routed_tenant() -> dict[str, Any]:
+    """The web test image, reached only through the proxy: no published port."""
+    tenant = web_tenant()
+    del tenant["compose"]["services"]["web"]["ports"]
+    return tenant
+
+
+@pytest.fixture
+def proxied(platform: Platform, nginx: Nginx) -> Iterator[tuple[Platform, int]]:
+    http_port = free_port()
+    # The proxy's main config listens where the generated default servers say.
+    platform.write_settings(platform.settings(proxy=proxy_settings(nginx, http_port, free_port())))
+    platform.add_tenant("shop", routed_tenant())
+    yield platform, http_port
+
+
+def deploy_under_load(
+    load: Load, action: Any
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    started = time.monotonic()
+    done = action()
+    return done, started, time.monotonic()
+
+
+def through_proxy(http_port: int) -> Load:
+    return Load(http_port, host="staging.shop.example.test")
+
+
+def assert_no_failed_request(load: Load, start: float, end: float) -> None:
+    during = load.between(start, end)
+    failed = Load.failures(during)
+    assert len(during) >= MIN_REQUESTS, f"only {len(during)} requests during the deploy"
+    assert failed == [], f"{len(failed)} of {len(during)} failed: {failed[:5]}"
+
+
+def assert_switched(load: Load, before: str, after: str, end: float) -> None:
+    """Only `before` answers until `after` first does; then both for as long as nginx's old
+    workers take to hand over (well under a second), then only `after`, and surely so once
+    the deploy has returned."""
+    answers = sorted(load.answers, key=lambda a: a.at)
+    assert {a.body for a in answers} == {before, after}
+    first_after = next(a.at for a in answers if a.body == after)
+    last_before = max(a.at for a in answers if a.body == before)
+    assert last_before - first_after < 1.0, "the old release kept answering after the switch"
+    assert last_before < end
+    assert all(a.body == before for a in answers if a.at < first_after)
+
+
+def test_upgrade_and_both_rollbacks_fail_no_request(proxied: tuple[Platform, int]) -> None:
+    platform, http_port = proxied
+    platform.deploy("shop", image="v1")
+    with through_proxy(http_port) as load:
+        time.sleep(0.3)
+        done, start, end = deploy_under_load(load, lambda: platform.deploy("shop", image="v2"))
+        time.sleep(0.3)
+    assert done.returncode == 0
+    assert "blue/green: web" in done.stderr
+    assert_no_failed_request(load, start, end)
+    assert_switched(load, "v1", "v2", end)
+    upgraded = platform.current("shop")
+
+    # An unhealthy upgrade: the new containers never serve, the old ones never stop.
+    with through_proxy(http_port) as load:
+        time.sleep(0.3)
+        failed, start, end = deploy_under_load(
+            load, lambda: platform.deploy("shop", image="v3", check=False)
+        )
+        time.sleep(0.3)
+    assert failed.returncode == 1
+    assert "the old ones keep serving" in failed.stderr
+    assert_no_failed_request(load, start, end)
+    assert {a.body for a in load.answers} == {"v2"}
+    assert platform.current("shop") == upgraded
+    events = [(e["event"], e["outcome"]) for e in platform.history("shop")]
+    assert events[-2:] == [("deploy", "failed"), ("rollback", "restored")]
+
+    # A manual rollback goes through the same switch.
+    with through_proxy(http_port) as load:
+        time.sleep(0.3)
+        rolled, start, end = deploy_under_load(
+            load, lambda: platform.cli("rollback", "--project", "shop", "--env", "staging")
+        )
+        time.sleep(0.3)
+    assert rolled.returncode == 0
+    assert_no_failed_request(load, start, end)
+    assert_switched(load, "v2", "v1", end)
+    # One container per service again: the old ones stopped after the switch.
+    platform.container("shop-staging")
+
+
+def test_plain_compose_recreate_drops_requests(servers: Servers, tmp_path: Path) -> None:
+    """The baseline, measured like ours: `docker compose up -d` of the same upgrade."""
+    port = free_port()
+    (tmp_path / "docker-compose.yml").write_text(
+        f"services:\n  web:\n    image: ${{IMAGE}}\n    ports: ['127.0.0.1:{port}:8080']\n"
+    )
+
+    def compose(image: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "compose", "-p", "baseline-recreate", *args], cwd=tmp_path,
+            env={**os.environ, **servers.docker_env(), "IMAGE": servers.env[image]},
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+
+    compose("DEMO_WEB_V1", "up", "-d", "--wait")
+    try:
+        with Load(port) as load:
+            time.sleep(0.3)
+            _, start, end = deploy_under_load(load, lambda: compose("DEMO_WEB_V2", "up", "-d"))
+            # compose returns once the new container started; wait until it answers.
+            deadline = time.monotonic() + 30
+            while Load.versions(load.answers)[-1:] != ["v2"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            end = time.monotonic()
+        during = load.between(start, end)
+        failed = Load.failures(during)
+        print(f"\nplain compose up -d: {len(failed)} of {len(during)} requests failed")
+        assert Load.versions(load.answers)[0] == "v1"
+        assert failed, "a stop-first recreate should drop requests; the load saw none"
+    finally:
+        compose("DEMO_WEB_V1", "down")
