@@ -54,25 +54,30 @@ class Load:
         for worker in self._workers:
             worker.join(timeout=30)
 
-    def _run(self) -> None:
+    def one(self) -> Answer:
+        """A single request, as the load makes them."""
         headers = {"Connection": "close", **({"Host": self.host} if self.host else {})}
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        started = time.monotonic()
+        try:
+            conn.request("GET", self.path, headers=headers)
+            reply = conn.getresponse()
+            return Answer(started, time.monotonic() - started, reply.status,
+                          reply.read().decode(errors="replace").strip())  # fmt: skip
+        except (OSError, http.client.HTTPException) as exc:
+            return Answer(started, time.monotonic() - started, 0, type(exc).__name__)
+        finally:
+            conn.close()
+
+    def _run(self) -> None:
         while not self._stop.is_set():
             if len(self.answers) >= self.max_requests:
                 break
             if time.monotonic() - self._started > self.max_seconds:
                 break
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            started = time.monotonic()
-            try:
-                conn.request("GET", self.path, headers=headers)
-                reply = conn.getresponse()
-                answer = Answer(started, time.monotonic() - started, reply.status,
-                                reply.read().decode(errors="replace").strip())  # fmt: skip
-            except (OSError, http.client.HTTPException) as exc:
-                answer = Answer(started, time.monotonic() - started, 0, type(exc).__name__)
+            answer = self.one()
+            if answer.status == 0:
                 time.sleep(0.001)
-            finally:
-                conn.close()
             with self._lock:
                 self.answers.append(answer)
 

@@ -16,6 +16,7 @@ from platform_lib.execution.host_state import (
     read_state,
     run_operation,
 )
+from platform_lib.models.host_state import RouteState
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.planning.render import render_operation
 from platform_lib.transport.ssh import SshTransport
@@ -43,8 +44,19 @@ def _health(containers: list[dict[str, Any]]) -> str:
     )
 
 
+def _route_line(route: RouteState) -> str:
+    if route.mode == "tls":
+        expires = route.certificate_expires or "unknown"
+        return f"https://{route.domain}  certificate valid until {expires}"
+    return (
+        f"http://{route.domain}  HTTP only: no certificate in {route.certificate} "
+        "(certbot certonly --webroot, then deploy again)"
+    )
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = common.config(args)
+    proxy = config.settings.proxy
     rows: list[dict[str, Any]] = []
     with Connections(common.identity(args)) as hosts:
         for project, env in _targets(config, args.project, args.env):
@@ -52,7 +64,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             host = target_host(config, tenant, env)
             transport = hosts.to(host)
             state = read_state(transport, base_dir(config, project, env), common.log,
-                               compose_project(project, env))  # fmt: skip
+                               compose_project(project, env),
+                               proxy.dir if proxy and tenant.manifest.routes else None)  # fmt: skip
             containers = state.containers
             current = state.current
             rows.append({
@@ -67,6 +80,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                for c in containers],
                 "health": _health(containers),
                 "lock": state.lock.model_dump() if state.lock else None,
+                "routes": [r.model_dump() for r in state.routes],
             })  # fmt: skip
     if args.format == "json":
         print(json.dumps(rows, indent=2, sort_keys=True))
@@ -80,17 +94,30 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         for service, digest in sorted(row["images"].items()):
             print(f"    {service}: {digest}")
+        for route in row["routes"]:
+            print(f"    route {route['route']}: {_route_line(RouteState(**route))}")
     return 0
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Every routed service answering its health path, checked on its host; exit 1 if not."""
+    """Every route answering its health path, exit 1 if one does not: through the proxy on
+    its host (the public route, by its Host name) when there is one, else from inside the
+    service's container."""
     config = common.config(args)
+    proxy = config.settings.proxy
     failures = 0
     with Connections(common.identity(args)) as hosts:
         for project, env in _targets(config, args.project, args.env):
             tenant = find_tenant(config, project, env)
             transport = hosts.to(target_host(config, tenant, env))
+            if proxy is not None and tenant.manifest.routes:
+                argv = ("platform_proxy_health", proxy.dir, compose_project(project, env),
+                        str(proxy.http_port), str(proxy.https_port), str(args.timeout))  # fmt: skip
+                result = transport.run(render_operation(argv, {}), {}, lambda _line: None)
+                failures += result.exit_code != 0
+                for line in result.stdout.splitlines():
+                    print(f"{line[:4]} {project}/{env} {line[5:]}")
+                continue
             for route in tenant.manifest.routes:
                 argv = ("platform_http_check", compose_project(project, env), route.service,
                         str(route.port), route.health_path, str(args.timeout))  # fmt: skip

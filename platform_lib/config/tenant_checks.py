@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from platform_lib.config.compose_policy import (
@@ -13,6 +14,7 @@ from platform_lib.config.compose_schema import compose_schema_problems
 from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
+from platform_lib.config.ports import published_ports
 from platform_lib.errors import Problem
 from platform_lib.models.names import Domain, conforms
 
@@ -29,6 +31,7 @@ def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
     if schema:
         return problems
     problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
+    problems += _routed_services_publish_no_port(config, tenant)
     provided = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
     for env, env_file in tenant.env_files.items():
         problems += variable_problems(
@@ -213,3 +216,33 @@ def _secrets_not_in_env_file(tenant: Tenant, env_file: str, keys: set[str]) -> l
         for index, name in enumerate(tenant.manifest.secrets)
         if name in keys
     ]
+
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _routed_services_publish_no_port(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
+    """With the proxy, a routed service switches blue/green: its next containers start beside
+    the running ones, and two containers cannot bind one host port."""
+    if config.settings.proxy is None:
+        return []
+    problems: list[Problem] = []
+    specs = services(tenant.compose)
+    for name in sorted({route.service for route in tenant.manifest.routes}):
+        for index, entry in enumerate((specs.get(name) or {}).get("ports") or []):
+            # A variable stands for some value: the entry still shows whether it has a host part.
+            shape = _VARIABLE.sub("1", entry) if isinstance(entry, str) else entry
+            if not published_ports(shape):
+                continue
+            problems.append(
+                Problem(
+                    tenant.compose.locate(["services", name, "ports", index]),
+                    "compose.routed-service-publishes-port",
+                    f"service {name!r} is routed by the proxy and publishes a host port: a "
+                    "deploy starts its new containers beside the running ones, and they cannot "
+                    "bind the same host port",
+                    "remove this ports: entry; the proxy reaches the service on its compose "
+                    "network (a port without a host part, e.g. '8080', is fine)",
+                )
+            )
+    return problems

@@ -22,11 +22,18 @@ def run_operation(
     return result.stdout
 
 
-def read_state(transport: Transport, base: str, log: LineSink,
-               compose_project: str | None = None) -> HostState:  # fmt: skip
+def read_state(
+    transport: Transport,
+    base: str,
+    log: LineSink,
+    compose_project: str | None = None,
+    proxy_dir: str | None = None,
+) -> HostState:
     """The releases, current and lock under `base`; with a compose project, its containers
-    too, in the same round trip."""
-    argv = ("platform_facts", base) + ((compose_project,) if compose_project else ())
+    too, and with a proxy directory its routes, in the same round trip."""
+    argv: tuple[str, ...] = ("platform_facts", base)
+    if compose_project:
+        argv += (compose_project,) + ((proxy_dir,) if proxy_dir else ())
     output = run_operation(transport, argv, log)
     try:
         return HostState.model_validate_json(output)

@@ -39,6 +39,19 @@ class LockHolder(_Record):
     pid: int = 0
 
 
+class RouteState(_Record):
+    """A route as nginx serves it on the host."""
+
+    route: int
+    mode: str
+    """`tls`, or `plain` while its certificate is missing."""
+    domain: str
+    certificate: str
+    """The certificate's directory."""
+    certificate_expires: str = ""
+    """openssl's `notAfter`, e.g. `Jan 31 12:00:00 2027 GMT`; empty without a certificate."""
+
+
 class HostState(_Record):
     current_release: str | None = None
     current: ReleaseRecord | None = None
@@ -47,6 +60,8 @@ class HostState(_Record):
     lock: LockHolder | None = None
     containers: list[dict[str, Any]] = Field(default_factory=list)
     """`docker ps` of the compose project, when asked for."""
+    routes: list[RouteState] = Field(default_factory=list)
+    """The tenant's routes in the host's proxy, when asked for."""
 
     @field_validator("current_release", mode="before")
     @classmethod

@@ -570,36 +570,87 @@ platform_proxy_remove() {
   ) 9>>"$pdir/.lock"
 }
 
-# platform_proxy_check PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: every route of the
-# tenant through nginx on this host, as a visitor reaches it (its Host name; HTTPS when the
-# route has its certificate): 2xx or 3xx on its health path.
+# platform_route_check VARIANT DOMAIN PATH HTTP_PORT HTTPS_PORT TIMEOUT: one route through
+# nginx on this host, as a visitor reaches it (its Host name; HTTPS when it has its
+# certificate), until it answers 2xx or 3xx on PATH or TIMEOUT passes. Prints "URL CODE".
+platform_route_check() {
+  local variant=$1 domain=$2 path=$3 http=$4 https=$5 timeout=$6 url code deadline
+  local -a how=(--resolve "$domain:$http:127.0.0.1")
+  url="http://$domain:$http$path"
+  if [[ $variant == tls ]]; then
+    how=(--insecure --resolve "$domain:$https:127.0.0.1")
+    url="https://$domain:$https$path"
+  fi
+  deadline=$(($(platform_epoch) + timeout))
+  while :; do
+    code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' \
+      "${how[@]}" "$url") || code=000
+    [[ $code == [23]?? ]] && break
+    (($(platform_epoch) >= deadline)) && break
+    sleep 0.5
+  done
+  printf '%s %s\n' "$url" "$code"
+  [[ $code == [23]?? ]]
+}
+
+# platform_proxy_check PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: every route nginx now
+# serves for the project.
 platform_proxy_check() {
-  local pdir=$1 project=$2 http=$3 https=$4 timeout=$5 n variant domain cert path url code deadline
+  local pdir=$1 project=$2 n variant domain cert path out
   [[ -f $pdir/sites/$project.routes ]] || { platform_die "no routes of $project installed in $pdir"; return 1; }
   while IFS=$'\t' read -r n variant domain cert path; do
-    local -a how=(--resolve "$domain:$http:127.0.0.1")
-    url="http://$domain:$http$path"
-    if [[ $variant == tls ]]; then
-      how=(--insecure --resolve "$domain:$https:127.0.0.1")
-      url="https://$domain:$https$path"
+    if ! out=$(platform_route_check "$variant" "$domain" "$path" "$3" "$4" "$5"); then
+      platform_die "route $n: $out through the proxy (wanted 2xx or 3xx within $5s)"
+      return 1
     fi
-    deadline=$(($(platform_epoch) + timeout))
-    while :; do
-      code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' \
-        "${how[@]}" "$url") || code=000
-      [[ $code == [23]?? ]] && break
-      if (($(platform_epoch) >= deadline)); then
-        platform_die "$url answered $code through the proxy within ${timeout}s (route $n)"
-        return 1
-      fi
-      sleep 0.5
-    done
   done <"$pdir/sites/$project.routes"
 }
 
+# platform_proxy_health PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: one line per route,
+# "ok|FAIL URL CODE"; non-zero when any failed.
+platform_proxy_health() {
+  local pdir=$1 project=$2 n variant domain cert path out failed=0
+  if [[ ! -f $pdir/sites/$project.routes ]]; then
+    printf 'FAIL no routes of %s installed in %s\n' "$project" "$pdir"
+    return 1
+  fi
+  while IFS=$'\t' read -r n variant domain cert path; do
+    if out=$(platform_route_check "$variant" "$domain" "$path" "$3" "$4" "$5"); then
+      printf 'ok   %s\n' "$out"
+    else
+      printf 'FAIL %s\n' "$out"
+      failed=1
+    fi
+  done <"$pdir/sites/$project.routes"
+  return "$failed"
+}
+
+# platform_routes_json PROXY_DIR PROJECT: the routes nginx serves for the project, with their
+# certificates' expiry, as a JSON array.
+platform_routes_json() {
+  local pdir=$1 project=$2 n variant domain cert path expires first=1
+  printf '['
+  if [[ -f $pdir/sites/$project.routes ]]; then
+    while IFS=$'\t' read -r n variant domain cert path; do
+      expires=''
+      if [[ -s $cert/fullchain.pem ]] && command -v openssl >/dev/null; then
+        expires=$(openssl x509 -noout -enddate -in "$cert/fullchain.pem" 2>/dev/null) || expires=''
+        expires=${expires#notAfter=}
+      fi
+      ((first)) || printf ','
+      first=0
+      printf '{"route":%s,"mode":%s,"domain":%s,"certificate":%s,"certificate_expires":%s}' \
+        "$n" "$(platform_json "$variant")" "$(platform_json "$domain")" \
+        "$(platform_json "$cert")" "$(platform_json "$expires")"
+    done <"$pdir/sites/$project.routes"
+  fi
+  printf ']'
+}
+
 # --- reading the host ------------------------------------------------------------------
-# platform_facts BASE [COMPOSE_PROJECT]: JSON of what is deployed, and with a compose project
-# its containers too (read by the platform, not people)
+# platform_facts BASE [COMPOSE_PROJECT [PROXY_DIR]]: JSON of what is deployed, and with a
+# compose project its containers too, and with a proxy the routes nginx serves for it (read by
+# the platform, not people)
 platform_facts() {
   local base=$1 current='' release first=1 containers
   [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
@@ -621,6 +672,10 @@ platform_facts() {
     containers=$(docker ps --all --filter "label=com.docker.compose.project=$2" \
       --format '{{json .}}' | paste -sd, -) || return 1
     printf ',"containers":[%s]' "$containers"
+  fi
+  if [[ -n ${3:-} ]]; then
+    printf ',"routes":'
+    platform_routes_json "$3" "$2"
   fi
   printf '}\n'
 }

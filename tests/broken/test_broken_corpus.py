@@ -69,6 +69,7 @@ RULES = frozenset(
         "compose.invalid-image",
         "compose.built-image-pinned",
         "compose.port-collision",
+        "compose.routed-service-publishes-port",
         "compose.unresolved-variable",
         "compose.interpolation-syntax",
         "project.unknown-service",

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from e2e.servers import Servers
+from nginx_harness import Nginx
 
 
 def free_port() -> int:
@@ -54,6 +55,23 @@ def web_tenant(
         "backups": [{"kind": "volume", "name": "data", "volume": "data"}] if backup else [],
     }  # fmt: skip
     return {"compose": compose, "manifest": manifest}
+
+
+def routed_tenant() -> dict[str, Any]:
+    """The web test image, reached only through the proxy: no published port."""
+    tenant = web_tenant()
+    del tenant["compose"]["services"]["web"]["ports"]
+    return tenant
+
+
+def proxy_settings(nginx: Nginx, http_port: int, https_port: int) -> dict[str, Any]:
+    """`proxy:` settings for an nginx of tests/nginx_harness.py."""
+    return {
+        "dir": str(nginx.platform_dir), "nginx_conf": str(nginx.conf),
+        "pid_file": str(nginx.pid_file), "http_port": http_port, "https_port": https_port,
+        "ipv6": False, "certificates": str(nginx.prefix / "certs"),
+        "acme_webroot": str(nginx.prefix / "acme"), "drain": 10,
+    }  # fmt: skip
 
 
 @dataclass

@@ -9,6 +9,7 @@ reloads it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.platform_fixture import Platform, free_port, web_tenant
+from e2e.platform_fixture import Platform, free_port, proxy_settings, routed_tenant
 from e2e.servers import Servers
 from load import Load
-from nginx_harness import Nginx
+from nginx_harness import Nginx, self_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -34,22 +35,6 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
     server.start()
     yield server
     server.stop()
-
-
-def proxy_settings(nginx: Nginx, http_port: int, https_port: int) -> dict[str, Any]:
-    return {
-        "dir": str(nginx.platform_dir), "nginx_conf": str(nginx.conf),
-        "pid_file": str(nginx.pid_file), "http_port": http_port, "https_port": https_port,
-        "ipv6": False, "certificates": str(nginx.prefix / "certs"),
-        "acme_webroot": str(nginx.prefix / "acme"), "drain": 10,
-    }  # fmt: skip
-
-
-def routed_tenant() -> dict[str, Any]:
-    """The web test image, reached only through the proxy: no published port."""
-    tenant = web_tenant()
-    del tenant["compose"]["services"]["web"]["ports"]
-    return tenant
 
 
 @pytest.fixture
@@ -166,3 +151,37 @@ def test_plain_compose_recreate_drops_requests(servers: Servers, tmp_path: Path)
         assert failed, "a stop-first recreate should drop requests; the load saw none"
     finally:
         compose("DEMO_WEB_V1", "down")
+
+
+def test_certificate_status_health_and_removed_routes(
+    proxied: tuple[Platform, int], nginx: Nginx
+) -> None:
+    platform, http_port = proxied
+    domain = "staging.shop.example.test"
+    platform.deploy("shop", image="v1")
+
+    # No certificate yet: served over HTTP, and status says so.
+    status = json.loads(platform.cli("status", "--project", "shop", "--format", "json").stdout)
+    assert [(r["mode"], r["domain"]) for r in status[0]["routes"]] == [("plain", domain)]
+    assert "HTTP only: no certificate" in platform.cli("status", "--project", "shop").stdout
+    health = platform.cli("health", "--project", "shop", "--env", "staging").stdout
+    assert health == f"ok   shop/staging http://{domain}:{http_port}/health 200\n"
+
+    # A certificate arrives (certbot's layout); the next deploy serves HTTPS and redirects.
+    self_signed(nginx.prefix / "certs" / domain, domain)
+    platform.deploy("shop", image="v2")
+    status = json.loads(platform.cli("status", "--project", "shop", "--format", "json").stdout)
+    (route,) = status[0]["routes"]
+    assert route["mode"] == "tls"
+    assert route["certificate_expires"].endswith("GMT")
+    assert Load(http_port, host=domain).one().status == 308
+    health = platform.cli("health", "--project", "shop", "--env", "staging").stdout
+    assert health.startswith(f"ok   shop/staging https://{domain}:")
+
+    # The routes leave the manifest: the next deploy takes them out of nginx.
+    manifest = platform.root / "configs" / "shop" / "project.yml"
+    manifest.write_text(manifest.read_text().split("routes:")[0] + "routes: []\n")
+    platform.deploy("shop", image="v2")
+    assert not (nginx.platform_dir / "sites" / "shop-staging.conf").exists()
+    answer = Load(http_port, host=domain).one()
+    assert (answer.status, answer.body) == (404, "no site is configured for this host name")

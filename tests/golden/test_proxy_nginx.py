@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
 from nginx_harness import Nginx, free_port, self_signed
 
 from platform_lib.config.sources import read_sources
@@ -31,6 +30,7 @@ from platform_lib.models.settings import Proxy
 from platform_lib.planning.proxy_config import proxy_files
 
 GOLDEN = Path(__file__).parent / "plans"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES = sorted(p.parent.parent.name for p in GOLDEN.glob("*/nginx/nginx.tsv"))
 # The example settings' paths, as the goldens hold them.
 EXAMPLE_PATHS = ("/etc/nginx/platform", "/etc/letsencrypt/live", "/var/www/acme")

@@ -574,6 +574,43 @@ def test_compose_port_collision() -> None:
     ]
 
 
+# The example settings without `proxy:`: routed services then publish host ports of their own,
+# which is what the host-port rules are about.
+def without_proxy(change: dict[str, str]) -> dict[str, str]:
+    return {path: text.split("\n# nginx on every host")[0] + "\n" for path, text in change.items()}
+
+
+NO_PROXY = without_proxy({"configs/platform.yml": BASE["configs/platform.yml"]})
+ROUTED_PORT_HINT = (
+    "remove this ports: entry; the proxy reaches the service on its compose network (a port "
+    "without a host part, e.g. '8080', is fine)"
+)
+
+
+def test_compose_routed_service_publishes_port() -> None:
+    published = (
+        "    env_file: .env\n",
+        '    env_file: .env\n    ports:\n      - "8000"\n'
+        '      - "127.0.0.1:${WEB_PORT:-8000}:8000"\n'
+        "      - {target: 9000, published: 9000}\n",
+    )
+    problems = validate(edit(PAISS_COMPOSE, published))
+    message = (
+        "service 'web' is routed by the proxy and publishes a host port: a deploy starts its new "
+        "containers beside the running ones, and they cannot bind the same host port"
+    )
+    assert problems == [
+        Problem(at(PAISS_COMPOSE, 7, 9, "/services/web/ports/1"),
+                "compose.routed-service-publishes-port", message, ROUTED_PORT_HINT),
+        Problem(at(PAISS_COMPOSE, 8, 9, "/services/web/ports/2"),
+                "compose.routed-service-publishes-port", message, ROUTED_PORT_HINT),
+    ]  # fmt: skip
+    # Without the proxy, routed services are recreated in place: a host port is theirs to use.
+    settings = BASE["configs/platform.yml"]
+    without_proxy = settings[: settings.index("\n# nginx on every host")] + "\n"
+    assert validate(edit(PAISS_COMPOSE, published), {"configs/platform.yml": without_proxy}) == []
+
+
 def test_compose_unresolved_variable() -> None:
     env = "configs/filter-ical/.env.production"
     problems = validate(
@@ -734,7 +771,7 @@ GABS_PORT = (
 
 
 def test_host_port_conflict_across_tenants() -> None:
-    problems = validate(edit(PAISS_COMPOSE, PAISS_PORT), edit(GABS_COMPOSE, GABS_PORT))
+    problems = validate(NO_PROXY, edit(PAISS_COMPOSE, PAISS_PORT), edit(GABS_COMPOSE, GABS_PORT))
     where = at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0")
     assert problems == [
         Problem(
@@ -776,7 +813,7 @@ def test_no_host_port_conflict_on_different_hosts_or_addresses() -> None:
                 '      - "8080:8000/udp"\n    volumes:\n      - bookings',
             ),
         ),
-        edit(PLATFORM, (PROD1_KEY, PROD1_KEY + prod2)),
+        without_proxy(edit(PLATFORM, (PROD1_KEY, PROD1_KEY + prod2))),
         edit(PAISS_PROJECT, ("\nimages:", "placement:\n  production: prod-2\n\nimages:")),
     )
     assert [(p.location, p.message) for p in problems] == [
@@ -794,7 +831,7 @@ def test_host_port_conflict_between_staging_and_production_on_one_host() -> None
         "AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix\n"
     )
     shared_host = (
-        edit(PLATFORM, (PROD1_KEY, PROD1_KEY + staging1)),
+        without_proxy(edit(PLATFORM, (PROD1_KEY, PROD1_KEY + staging1))),
         edit(PAISS_PROJECT, ("\nimages:", "placement:\n  production: staging-1\n\nimages:")),
     )
     port = edit(
@@ -1133,6 +1170,7 @@ def test_cli_reports_wrong_types_without_a_traceback(tmp_path: Path) -> None:
 
 def test_unquoted_port_mapping_is_not_a_base_60_number() -> None:
     problems = validate(
+        NO_PROXY,
         edit(
             PAISS_COMPOSE,
             ("    env_file: .env\n", "    env_file: .env\n    ports:\n      - 2222:22\n"),
@@ -1151,6 +1189,7 @@ def test_unquoted_port_mapping_is_not_a_base_60_number() -> None:
 
 def test_port_collision_through_variables_within_one_tenant() -> None:
     problems = validate(
+        NO_PROXY,
         edit(
             GABS_COMPOSE,
             (
@@ -1161,7 +1200,7 @@ def test_port_collision_through_variables_within_one_tenant() -> None:
                 "    volumes:\n      - bookings",
                 '    ports:\n      - "8080:8000"\n    volumes:\n      - bookings',
             ),
-        )
+        ),
     )
     assert problems
     assert {p.rule for p in problems} <= {"compose.port-collision", "host.port-conflict"}
