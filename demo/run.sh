@@ -76,6 +76,31 @@ echo "demo: dockerd $DOCKER_HOST pulls Docker Hub images through the mirror http
 (read-only, anonymous view of $REGISTRY); the e2e tests share these servers"
 
 # ------------------------------------------------------------------------ root & images ---
+phase proxy "nginx for every tenant's domains on 127.0.0.1:8880 ($STATE/nginx)"
+NGINX=$STATE/nginx
+mkdir -p "$NGINX"/{platform/sites,platform/upstreams,logs,tmp,certs,acme}
+cat >"$NGINX/nginx.conf" <<CONF
+# Written by demo/run.sh: the host's main config; the platform writes platform/*.conf.
+pid $NGINX/nginx.pid;
+error_log $NGINX/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $NGINX/tmp/body;
+    proxy_temp_path $NGINX/tmp/proxy;
+    fastcgi_temp_path $NGINX/tmp/fastcgi;
+    uwsgi_temp_path $NGINX/tmp/uwsgi;
+    scgi_temp_path $NGINX/tmp/scgi;
+    include $NGINX/platform/*.conf;
+}
+CONF
+if pid=$(cat "$NGINX/nginx.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+    echo "demo: nginx runs (pid $pid)"
+else
+    nginx -e stderr -c "$NGINX/nginx.conf" || die "nginx did not start (see above)"
+    echo "demo: nginx started (pid $(cat "$NGINX/nginx.pid")); the deploys write its sites"
+fi
+
 phase root "platform root: $ROOT (tenant folders of configs/ + demo/platform.yml)"
 "$PYTHON" demo/root.py "$STATE" "$REGISTRY" "$DOCKER_HOST" >"$FACTS.tmp" || die "demo/root.py failed"
 mv "$FACTS.tmp" "$FACTS"
@@ -143,20 +168,23 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [ "$failed" = 0 ] || die "a deploy failed (see above); the platform rolled it back or left the previous release running"
 
 # ------------------------------------------------------------------------------- report ---
-phase report "where each routed service answers (no proxy yet: container IP, curl from this host)"
+phase report "where each route answers: through nginx on 127.0.0.1:8880, by its domain"
+echo "demo: the domains do not resolve here: curl --resolve DOMAIN:8880:127.0.0.1 http://DOMAIN:8880/"
 bad=0
 while read -r _ tenant env service port path domains; do
-    container=$(docker ps -q --filter "label=com.docker.compose.project=$tenant-$env" \
-        --filter "label=com.docker.compose.service=$service" | head -n 1)
-    ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$container" | cut -d' ' -f1)
-    url=http://$ip:$port$path
-    answer=$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' "$url" || true)
-    title=$(curl -sf --noproxy '*' -m 5 "http://$ip:$port/title" || echo '?')
-    case $answer in 2?? | 3??) ;; *) bad=1 ;; esac
-    printf '  %-24s %-9s %-34s -> HTTP %s  %s\n' "$tenant/$env" "$service" "$url" "$answer" "$title"
-    printf '  %-24s %-9s for %s\n' "" "" "${domains//,/, }"
+    for domain in ${domains//,/ }; do
+        url=http://$domain:8880$path
+        answer=$(curl -s --noproxy '*' -m 5 --resolve "$domain:8880:127.0.0.1" -o /dev/null \
+            -w '%{http_code}' "$url" || true)
+        title=$(curl -sf --noproxy '*' -m 5 --resolve "$domain:8880:127.0.0.1" \
+            "http://$domain:8880/title" || echo '?')
+        case $answer in 2?? | 3??) ;; *) bad=1 ;; esac
+        printf '  %-24s %-9s %-46s -> HTTP %s  %s\n' "$tenant/$env" "$service" "$url" "$answer" "$title"
+    done
 done < <(grep '^route ' "$FACTS")
-[ "$bad" = 0 ] || die "a routed service did not answer from this host (see above)"
+answer=$(curl -s --noproxy '*' -m 5 -H 'Host: unknown.example' http://127.0.0.1:8880/ || true)
+printf '  %-34s %-46s -> %s\n' "any other name" "http://unknown.example:8880/" "$answer"
+[ "$bad" = 0 ] || die "a route did not answer through the proxy (see above)"
 
 phase status "python -m platform_lib status --root $ROOT"
 "$PYTHON" -m platform_lib status --root "$ROOT"
