@@ -395,7 +395,8 @@ platform_switch() {
   fi
   local -A want=() hash=() old=()
   local -a routed=() others=() changed=() fresh=()
-  local svc n port replicas line ids id label all
+  local svc n port replicas line ids id label all started
+  local -a new_ids=() ids_of=()
   while IFS=$'\t' read -r n svc port replicas _; do
     [[ -n ${want[$svc]:-} ]] || routed+=("$svc")
     want[$svc]=$replicas
@@ -430,18 +431,28 @@ platform_switch() {
     for svc in "${changed[@]}"; do
       n=$(wc -w <<<"${old[$svc]}")
       platform_log "    blue/green: $svc ($((n)) running, ${want[$svc]} starting beside)"
-      if ! (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
-        --wait-timeout "$up_timeout" --no-deps --no-recreate \
-        --scale "$svc=$((n + want[$svc]))" "$svc"); then
+      # Waits for the new containers only: an old one that is unhealthy must not hold up its
+      # own replacement.
+      started=0
+      if (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach \
+        --no-deps --no-recreate --scale "$svc=$((n + want[$svc]))" "$svc"); then
+        mapfile -t new_ids < <(platform_new_containers "$project" "$svc" "${old[$svc]}")
+        platform_wait_healthy "$up_timeout" "${new_ids[@]}" && started=1
+      fi
+      if ((started == 0)); then
         platform_log "    $svc: the new containers did not become healthy; the old ones keep serving"
         platform_failure_report "$project"
         platform_retire_new "$project" old "${changed[@]}"
         return 1
       fi
     done
+    platform_remove_orphans "$project" "${!hash[@]}" || return 1
   fi
   local -a retiring=()
-  for svc in "${changed[@]}"; do retiring+=(${old[$svc]}); done
+  for svc in "${changed[@]}"; do
+    mapfile -t ids_of <<<"${old[$svc]}"
+    retiring+=("${ids_of[@]}")
+  done
   if ! platform_proxy_install "$dir" "$project" "$pdir" "$conf" "$pid" "$drain" "${retiring[@]}"; then
     platform_retire_new "$project" old "${changed[@]}"
     return 1
@@ -450,6 +461,51 @@ platform_switch() {
     platform_log "    stopping the old containers of ${changed[*]}"
     docker stop "${retiring[@]}" >/dev/null && docker rm "${retiring[@]}" >/dev/null || return 1
   fi
+}
+
+platform_new_containers() {  # PROJECT SERVICE OLD_IDS: its running containers not among OLD_IDS
+  local id
+  for id in $(platform_running "$1" "$2"); do
+    [[ " ${3//$'\n'/ } " == *" $id "* ]] || printf '%s\n' "$id"
+  done
+}
+
+# platform_wait_healthy TIMEOUT ID...: until every container is running and, if it has a
+# healthcheck, healthy. Fails at once when one exits or turns unhealthy, as compose's --wait.
+platform_wait_healthy() {
+  local deadline=$(($(platform_epoch) + $1)) id state pending
+  shift
+  (($#)) || { platform_die "no new container started"; return 1; }
+  while :; do
+    pending=0
+    for id in "$@"; do
+      state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id") || return 1
+      case $state in
+        "running healthy" | "running none") ;;
+        "running starting" | "created "*) pending=1 ;;
+        *) platform_die "container ${id:0:12} is $state"; return 1 ;;
+      esac
+    done
+    ((pending)) || return 0
+    if (($(platform_epoch) >= deadline)); then
+      platform_die "the new containers were not healthy within $1s"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+platform_remove_orphans() {  # PROJECT SERVICE...: containers of services no longer in the file
+  local project=$1 id service
+  shift
+  while read -r id service; do
+    [[ -n $id ]] || continue
+    [[ " $* " == *" $service "* ]] && continue
+    platform_log "    removing $service: no longer in the compose file"
+    docker rm -f "$id" >/dev/null || return 1
+  done < <(docker ps --all --filter "label=com.docker.compose.project=$project" \
+    --filter "label=com.docker.compose.oneoff=False" \
+    --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
 }
 
 platform_running() {  # PROJECT SERVICE: ids of its running containers
@@ -517,7 +573,7 @@ platform_proxy_reload() {
 platform_proxy_install() {
   local dir=$1 project=$2 pdir=$3 conf=$4 pid=$5 drain=$6
   shift 6
-  local retiring=" $* " n svc port replicas upstream cert domain path variant id address
+  local skip=" $* " n svc port replicas upstream cert domain path variant id address
   local site='' modes='' upstreams='' servers
   local -A seen=()
   mkdir -p "$pdir/sites" "$pdir/upstreams" || return 1
@@ -530,7 +586,7 @@ platform_proxy_install() {
     seen[$upstream]=1
     servers=''
     for id in $(platform_running "$project" "$svc"); do
-      [[ $retiring == *" $id "* ]] && continue
+      [[ $skip == *" $id "* ]] && continue
       address=$(platform_address_of "$id") || return 1
       [[ -n $address ]] && servers+="    server $address:$port;"$'\n'
     done

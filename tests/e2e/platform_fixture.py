@@ -146,6 +146,15 @@ class Platform:
         container_id, created = lines[0].split(" ", 1)
         return container_id, created
 
+    def service_containers(self, compose_project: str, service: str) -> list[str]:
+        """Ids of a service's containers, running or not, sorted."""
+        out = self.servers.docker(
+            "ps", "-aq", "--no-trunc",
+            "--filter", f"label=com.docker.compose.project={compose_project}",
+            "--filter", f"label=com.docker.compose.service={service}",
+        )  # fmt: skip
+        return sorted(out.split())
+
     def port(self, name: str, env: str = "staging") -> int:
         return self.ports[(name, env)]
 

@@ -185,3 +185,40 @@ def test_certificate_status_health_and_removed_routes(
     assert not (nginx.platform_dir / "sites" / "shop-staging.conf").exists()
     answer = Load(http_port, host=domain).one()
     assert (answer.status, answer.body) == (404, "no site is configured for this host name")
+
+
+def test_services_not_routed_are_recreated_in_place_and_removed_ones_go(
+    proxied: tuple[Platform, int], servers: Servers
+) -> None:
+    platform, http_port = proxied
+    folder = platform.root / "configs" / "shop"
+    compose = folder / "docker-compose.yml"
+    worker = (
+        f"  worker:\n    image: {servers.env['BUSYBOX_IMAGE']}\n"
+        "    command: ['sh', '-c', 'echo $$MODE; exec sleep 3600']\n"
+        "    environment: {MODE: '${WORKER_MODE:-first}'}\n    init: true\n"
+    )
+    compose.write_text(compose.read_text() + worker)
+    env_file = folder / ".env.staging"
+    env_file.write_text(env_file.read_text() + "WORKER_MODE=first\n")
+    platform.deploy("shop", image="v1")
+    web_before = platform.service_containers("shop-staging", "web")
+    worker_before = platform.service_containers("shop-staging", "worker")
+
+    # Only the worker's config changes: it is recreated, the routed web keeps its container.
+    env_file.write_text(env_file.read_text().replace("first", "second"))
+    done = platform.deploy("shop", image="v1")
+    assert "in place: worker" in done.stderr and "blue/green" not in done.stderr
+    assert platform.service_containers("shop-staging", "web") == web_before
+    assert platform.service_containers("shop-staging", "worker") != worker_before
+
+    # The worker leaves the compose file: its container goes; web switches blue/green.
+    compose.write_text(compose.read_text().replace(worker, ""))
+    with through_proxy(http_port) as load:
+        time.sleep(0.3)
+        done, start, end = deploy_under_load(load, lambda: platform.deploy("shop", image="v2"))
+        time.sleep(0.3)
+    assert "removing worker: no longer in the compose file" in done.stderr
+    assert platform.service_containers("shop-staging", "worker") == []
+    assert_no_failed_request(load, start, end)
+    assert_switched(load, "v1", "v2", end)
