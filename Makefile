@@ -71,7 +71,7 @@ deployment-status: install ## one tenant+environment: make deployment-status pro
 status: install ## every tenant's current release, digests, container health
 	$(RUN) status
 
-health: install ## every routed service's health path, checked on its host
+health: install ## every route's health path: through the proxy by its domain (else in its container)
 	$(RUN) health
 
 history: install ## what happened: make history project=X env=Y

@@ -23,13 +23,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def self_signed(directory: Path, name: str) -> None:
+def self_signed(directory: Path, name: str, days: int = 30) -> None:
     """`fullchain.pem` and `privkey.pem` for `name`, certbot's layout."""
     directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
          "-nodes", "-keyout", str(directory / "privkey.pem"), "-out",
-         str(directory / "fullchain.pem"), "-days", "30", "-subj", f"/CN={name}",
+         str(directory / "fullchain.pem"), "-days", str(days), "-subj", f"/CN={name}",
          "-addext", f"subjectAltName=DNS:{name}"],
         check=True, capture_output=True,
     )  # fmt: skip

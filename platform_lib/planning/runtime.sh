@@ -663,20 +663,31 @@ platform_proxy_check() {
 }
 
 # platform_proxy_health PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: one line per route,
-# "ok|FAIL URL CODE"; non-zero when any failed.
+# "ok|warn|FAIL URL CODE [certificate ...]"; non-zero when a route fails or its certificate
+# has expired (warn: it expires within 14 days).
 platform_proxy_health() {
-  local pdir=$1 project=$2 n variant domain cert path out failed=0
+  local pdir=$1 project=$2 n variant domain cert path out failed=0 verdict note
   if [[ ! -f $pdir/sites/$project.routes ]]; then
     printf 'FAIL no routes of %s installed in %s\n' "$project" "$pdir"
     return 1
   fi
   while IFS=$'\t' read -r n variant domain cert path; do
-    if out=$(platform_route_check "$variant" "$domain" "$path" "$3" "$4" "$5"); then
-      printf 'ok   %s\n' "$out"
-    else
-      printf 'FAIL %s\n' "$out"
-      failed=1
+    verdict=ok note=''
+    out=$(platform_route_check "$variant" "$domain" "$path" "$3" "$4" "$5") || verdict=FAIL
+    if [[ $variant == tls ]] && command -v openssl >/dev/null; then
+      note=$(openssl x509 -noout -enddate -in "$cert/fullchain.pem" 2>/dev/null) || note=''
+      note=" certificate until ${note#notAfter=}"
+      if ! openssl x509 -noout -checkend 0 -in "$cert/fullchain.pem" >/dev/null 2>&1; then
+        verdict=FAIL note+=" (expired)"
+      elif ! openssl x509 -noout -checkend 1209600 -in "$cert/fullchain.pem" >/dev/null 2>&1; then
+        [[ $verdict == ok ]] && verdict=warn
+        note+=" (renew it: less than 14 days left)"
+      fi
+    elif [[ $variant == plain ]]; then
+      note=" HTTP only: no certificate in $cert"
     fi
+    [[ $verdict == FAIL ]] && failed=1
+    printf '%-4s %s%s\n' "$verdict" "$out" "$note"
   done <"$pdir/sites/$project.routes"
   return "$failed"
 }

@@ -165,7 +165,11 @@ def test_certificate_status_health_and_removed_routes(
     assert [(r["mode"], r["domain"]) for r in status[0]["routes"]] == [("plain", domain)]
     assert "HTTP only: no certificate" in platform.cli("status", "--project", "shop").stdout
     health = platform.cli("health", "--project", "shop", "--env", "staging").stdout
-    assert health == f"ok   shop/staging http://{domain}:{http_port}/health 200\n"
+    certs = nginx.prefix / "certs"
+    assert health == (
+        f"ok   shop/staging http://{domain}:{http_port}/health 200 HTTP only: no certificate in "
+        f"{certs / domain}\n"
+    )
 
     # A certificate arrives (certbot's layout); the next deploy serves HTTPS and redirects.
     self_signed(nginx.prefix / "certs" / domain, domain)
@@ -176,7 +180,14 @@ def test_certificate_status_health_and_removed_routes(
     assert route["certificate_expires"].endswith("GMT")
     assert Load(http_port, host=domain).one().status == 308
     health = platform.cli("health", "--project", "shop", "--env", "staging").stdout
+    # The test certificate is valid for 30 days: fine, and not yet due for renewal.
     assert health.startswith(f"ok   shop/staging https://{domain}:")
+    assert health.endswith(f" 200 certificate until {route['certificate_expires']}\n")
+    # Renewal due: health warns (and still passes).
+    self_signed(nginx.prefix / "certs" / domain, domain, days=1)
+    health = platform.cli("health", "--project", "shop", "--env", "staging").stdout
+    assert health.startswith("warn shop/staging https://")
+    assert health.endswith(" (renew it: less than 14 days left)\n")
 
     # The routes leave the manifest: the next deploy takes them out of nginx.
     manifest = platform.root / "configs" / "shop" / "project.yml"
