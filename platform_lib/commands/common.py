@@ -1,4 +1,7 @@
-"""Argument helpers shared by the commands: where the repo is, who acts, when, with what key."""
+"""Argument helpers shared by the commands: where the repo is, who acts, when, with what key.
+
+Import-light on purpose (the config loader is imported when a config is read): a deploy opens
+its SSH connection before the heavy imports, so the two overlap (commands/deploying.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.sources import read_sources
-from platform_lib.config.validate import load_valid_config
 from platform_lib.errors import UsageError
+
+if TYPE_CHECKING:
+    from platform_lib.config.loader import PlatformConfig
 
 ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
@@ -40,6 +45,8 @@ def root(args: argparse.Namespace) -> Path:
 
 
 def config(args: argparse.Namespace) -> PlatformConfig:
+    from platform_lib.config.validate import load_valid_config
+
     return load_valid_config(read_sources(root(args)))
 
 

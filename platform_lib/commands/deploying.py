@@ -1,4 +1,8 @@
-"""deploy, apply, rollback: change what runs on a host."""
+"""deploy, apply, rollback: change what runs on a host.
+
+A deploy or rollback first starts the SSH connection to the host the configs name (a hint
+read from the raw YAML), then imports and validates everything else while the key exchange and
+login run: the handlers import their heavy dependencies themselves, after that."""
 
 from __future__ import annotations
 
@@ -10,24 +14,26 @@ from typing import Any
 from platform_lib.commands import common
 from platform_lib.commands.planning import add_plan_inputs, plan_request
 from platform_lib.errors import UsageError
-from platform_lib.execution.apply import apply_plan
 from platform_lib.execution.connect import Connections
-from platform_lib.execution.deploy import deploy, rollback
-from platform_lib.execution.host_state import read_state
-from platform_lib.models.host_state import HostState
-from platform_lib.models.plan import Plan
-from platform_lib.planning.rollback import RollbackRequest
+from platform_lib.execution.early_target import early_target
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    config = common.config(args)
     with Connections(common.identity(args)) as hosts:
+        hosts.open_early(early_target(common.root(args), args.project, args.env))
+        from platform_lib.execution.deploy import deploy
+
+        config = common.config(args)
         plan = deploy(config, plan_request(args), hosts, os.environ, common.log)
     common.log(f"deployed {plan.project}/{plan.environment}: release {plan.release}")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from platform_lib.execution.apply import apply_plan
+    from platform_lib.execution.host_state import read_state
+    from platform_lib.models.plan import Plan
+
     try:
         plan = Plan.model_validate_json(Path(args.plan).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -52,14 +58,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    config = common.config(args)
-    request = RollbackRequest(
-        project=args.project, environment=args.env, now=common.clock(None),
-        actor=common.actor(args.actor),
-        platform_sha=common.platform_sha(common.root(args), None),
-        state=HostState(), to_release=args.to,
-    )  # fmt: skip
     with Connections(common.identity(args)) as hosts:
+        hosts.open_early(early_target(common.root(args), args.project, args.env))
+        from platform_lib.execution.deploy import rollback
+        from platform_lib.models.host_state import HostState
+        from platform_lib.planning.rollback import RollbackRequest
+
+        config = common.config(args)
+        request = RollbackRequest(
+            project=args.project, environment=args.env, now=common.clock(None),
+            actor=common.actor(args.actor),
+            platform_sha=common.platform_sha(common.root(args), None),
+            state=HostState(), to_release=args.to,
+        )  # fmt: skip
         plan = rollback(config, request, hosts, common.log)
     common.log(f"rolled back {plan.project}/{plan.environment} to release {plan.release}")
     return 0

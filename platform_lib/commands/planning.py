@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_lib.commands import common
 from platform_lib.errors import UsageError
-from platform_lib.models.plan import ServerFacts
-from platform_lib.planning.builder import PlanRequest, build_plan
-from platform_lib.planning.canonical import plan_json
-from platform_lib.planning.render import render_script
-from platform_lib.planning.summary import render_summary
+
+if TYPE_CHECKING:  # imported where used: `deploy` reuses this module's inputs and stays light
+    from platform_lib.models.plan import ServerFacts
+    from platform_lib.planning.builder import PlanRequest
 
 
 def _facts(path: str | None) -> ServerFacts | None:
+    from platform_lib.models.plan import ServerFacts
+
     if path is None:
         return None
     try:
@@ -28,6 +29,8 @@ def _facts(path: str | None) -> ServerFacts | None:
 
 
 def plan_request(args: argparse.Namespace) -> PlanRequest:
+    from platform_lib.planning.builder import PlanRequest
+
     return PlanRequest(
         project=args.project,
         environment=args.env,
@@ -40,6 +43,11 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from platform_lib.planning.builder import build_plan
+    from platform_lib.planning.canonical import plan_json
+    from platform_lib.planning.render import render_script
+    from platform_lib.planning.summary import render_summary
+
     plan = build_plan(common.config(args), plan_request(args))
     renderers = {"json": plan_json, "script": render_script, "text": render_summary}
     output = renderers[args.format](plan)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
-from platform_lib.models.plan import TargetHost
 from platform_lib.transport.base import Transport
 from platform_lib.transport.local import LocalTransport
-from platform_lib.transport.ssh import SshTransport
+from platform_lib.transport.ssh import SshHost, SshTransport
+
+
+class Host(SshHost, Protocol):
+    """A TargetHost (or an early hint of one)."""
+
+    @property
+    def kind(self) -> str: ...
 
 
 class Connections:
@@ -18,7 +25,7 @@ class Connections:
         self._identity = identity
         self._open: dict[tuple[str, str | None, int, str], Transport] = {}
 
-    def to(self, host: TargetHost) -> Transport:
+    def to(self, host: Host) -> Transport:
         key = (host.kind, host.address, host.port, host.user)
         if key not in self._open:
             self._open[key] = (
@@ -27,6 +34,14 @@ class Connections:
                 else SshTransport(host, self._identity)
             )
         return self._open[key]
+
+    def open_early(self, host: Host | None) -> None:
+        """Start connecting to `host` in the background (an SSH host; nothing otherwise)."""
+        if host is None:
+            return
+        transport = self.to(host)
+        if isinstance(transport, SshTransport):
+            transport.open_in_background()
 
     def __enter__(self) -> Connections:
         return self

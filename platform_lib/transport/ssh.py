@@ -11,22 +11,40 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from platform_lib.errors import PlatformError
-from platform_lib.models.plan import TargetHost
 from platform_lib.transport.base import LineSink, RunResult, run_bash, secret_prelude
+
+
+class SshHost(Protocol):
+    """What a connection needs of a host (a TargetHost, or an early hint of one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def host_key(self) -> str | None: ...
+    @property
+    def docker_host(self) -> str | None: ...
+
 
 HOST_KEY_FAILURES = ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
 
 
-def known_hosts_line(host: TargetHost) -> str:
+def known_hosts_line(host: SshHost) -> str:
     name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
     return f"{name} {host.host_key}\n"
 
 
 class SshTransport:
     def __init__(
-        self, host: TargetHost, identity: Path | None = None, connect_timeout: int = 10
+        self, host: SshHost, identity: Path | None = None, connect_timeout: int = 10
     ) -> None:
         if host.address is None or host.host_key is None:
             raise PlatformError(f"host {host.name}: ssh needs an address and a pinned host_key")
@@ -53,8 +71,44 @@ class SshTransport:
         if identity is not None:
             self._options += ["-i", str(identity), "-o", "IdentitiesOnly=yes"]
         self._target = f"{host.user}@{host.address}"
+        self._workdir = workdir
+        self._opening: subprocess.Popen[bytes] | None = None
+
+    def open_in_background(self) -> None:
+        """Start the master connection now (key exchange and login run while the caller
+        goes on); the first `run` waits for it. `-f` returns once the login is done."""
+        if self._opening is not None:
+            return
+        with (self._workdir / "opening.log").open("wb") as log:
+            self._opening = subprocess.Popen(
+                ["ssh", *self._options, "-M", "-N", "-f", self._target],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+
+    def _opened(self) -> None:
+        """Wait for a background opening; its failure is reported as `run`'s would be."""
+        if self._opening is None:
+            return
+        code = self._opening.wait()
+        if code != 0:
+            lines = (self._workdir / "opening.log").read_text(errors="replace").splitlines()
+            self._fail(code, lines)
+
+    def _fail(self, code: int, lines: list[str]) -> None:
+        if code == 255 and any(m in line for line in lines for m in HOST_KEY_FAILURES):
+            raise PlatformError(
+                f"host {self._host.name} ({self._host.address}:{self._host.port}) did not "
+                "present the host key pinned in configs/platform.yml: refusing to connect. If "
+                "the host was rebuilt, verify its new key out of band and update host_key"
+            )
+        if code == 255:
+            raise PlatformError(
+                f"cannot reach {self._target} port {self._host.port} over ssh: "
+                f"{lines[-1] if lines else 'no output'}"
+            )
 
     def run(self, script: str, secrets: Mapping[str, str], on_line: LineSink) -> RunResult:
+        self._opened()
         prelude = secret_prelude(secrets)
         if self._host.docker_host:
             prelude = f"export DOCKER_HOST={shlex.quote(self._host.docker_host)}\n" + prelude
@@ -67,17 +121,7 @@ class SshTransport:
         result = run_bash(
             ["ssh", *self._options, self._target, "bash -s"], prelude + script, collect
         )
-        if result.exit_code == 255 and any(m in line for line in lines for m in HOST_KEY_FAILURES):
-            raise PlatformError(
-                f"host {self._host.name} ({self._host.address}:{self._host.port}) did not "
-                "present the host key pinned in configs/platform.yml: refusing to connect. If "
-                "the host was rebuilt, verify its new key out of band and update host_key"
-            )
-        if result.exit_code == 255:
-            raise PlatformError(
-                f"cannot reach {self._target} port {self._host.port} over ssh: "
-                f"{lines[-1] if lines else 'no output'}"
-            )
+        self._fail(result.exit_code, lines)
         return result
 
     def interactive(self, command: list[str]) -> int:
@@ -87,6 +131,9 @@ class SshTransport:
         ).returncode
 
     def close(self) -> None:
+        if self._opening is not None and self._opening.poll() is None:
+            self._opening.kill()
+            self._opening.wait()
         subprocess.run(
             ["ssh", *self._options, "-O", "exit", self._target], capture_output=True, check=False
         )
