@@ -357,12 +357,13 @@ platform_prune_releases() {  # BASE KEEP
 }
 
 platform_rollback() {  # BASE FAILED_RELEASE PROJECT UP_TIMEOUT PROXY(4) -- COMPOSE_ARGV...
-  local base=$1 failed=$2 previous=''
+  local base=$1 failed=$2 project=$3 pdir=$5 conf=$6 pid=$7 previous=''
   [[ -L $base/current ]] && previous=$(basename "$(readlink "$base/current")")
   if [[ -z $previous ]]; then
     platform_log "    no previous release: stopping the failed first release"
     shift 9
     (cd "$base/releases/$failed" && "$@" down --remove-orphans) || true
+    [[ -z $pdir ]] || platform_proxy_remove "$project" "$pdir" "$conf" "$pid" || true
     return 0
   fi
   platform_log "    restoring release $previous"

@@ -233,3 +233,18 @@ def test_services_not_routed_are_recreated_in_place_and_removed_ones_go(
     assert platform.service_containers("shop-staging", "worker") == []
     assert_no_failed_request(load, start, end)
     assert_switched(load, "v1", "v2", end)
+
+
+def test_a_first_release_failing_its_route_check_leaves_no_route_behind(
+    proxied: tuple[Platform, int], nginx: Nginx
+) -> None:
+    platform, http_port = proxied
+    manifest = platform.root / "configs" / "shop" / "project.yml"
+    manifest.write_text(manifest.read_text().replace("health_path: /health", "health_path: /nope"))
+    failed = platform.deploy("shop", image="v1", check=False)
+    assert failed.returncode == 1
+    assert "through the proxy" in failed.stderr  # the route answered 404 behind nginx
+    assert "no previous release: stopping the failed first release" in failed.stderr
+    assert not (nginx.platform_dir / "sites" / "shop-staging.conf").exists()
+    answer = Load(http_port, host="staging.shop.example.test").one()
+    assert (answer.status, answer.body) == (404, "no site is configured for this host name")
