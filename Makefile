@@ -55,7 +55,7 @@ plan: install ## show the deploy plan: make plan project=X env=Y [images="svc=re
 	$(need-project)
 	$(RUN) plan --project $(project) --env $(env) $(images-args)
 
-.PHONY: deploy rollback deployment-status status health history backups restore lock-release promote ssh
+.PHONY: deploy rollback deployment-status status health history backups restore lock-release promote ssh proxy-refresh proxy-prune
 deploy: install ## deploy now (emergency override): make deploy project=X env=Y [images=...]
 	$(need-project)
 	$(RUN) deploy --project $(project) --env $(env) $(images-args)
@@ -97,6 +97,13 @@ promote: install ## show staging -> production differences, then deploy: make pr
 ssh: install ## a shell on the host of a tenant: make ssh project=X env=Y
 	$(need-project)
 	$(RUN) ssh --project $(project) --env $(env)
+
+proxy-refresh: install ## a tenant's routes again, e.g. after certbot: make proxy-refresh project=X env=Y
+	$(need-project)
+	$(RUN) proxy refresh --project $(project) --env $(env)
+
+proxy-prune: install ## take removed tenants' routes out of nginx (dry=1 lists them only)
+	$(RUN) proxy prune $(if $(dry),--dry-run)
 
 .PHONY: demo
 demo: install ## deploy every example tenant to a local Docker host, print where each answers

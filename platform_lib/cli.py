@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "lock": "hosts",
     "backups": "backups",
     "restore": "backups",
+    "proxy": "proxy",
     "github": "github",
 }
 

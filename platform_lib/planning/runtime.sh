@@ -627,6 +627,47 @@ platform_proxy_remove() {
   ) 9>>"$pdir/.lock"
 }
 
+# platform_proxy_refresh BASE PROJECT PROXY_DIR CONF PID_FILE ACTOR LOCK_WAIT LOCK_EXPIRY: the
+# current release's routes installed again, under the deploy lock: a certificate that arrived
+# since (certbot certonly) switches its route to HTTPS; upstreams follow the running containers.
+platform_proxy_refresh() {
+  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0
+  [[ -f $base/current/nginx.tsv ]] ||
+    { platform_die "$project: the current release has no routes in the proxy"; return 1; }
+  platform_lock_acquire "$base" "$6" "proxy-refresh" "$7" "$8" || return 1
+  trap platform_on_exit EXIT
+  platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+  platform_lock_release "$base"
+  ((rc == 0)) && platform_log "    $project: routes installed again"
+  return "$rc"
+}
+
+# platform_proxy_prune PROXY_DIR CONF PID_FILE DRY_RUN KEEP...: the sites and upstreams of
+# compose projects not among KEEP (tenants or environments no longer placed on this host)
+# leave nginx, which is tested and reloaded. Their containers, volumes and releases stay.
+platform_proxy_prune() {
+  local pdir=$1 conf=$2 pid=$3 dry=$4 file project
+  shift 4
+  local keep=" $* "
+  local -a stale=()
+  [[ -d $pdir/sites ]] || return 0
+  for file in "$pdir"/sites/*.conf "$pdir"/upstreams/*.conf; do
+    [[ -e $file ]] || continue
+    project=$(basename "$file" .conf)
+    [[ $keep == *" $project "* || " ${stale[*]} " == *" $project "* ]] || stale+=("$project")
+  done
+  ((${#stale[@]})) || return 0
+  printf '%s\n' "${stale[@]}"
+  [[ $dry == 1 ]] && return 0
+  (
+    flock -w 120 9 || { platform_die "another deploy holds $pdir/.lock"; exit 1; }
+    for project in "${stale[@]}"; do
+      rm -f "$pdir/sites/$project.conf" "$pdir/upstreams/$project.conf" "$pdir/sites/$project.routes"
+    done
+    platform_proxy_reload "$conf" "$pid" 0
+  ) 9>>"$pdir/.lock"
+}
+
 # platform_route_check VARIANT DOMAIN PATH HTTP_PORT HTTPS_PORT TIMEOUT: one route through
 # nginx on this host, as a visitor reaches it (its Host name; HTTPS when it has its
 # certificate), until it answers 2xx or 3xx on PATH or TIMEOUT passes. Prints "URL CODE".

@@ -13,12 +13,11 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.platform_fixture import Platform, free_port, proxy_settings, routed_tenant
+from e2e.platform_fixture import Platform, free_port
 from e2e.servers import Servers
 from load import Load
 from nginx_harness import Nginx, self_signed
@@ -26,24 +25,6 @@ from nginx_harness import Nginx, self_signed
 pytestmark = pytest.mark.e2e
 
 MIN_REQUESTS = 2000
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[Nginx]:
-    server = Nginx(tmp_path / "nginx")
-    server.write_main()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def proxied(platform: Platform, nginx: Nginx) -> Iterator[tuple[Platform, int]]:
-    http_port = free_port()
-    # The proxy's main config listens where the generated default servers say.
-    platform.write_settings(platform.settings(proxy=proxy_settings(nginx, http_port, free_port())))
-    platform.add_tenant("shop", routed_tenant())
-    yield platform, http_port
 
 
 def deploy_under_load(

@@ -1,0 +1,91 @@
+"""proxy: the edge proxy's files on the hosts, outside of deploys. `refresh` installs a tenant's
+current routes again (a new certificate switches its route to HTTPS); `prune` takes out the
+routes of tenants no longer in configs/ (or no longer placed on that host)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from platform_lib.commands import common
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.platform_vars import compose_project
+from platform_lib.errors import UsageError
+from platform_lib.execution.connect import Connections
+from platform_lib.execution.host_state import run_operation
+from platform_lib.models.plan import TargetHost
+from platform_lib.models.settings import Proxy
+from platform_lib.planning.builder import base_dir, find_tenant, target_host
+
+
+def _proxy(config: PlatformConfig) -> Proxy:
+    if config.settings.proxy is None:
+        raise UsageError("configs/platform.yml has no proxy: section; there is nothing to manage")
+    return config.settings.proxy
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    proxy = _proxy(config)
+    tenant = find_tenant(config, args.project, args.env)
+    timeouts = config.settings.timeouts
+    argv = ("platform_proxy_refresh", base_dir(config, args.project, args.env),
+            compose_project(args.project, args.env), proxy.dir, proxy.nginx_conf,
+            proxy.pid_file, common.actor(None), str(timeouts.lock_wait),
+            str(timeouts.lock_expiry))  # fmt: skip
+    with Connections(common.identity(args)) as hosts:
+        run_operation(hosts.to(target_host(config, tenant, args.env)), argv, common.log)
+    return 0
+
+
+def placed_projects(config: PlatformConfig) -> list[tuple[TargetHost, list[str]]]:
+    """Every host of the settings with the compose projects placed on it (hosts reached the
+    same way count once: one machine may serve several environments)."""
+    hosts: dict[tuple[str, str | None, int, str], tuple[TargetHost, list[str]]] = {}
+    for env_name, env in config.settings.environments.items():
+        for name, host in env.hosts.items():
+            target = TargetHost(name=name, kind=host.kind, address=host.address, port=host.port,
+                                user=host.user, host_key=host.host_key,
+                                docker_host=host.docker_host)  # fmt: skip
+            hosts.setdefault((host.kind, host.address, host.port, host.user), (target, []))
+        for tenant_name, tenant in sorted(config.tenants.items()):
+            if env_name not in config.environments_of(tenant):
+                continue
+            target = target_host(config, tenant, env_name)
+            key = (target.kind, target.address, target.port, target.user)
+            hosts[key][1].append(compose_project(tenant_name, env_name))
+    return list(hosts.values())
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    config = common.config(args)
+    proxy = _proxy(config)
+    with Connections(common.identity(args)) as hosts:
+        for target, keep in placed_projects(config):
+            argv = ("platform_proxy_prune", proxy.dir, proxy.nginx_conf, proxy.pid_file,
+                    "1" if args.dry_run else "0", *keep)  # fmt: skip
+            stale = run_operation(hosts.to(target), argv, common.log).split()
+            verb = "would remove" if args.dry_run else "removed"
+            for project in stale:
+                print(f"{target.name}: {verb} the routes of {project}")
+            if not stale:
+                print(f"{target.name}: no stale routes")
+    return 0
+
+
+def register(sub: Any) -> None:
+    top = sub.add_parser("proxy", help="the edge proxy's routes on the hosts: refresh, prune")
+    actions = top.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser(
+        "refresh", help="install a tenant's current routes again (e.g. after certbot)"
+    )
+    common.add_root(p)
+    common.add_target(p)
+    common.add_identity(p)
+    p.set_defaults(func=cmd_refresh)
+
+    p = actions.add_parser("prune", help="take out routes of tenants no longer placed on a host")
+    common.add_root(p)
+    p.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    common.add_identity(p)
+    p.set_defaults(func=cmd_prune)

@@ -1,0 +1,65 @@
+"""The proxy outside of deploys, for real: `proxy refresh` picks up a certificate that arrived
+after the deploy; `proxy prune` takes a removed tenant's routes out of nginx and leaves
+everything else (its containers, the other tenants) alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from e2e.platform_fixture import Platform, routed_tenant
+from load import Load
+from nginx_harness import Nginx, self_signed
+
+pytestmark = pytest.mark.e2e
+
+
+def route_modes(platform: Platform, project: str) -> list[str]:
+    rows = json.loads(platform.cli("status", "--project", project, "--format", "json").stdout)
+    return [route["mode"] for row in rows for route in row["routes"]]
+
+
+def test_refresh_switches_a_route_to_https_once_its_certificate_is_there(
+    proxied: tuple[Platform, int], nginx: Nginx
+) -> None:
+    platform, http_port = proxied
+    domain = "staging.shop.example.test"
+    platform.deploy("shop", image="v1")
+    assert route_modes(platform, "shop") == ["plain"]
+
+    self_signed(nginx.prefix / "certs" / domain, domain)
+    platform.cli("proxy", "refresh", "--project", "shop", "--env", "staging")
+    assert route_modes(platform, "shop") == ["tls"]
+    assert Load(http_port, host=domain).one().status == 308
+    assert not (platform.base("shop") / "lock").exists()
+    # Nothing was redeployed: the same release, the same container.
+    assert [e["event"] for e in platform.history("shop")] == ["deploy"]
+
+
+def test_prune_takes_out_only_the_removed_tenants_routes(
+    proxied: tuple[Platform, int], nginx: Nginx
+) -> None:
+    platform, http_port = proxied
+    platform.add_tenant("blog", routed_tenant())
+    platform.deploy("shop", image="v1")
+    platform.deploy("blog", image="v2")
+    blog = Load(http_port, host="staging.blog.example.test")
+    assert (blog.one().status, blog.one().body) == (200, "v2")
+
+    shutil.rmtree(platform.root / "configs" / "blog")
+    listed = platform.cli("proxy", "prune", "--dry-run").stdout
+    assert listed == "e2e: would remove the routes of blog-staging\n"
+    assert (nginx.platform_dir / "sites" / "blog-staging.conf").exists()
+
+    assert platform.cli("proxy", "prune").stdout == "e2e: removed the routes of blog-staging\n"
+    assert not (nginx.platform_dir / "sites" / "blog-staging.conf").exists()
+    assert not (nginx.platform_dir / "upstreams" / "blog-staging.conf").exists()
+    answer = blog.one()
+    assert (answer.status, answer.body) == (404, "no site is configured for this host name")
+    shop = Load(http_port, host="staging.shop.example.test").one()
+    assert (shop.status, shop.body) == (200, "v1")
+    # Its containers and releases stay: taking a tenant off a host is a decision of its own.
+    assert platform.service_containers("blog-staging", "web") != []
+    assert platform.current("blog") is not None
+    assert platform.cli("proxy", "prune").stdout == "e2e: no stale routes\n"
