@@ -98,9 +98,8 @@ ssh: install ## a shell on the host of a tenant: make ssh project=X env=Y
 	$(need-project)
 	$(RUN) ssh --project $(project) --env $(env)
 
-proxy-refresh: install ## a tenant's routes again, e.g. after certbot: make proxy-refresh project=X env=Y
-	$(need-project)
-	$(RUN) proxy refresh --project $(project) --env $(env)
+proxy-refresh: install ## routes again, after certbot or a host restart: make proxy-refresh [project=X env=Y]
+	$(RUN) proxy refresh $(if $(project),--project $(project)) $(if $(env),--env $(env))
 
 proxy-prune: install ## take removed tenants' routes out of nginx (dry=1 lists them only)
 	$(RUN) proxy prune $(if $(dry),--dry-run)

@@ -101,6 +101,8 @@ def main() -> int:
                       f"rm -rf {baseline_dir}/docker-config")  # fmt: skip
         platform.cleanup()
 
+    print("rounds, ours:", " ".join(f"{t:.2f}" for t in ours_times))
+    print("rounds, baseline:", " ".join(f"{t:.2f}" for t in base_times))
     ours, base = statistics.median(ours_times), statistics.median(base_times)
     print(
         f"deploy (upgrade), median of {rounds}: ours {ours:.2f} s, "

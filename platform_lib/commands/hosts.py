@@ -101,8 +101,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     """Every route answering its health path, exit 1 if one does not: through the proxy on
-    its host (the public route, by its Host name) when there is one, else from inside the
-    service's container."""
+    its host (the public route, by its Host name) when there is one, else at the service's
+    container."""
     config = common.config(args)
     proxy = config.settings.proxy
     failures = 0

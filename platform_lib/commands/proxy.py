@@ -1,6 +1,7 @@
-"""proxy: the edge proxy's files on the hosts, outside of deploys. `refresh` installs a tenant's
-current routes again (a new certificate switches its route to HTTPS); `prune` takes out the
-routes of tenants no longer in configs/ (or no longer placed on that host)."""
+"""proxy: the edge proxy's files on the hosts, outside of deploys. `refresh` installs the
+current releases' routes again: a new certificate switches its route to HTTPS, and upstreams
+follow the containers' addresses (which a Docker engine may hand out anew when it restarts).
+`prune` takes out the routes of tenants no longer in configs/ (or no longer on that host)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_state import run_operation
 from platform_lib.models.plan import TargetHost
 from platform_lib.models.settings import Proxy
-from platform_lib.planning.builder import base_dir, find_tenant, target_host
+from platform_lib.planning.builder import base_dir, target_host
 
 
 def _proxy(config: PlatformConfig) -> Proxy:
@@ -27,14 +28,22 @@ def _proxy(config: PlatformConfig) -> Proxy:
 def cmd_refresh(args: argparse.Namespace) -> int:
     config = common.config(args)
     proxy = _proxy(config)
-    tenant = find_tenant(config, args.project, args.env)
     timeouts = config.settings.timeouts
-    argv = ("platform_proxy_refresh", base_dir(config, args.project, args.env),
-            compose_project(args.project, args.env), proxy.dir, proxy.nginx_conf,
-            proxy.pid_file, common.actor(None), str(timeouts.lock_wait),
-            str(timeouts.lock_expiry))  # fmt: skip
+    if args.project is not None and args.project not in config.tenants:
+        raise UsageError(f"unknown project {args.project!r}")
     with Connections(common.identity(args)) as hosts:
-        run_operation(hosts.to(target_host(config, tenant, args.env)), argv, common.log)
+        for name in sorted(config.tenants):
+            tenant = config.tenants[name]
+            for env in config.environments_of(tenant):
+                if args.project not in (None, name) or args.env not in (None, env):
+                    continue
+                if not tenant.manifest.routes:
+                    continue
+                argv = ("platform_proxy_refresh", base_dir(config, name, env),
+                        compose_project(name, env), proxy.dir, proxy.nginx_conf,
+                        proxy.pid_file, common.actor(None), str(timeouts.lock_wait),
+                        str(timeouts.lock_expiry))  # fmt: skip
+                run_operation(hosts.to(target_host(config, tenant, env)), argv, common.log)
     return 0
 
 
@@ -77,10 +86,11 @@ def register(sub: Any) -> None:
     top = sub.add_parser("proxy", help="the edge proxy's routes on the hosts: refresh, prune")
     actions = top.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser(
-        "refresh", help="install a tenant's current routes again (e.g. after certbot)"
+        "refresh", help="install current routes again (after certbot, or a host's restart)"
     )
     common.add_root(p)
-    common.add_target(p)
+    p.add_argument("--project", help="only this tenant (default: every tenant)")
+    p.add_argument("--env", help="only this environment (default: every one)")
     common.add_identity(p)
     p.set_defaults(func=cmd_refresh)
 

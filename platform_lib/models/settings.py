@@ -173,4 +173,4 @@ class PlatformSettings(Model):
     """The platform repository on GitHub."""
     proxy: Proxy | None = None
     """The edge proxy on the Docker hosts. Without it, routed services are recreated in
-    place (a short outage per deploy) and checked from inside their container."""
+    place (a short outage per deploy) and checked at their containers' addresses."""

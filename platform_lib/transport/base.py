@@ -6,11 +6,14 @@ values (in memory only: never in argv, a file or a log), then the script.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import shlex
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import IO, Protocol
 
 LineSink = Callable[[str], None]
@@ -82,3 +85,93 @@ def _pump_lines(stream: IO[str], on_line: LineSink) -> None:
 
 def _pump_all(stream: IO[str], chunks: list[str]) -> None:
     chunks.append(stream.read())
+
+
+class BashSession:
+    """One `bash -s` (e.g. on a host over one SSH session), fed script after script.
+
+    Each script runs in a subshell of its own, so its `set -e`, exports (secrets) and `exit`
+    end with it; a marker line on stdout carries its exit status, one on stderr says its
+    progress lines are all through (they are passed on as they arrive). A second SSH session
+    per command would cost a session setup on the host, a tenth of a second or more."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self._process = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", errors="replace",
+        )  # fmt: skip
+        assert self._process.stdout and self._process.stderr
+        self._stdout: queue.Queue[str | None] = queue.Queue()
+        self._marker = ""
+        self._sink: LineSink = lambda _line: None
+        self._progress_done = threading.Event()
+        self._readers = [
+            threading.Thread(target=_queue_lines, args=(self._process.stdout, self._stdout),
+                             daemon=True),
+            threading.Thread(target=self._pump_progress, daemon=True),
+        ]  # fmt: skip
+        for reader in self._readers:
+            reader.start()
+        self.ended = False
+
+    def _pump_progress(self) -> None:
+        assert self._process.stderr is not None
+        for raw in self._process.stderr:
+            line = raw.rstrip("\n")
+            if line == self._marker:
+                self._progress_done.set()
+            else:
+                self._sink(line)
+        self._progress_done.set()
+
+    def run(self, script: str, on_line: LineSink) -> RunResult:
+        """Run one script; exit status 255 (ssh's) with the lines seen if the session ended."""
+        marker = f"__platform_done_{token_hex(8)}"
+        self._marker, self._sink = marker, on_line
+        self._progress_done.clear()
+        wrapped = (
+            f"(\n{script}\n) </dev/null\n"
+            f"printf '\\n{marker} %d\\n' \"$?\"\n"
+            f"printf '{marker}\\n' >&2\n"
+        )
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(wrapped)
+            self._process.stdin.flush()
+        except OSError:  # the session is gone; its end is read below
+            pass
+        out: list[str] = []
+        code: int | None = None
+        while (line := self._stdout.get()) is not None:
+            if line.startswith(f"{marker} "):
+                code = int(line.split()[1])
+                break
+            out.append(line)
+        self._progress_done.wait()
+        if code is None:  # the session ended: the connection, not the script
+            self.ended = True
+            self.close()
+            code = self._process.returncode if self._process.returncode is not None else 255
+        # The marker's leading newline ends the script's last line: joining gives its output.
+        return RunResult(code, "\n".join(out))
+
+    def close(self) -> None:
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        for reader in self._readers:
+            reader.join(timeout=10)
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _queue_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)

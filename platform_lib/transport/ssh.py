@@ -1,7 +1,8 @@
 """An `ssh` host: one multiplexed SSH connection per host, its key pinned from the settings.
 
-The first `run` opens a master connection (ControlMaster); every later script of the same
-deploy (facts, then the plan) rides on it, so sshd sees one connection and one login.
+One master connection (ControlMaster), opened by the first `run` or in the background by
+`open_in_background`; on it one session runs `bash -s`, which every script of the command
+(facts, then the plan) is fed to in turn: sshd sees one connection, one login, one session.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from platform_lib.errors import PlatformError
-from platform_lib.transport.base import LineSink, RunResult, run_bash, secret_prelude
+from platform_lib.transport.base import BashSession, LineSink, RunResult, secret_prelude
 
 
 class SshHost(Protocol):
@@ -73,6 +74,7 @@ class SshTransport:
         self._target = f"{host.user}@{host.address}"
         self._workdir = workdir
         self._opening: subprocess.Popen[bytes] | None = None
+        self._session: BashSession | None = None
 
     def open_in_background(self) -> None:
         """Start the master connection now (key exchange and login run while the caller
@@ -118,9 +120,9 @@ class SshTransport:
             lines.append(line)
             on_line(line)
 
-        result = run_bash(
-            ["ssh", *self._options, self._target, "bash -s"], prelude + script, collect
-        )
+        if self._session is None or self._session.ended:
+            self._session = BashSession(["ssh", *self._options, self._target, "bash -s"])
+        result = self._session.run(prelude + script, collect)
         self._fail(result.exit_code, lines)
         return result
 
@@ -131,6 +133,8 @@ class SshTransport:
         ).returncode
 
     def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
         if self._opening is not None and self._opening.poll() is None:
             self._opening.kill()
             self._opening.wait()

@@ -1,0 +1,56 @@
+"""BashSession: scripts fed one after another to one bash, each isolated in a subshell."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from platform_lib.transport.base import BashSession
+
+
+def test_scripts_share_the_shell_but_not_their_state() -> None:
+    session = BashSession(["bash", "-s"])
+    try:
+        lines: list[str] = []
+        first = session.run(
+            "set -eu\nexport TOKEN=s3cret\necho one; echo two >&2\nexit 3", lines.append
+        )
+        assert (first.exit_code, first.stdout, lines) == (3, "one\n", ["two"])
+        # The exit, the export and `set -e` ended with the first script's subshell.
+        second = session.run('printf "%s" "${TOKEN:-unset}"; false; echo $$', lambda _l: None)
+        assert second.exit_code == 0
+        assert second.stdout.startswith("unset") and second.stdout.endswith("\n")
+        third = session.run("printf 'no newline'", lambda _l: None)
+        assert (third.exit_code, third.stdout) == (0, "no newline")
+        assert session.run(":", lambda _l: None).stdout == ""
+    finally:
+        session.close()
+
+
+def test_progress_lines_arrive_before_the_script_ends() -> None:
+    session = BashSession(["bash", "-s"])
+    seen: list[str] = []
+    try:
+        # The script blocks until its first stderr line has been passed on.
+        fifo_dir = os.path.realpath(os.environ.get("TMPDIR", "/tmp"))
+        fifo = os.path.join(fifo_dir, f"session-test-{os.getpid()}")
+        os.mkfifo(fifo)
+
+        def on_line(line: str) -> None:
+            seen.append(line)
+            if line == "started":
+                with open(fifo, "w") as f:
+                    f.write("go\n")
+
+        result = session.run(f'echo started >&2\nread -r word <{fifo}\necho "$word"', on_line)
+        assert (result.exit_code, result.stdout, seen) == (0, "go\n", ["started"])
+    finally:
+        session.close()
+        os.unlink(fifo)
+
+
+def test_a_session_that_dies_reports_its_own_exit_status() -> None:
+    session = BashSession(["bash", "-s"])
+    result = session.run("kill -KILL $$", lambda _l: None)
+    assert result.exit_code == -signal.SIGKILL
+    assert session.ended
