@@ -35,6 +35,12 @@ def test_refresh_switches_a_route_to_https_once_its_certificate_is_there(
     assert not (platform.base("shop") / "lock").exists()
     # Nothing was redeployed: the same release, the same container.
     assert [e["event"] for e in platform.history("shop")] == ["deploy"]
+    # Every tenant at once (as after a host's restart): staging has routes, production has
+    # no release yet and is skipped.
+    done = platform.cli("proxy", "refresh")
+    assert "shop-staging: routes installed again" in done.stderr
+    assert "shop-production: nothing to refresh" in done.stderr
+    assert route_modes(platform, "shop") == ["tls"]
 
 
 def test_prune_takes_out_only_the_removed_tenants_routes(
