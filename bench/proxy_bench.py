@@ -25,6 +25,7 @@ from load import Answer, Load
 from nginx_harness import Nginx
 
 HOST = "staging.bench.example.test"
+HEALTHY = "web: the new containers are healthy"  # logged by the host runtime's switch
 
 
 def timed_lines(command: list[str], env: dict[str, str]) -> tuple[int, list[tuple[float, str]]]:
@@ -39,7 +40,8 @@ def timed_lines(command: list[str], env: dict[str, str]) -> tuple[int, list[tupl
 
 
 def handover(answers: list[Answer], old: str, new: str, healthy: float) -> float:
-    """Seconds from the new containers' "Healthy" to the last answer of the old release."""
+    """Seconds from "the new containers are healthy" (the deploy's log line, as it arrives) to
+    the last answer of the old release."""
     last_old = max((a.at + a.seconds for a in answers if a.body == old), default=healthy)
     return max(0.0, last_old - healthy)
 
@@ -85,7 +87,7 @@ def ours(servers: Servers, work: Path, rounds: int) -> dict[str, list[float]]:
                 end = time.monotonic()
                 time.sleep(0.3)
             assert code == 0, "\n".join(line for _, line in lines)
-            healthy = max(t for t, line in lines if line.strip().endswith("Healthy"))
+            healthy = next(t for t, line in lines if line.endswith(HEALTHY))
             during = load.between(start, end)
             figures["requests"].append(len(during))
             figures["failed"].append(len(Load.failures(during)))

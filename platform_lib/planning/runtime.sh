@@ -456,6 +456,7 @@ platform_switch() {
         mapfile -t new_ids < <(platform_new_containers "$project" "$svc" "${old[$svc]}")
         platform_wait_healthy "$up_timeout" "${new_ids[@]}" && started=1
       fi
+      ((started == 0)) || platform_log "    $svc: the new containers are healthy"
       if ((started == 0)); then
         platform_log "    $svc: the new containers did not become healthy; the old ones keep serving"
         platform_failure_report "$project"
@@ -474,6 +475,7 @@ platform_switch() {
     platform_retire_new "$project" old "${changed[@]}"
     return 1
   fi
+  platform_log "    nginx routes $project to the release; its old workers are done"
   if ((${#retiring[@]})); then
     platform_log "    stopping the old containers of ${changed[*]}"
     docker stop "${retiring[@]}" >/dev/null && docker rm "${retiring[@]}" >/dev/null || return 1
