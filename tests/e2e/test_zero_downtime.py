@@ -229,3 +229,28 @@ def test_a_first_release_failing_its_route_check_leaves_no_route_behind(
     assert not (nginx.platform_dir / "sites" / "shop-staging.conf").exists()
     answer = Load(http_port, host="staging.shop.example.test").one()
     assert (answer.status, answer.body) == (404, "no site is configured for this host name")
+
+
+def test_blue_green_replaces_a_running_container_that_is_unhealthy(
+    proxied: tuple[Platform, int], servers: Servers, tmp_path: Path
+) -> None:
+    """The new containers' health is what the switch waits for: an unhealthy old one (here a
+    broken v3, put in place by hand) does not hold up its own replacement."""
+    platform, http_port = proxied
+    platform.deploy("shop", image="v1")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "docker-compose.yml").write_text(
+        f"services:\n  web:\n    image: {servers.env['DEMO_WEB_V3']}\n"
+    )
+    subprocess.run(
+        ["docker", "compose", "-p", "shop-staging", "up", "-d", "--no-deps", "web"], cwd=broken,
+        env={**os.environ, **servers.docker_env()}, capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert Load(http_port, host="staging.shop.example.test").one().status == 502
+
+    done = platform.deploy("shop", image="v2")
+    assert "blue/green: web (1 running, 1 starting beside)" in done.stderr
+    answer = Load(http_port, host="staging.shop.example.test").one()
+    assert (answer.status, answer.body) == (200, "v2")
+    assert len(platform.service_containers("shop-staging", "web")) == 1
