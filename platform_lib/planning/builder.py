@@ -28,6 +28,7 @@ from platform_lib.planning.steps import (
     health_steps,
     lock_step,
     precondition_step,
+    proxy_preflight_step,
     step,
     switch_step,
     undo_steps,
@@ -168,6 +169,8 @@ def _deploy_steps(
     steps = [lock_step(base, request.actor, release, timeouts)]
     if request.facts is not None:
         steps.append(precondition_step(base, request.facts.current_release))
+    if settings.proxy is not None and manifest.routes:
+        steps.append(proxy_preflight_step(settings.proxy))
     steps.append(step("stage", "Stage the release directory",
                       ("platform_stage_release", base, release), 30, "abort"))  # fmt: skip
     for f in files:

@@ -585,6 +585,18 @@ platform_proxy_reload() {
   done
 }
 
+# platform_proxy_preflight CONF PID_FILE: before anything changes, nginx runs and its config
+# as it stands passes `nginx -t` (else a deploy would fail at the switch, and so would its
+# rollback).
+platform_proxy_preflight() {
+  local out
+  command -v nginx >/dev/null || { platform_die "nginx is not installed on this host"; return 1; }
+  command -v curl >/dev/null || { platform_die "curl is not installed on this host (route checks)"; return 1; }
+  platform_nginx_master "$2" >/dev/null || return 1
+  out=$(nginx -t -q -c "$1" 2>&1) ||
+    { platform_die "nginx -t fails before this deploy changed anything: $out"; return 1; }
+}
+
 # platform_proxy_install RELEASE_DIR PROJECT PROXY_DIR CONF PID_FILE DRAIN [RETIRING_ID...]:
 # the release's sites (per route: tls when its certificate is there, else plain) and
 # upstreams (the routed services' running containers, less the retiring ones); nginx -t, then

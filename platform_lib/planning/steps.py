@@ -114,6 +114,13 @@ def proxy_args(proxy: Proxy | None) -> tuple[str, str, str, str]:
     return (proxy.dir, proxy.nginx_conf, proxy.pid_file, str(proxy.drain))
 
 
+def proxy_preflight_step(proxy: Proxy) -> Step:
+    """Before anything changes: nginx runs and its config passes `nginx -t`."""
+    return step("proxy-preflight", "Check nginx runs and its config passes nginx -t",
+                ("platform_proxy_preflight", proxy.nginx_conf, proxy.pid_file), 60,
+                "abort")  # fmt: skip
+
+
 def switch_timeout(timeouts: Timeouts, proxy: Proxy | None) -> int:
     """Services in place, then the routed ones beside the old, then the drain."""
     return 2 * timeouts.up + (proxy.drain if proxy else 0) + 60

@@ -254,3 +254,19 @@ def test_blue_green_replaces_a_running_container_that_is_unhealthy(
     answer = Load(http_port, host="staging.shop.example.test").one()
     assert (answer.status, answer.body) == (200, "v2")
     assert len(platform.service_containers("shop-staging", "web")) == 1
+
+
+def test_nginx_down_stops_a_deploy_before_anything_changes(
+    proxied: tuple[Platform, int], nginx: Nginx
+) -> None:
+    platform, _ = proxied
+    platform.deploy("shop", image="v1")
+    before = platform.service_containers("shop-staging", "web")
+    nginx.stop()
+    failed = platform.deploy("shop", image="v2", check=False)
+    assert failed.returncode == 1
+    assert f"nginx is not running (no live pid in {nginx.pid_file})" in failed.stderr
+    assert "nothing was switched" in failed.stderr
+    assert platform.service_containers("shop-staging", "web") == before
+    last = platform.history("shop")[-1]
+    assert (last["outcome"], last["step"]) == ("aborted", "proxy-preflight")

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan a4b19a7a12150a74317412c1155182a80c7fc8dada7123bbde4ee5319be62fc5
+# Deploy plan c4885d65ffca599c25a590ac9d680e9303dd9e246b0dd254b9684deecc009c23
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=a4b19a7a12150a74317412c1155182a80c7fc8dada7123bbde4ee5319be62fc5
+PLATFORM_PLAN_ID=c4885d65ffca599c25a590ac9d680e9303dd9e246b0dd254b9684deecc009c23
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -21,6 +21,7 @@ platform_rollback_plan() {
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/docker-compose.yml 0644 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
 IyB5YW1sLWxhbmd1YWdlLXNlcnZlcjogJHNjaGVtYT1odHRwczovL3Jhdy5naXRodWJ1c2VyY29u

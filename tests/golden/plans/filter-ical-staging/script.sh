@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 08937f0d8e81760818481318d259f57e662a82bfff603915da3e9258715ac9ae
+# Deploy plan 4f578c11099cfffb870ddf8c443af72d1d3cad095669531b3546ca26a046bdf9
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=08937f0d8e81760818481318d259f57e662a82bfff603915da3e9258715ac9ae
+PLATFORM_PLAN_ID=4f578c11099cfffb870ddf8c443af72d1d3cad095669531b3546ca26a046bdf9
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=20
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -20,6 +20,7 @@ platform_rollback_plan() {
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/staging current filter-ical-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/docker-compose.yml 0644 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
 IyB5YW1sLWxhbmd1YWdlLXNlcnZlcjogJHNjaGVtYT1odHRwczovL3Jhdy5naXRodWJ1c2VyY29u

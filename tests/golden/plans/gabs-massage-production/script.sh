@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan d49fbee616d1f7c38c7915f04735b8ab933067d83a9a88d44cad0c548d444792
+# Deploy plan 5018d38059fa8ef42c233cb1fa9dbacc360d652bb16805df47bdec60c40805dc
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=d49fbee616d1f7c38c7915f04735b8ab933067d83a9a88d44cad0c548d444792
+PLATFORM_PLAN_ID=5018d38059fa8ef42c233cb1fa9dbacc360d652bb16805df47bdec60c40805dc
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
 PLATFORM_COMPOSE_PROJECT=gabs-massage-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=23
+PLATFORM_STEP_COUNT=24
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -21,6 +21,7 @@ platform_rollback_plan() {
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/production alice 20261126T120000Z-b2a2076c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/gabs-massage/production 20261101T000000Z-deadbeef </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/docker-compose.yml 0644 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgZnJvbnRlbmQ6CiAgICByZXN0YXJ0OiB1bmxlc3Mtc3RvcHBlZAogICAgZW52

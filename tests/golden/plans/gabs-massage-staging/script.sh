@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 955fc6bad5b32fc97751abdfa1741144d03ffb0a54c3416319a9cff5ebbea4ea
+# Deploy plan 1c45e0d5d1bb32526490003b24fca9768d4cdb7c989c2dfaec49e0aa488a9282
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=955fc6bad5b32fc97751abdfa1741144d03ffb0a54c3416319a9cff5ebbea4ea
+PLATFORM_PLAN_ID=1c45e0d5d1bb32526490003b24fca9768d4cdb7c989c2dfaec49e0aa488a9282
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
 PLATFORM_COMPOSE_PROJECT=gabs-massage-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=22
+PLATFORM_STEP_COUNT=23
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -20,6 +20,7 @@ platform_rollback_plan() {
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/gabs-massage/staging current gabs-massage-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/staging alice 20261126T120000Z-eafd36fd 300 3600 </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/docker-compose.yml 0644 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgZnJvbnRlbmQ6CiAgICByZXN0YXJ0OiB1bmxlc3Mtc3RvcHBlZAogICAgZW52

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan fd898a1b3673dd4f8770a22f49c8511ca175c3469e11ddeea973b98ac642ee1d
+# Deploy plan a3e8666e44b55a4e46276c000e14ce39aa15b3326c89e9180b871a333b45e2e9
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=fd898a1b3673dd4f8770a22f49c8511ca175c3469e11ddeea973b98ac642ee1d
+PLATFORM_PLAN_ID=a3e8666e44b55a4e46276c000e14ce39aa15b3326c89e9180b871a333b45e2e9
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=19
+PLATFORM_STEP_COUNT=20
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -21,6 +21,7 @@ platform_rollback_plan() {
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/docker-compose.yml 0644 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl

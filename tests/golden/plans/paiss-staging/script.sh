@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 322f1ff695a095fe6624f5babaeefeed06dbf55ec067d1605857921fd4d869d9
+# Deploy plan 20689ef0766da9d62a9ee656590aa4c71bf2f61587f159a3d89ce5702f5aa37c
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=322f1ff695a095fe6624f5babaeefeed06dbf55ec067d1605857921fd4d869d9
+PLATFORM_PLAN_ID=20689ef0766da9d62a9ee656590aa4c71bf2f61587f159a3d89ce5702f5aa37c
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=19
+PLATFORM_STEP_COUNT=20
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -21,6 +21,7 @@ platform_rollback_plan() {
 }
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/docker-compose.yml 0644 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl
