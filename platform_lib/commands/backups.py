@@ -50,10 +50,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if backup.kind == "pg_dump"
         else ("volume", backup.volume)
     )
-    timeouts = config.settings.timeouts
+    timeouts, proxy = config.settings.timeouts, config.settings.proxy
+    via = (proxy.dir, proxy.nginx_conf, proxy.pid_file) if proxy is not None else ("", "", "")
     argv = ("platform_restore", base_dir(config, args.project, args.env), release, file,
             str(timeouts.lock_wait), str(timeouts.lock_expiry),
-            compose_project(args.project, args.env), *target)  # fmt: skip
+            compose_project(args.project, args.env), *via, *target)  # fmt: skip
     with Connections(common.identity(args)) as hosts:
         run_operation(hosts.to(target_host(config, tenant, args.env)), argv, common.log,
                       actor=common.actor(args.actor))  # fmt: skip

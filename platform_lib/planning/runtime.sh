@@ -848,9 +848,13 @@ platform_backups() {  # BASE: one line per backup, "<release>/<file> <bytes>", n
 
 # platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY COMPOSE_PROJECT KIND ARGS...
 #   KIND pg_dump: SERVICE DATABASE USER      KIND volume: VOLUME
+# platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY PROJECT PROXY_DIR CONF PID_FILE KIND
+#   TARGET...: with a proxy, the routes are installed again afterwards (restarted containers
+#   may have new addresses).
 platform_restore() {
-  local base=$1 release=$2 file=$3 wait=$4 expiry=$5 project=$6 kind=$7 path rc=0
-  shift 7
+  local base=$1 release=$2 file=$3 wait=$4 expiry=$5 project=$6 pdir=$7 conf=$8 pid=$9
+  local kind=${10} path rc=0
+  shift 10
   path=$base/releases/$release/backups/$file
   [[ -f $path ]] || { platform_die "no backup $release/$file on this host"; return 1; }
   platform_lock_acquire "$base" "$PLATFORM_ACTOR" "restore $release/$file" "$wait" "$expiry" \
@@ -861,6 +865,9 @@ platform_restore() {
     volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
     *) platform_die "unknown backup kind $kind"; rc=1 ;;
   esac
+  if ((rc == 0)) && [[ -n $pdir && -f $base/current/nginx.tsv ]]; then
+    platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+  fi
   printf '{"at":%s,"event":"restore","outcome":%s,"backup":%s,"actor":%s}\n' \
     "$(platform_json "$(platform_now)")" "$(platform_json "$( ((rc)) && echo failed || echo restored)")" \
     "$(platform_json "$release/$file")" "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"

@@ -8,7 +8,13 @@ import json
 import shutil
 
 import pytest
-from e2e.platform_fixture import Platform, routed_tenant
+from e2e.platform_fixture import (
+    Platform,
+    free_port,
+    proxy_settings,
+    routed_tenant,
+    web_tenant,
+)
 from load import Load
 from nginx_harness import Nginx, self_signed
 
@@ -69,3 +75,21 @@ def test_prune_takes_out_only_the_removed_tenants_routes(
     assert platform.service_containers("blog-staging", "web") != []
     assert platform.current("blog") is not None
     assert platform.cli("proxy", "prune").stdout == "e2e: no stale routes\n"
+
+
+def test_a_restore_keeps_the_route_answering(platform: Platform, nginx: Nginx) -> None:
+    """A volume restore stops and starts the tenant's containers; the route is installed
+    again afterwards, so nginx points at wherever they came back."""
+    http_port = free_port()
+    platform.write_settings(platform.settings(proxy=proxy_settings(nginx, http_port, free_port())))
+    tenant = web_tenant(volume=True, backup=True)
+    del tenant["compose"]["services"]["web"]["ports"]
+    platform.add_tenant("shop", tenant)
+    platform.deploy("shop", image="v1")
+    platform.deploy("shop", image="v2")  # backs up the volume, then switches blue/green
+    backed_up = platform.current("shop")
+    platform.cli("restore", "--project", "shop", "--env", "staging",
+                 "--backup", f"{backed_up}/data.tar.gz")  # fmt: skip
+    answer = Load(http_port, host="staging.shop.example.test").one()
+    assert (answer.status, answer.body) == (200, "v2")
+    assert platform.history("shop")[-1]["outcome"] == "restored"
