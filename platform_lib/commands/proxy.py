@@ -12,11 +12,11 @@ from platform_lib.commands import common
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
-from platform_lib.execution.connect import Connections
+from platform_lib.execution.connect import Connections, connection_key
 from platform_lib.execution.host_state import run_operation
 from platform_lib.models.plan import TargetHost
 from platform_lib.models.settings import Proxy
-from platform_lib.planning.builder import base_dir, target_host
+from platform_lib.planning.builder import base_dir, host_target, target_host
 
 
 def _proxy(config: PlatformConfig) -> Proxy:
@@ -53,16 +53,13 @@ def placed_projects(config: PlatformConfig) -> list[tuple[TargetHost, list[str]]
     hosts: dict[tuple[str, str | None, int, str], tuple[TargetHost, list[str]]] = {}
     for env_name, env in config.settings.environments.items():
         for name, host in env.hosts.items():
-            target = TargetHost(name=name, kind=host.kind, address=host.address, port=host.port,
-                                user=host.user, host_key=host.host_key,
-                                docker_host=host.docker_host)  # fmt: skip
-            hosts.setdefault((host.kind, host.address, host.port, host.user), (target, []))
+            target = host_target(name, host)
+            hosts.setdefault(connection_key(target), (target, []))
         for tenant_name, tenant in sorted(config.tenants.items()):
             if env_name not in config.environments_of(tenant):
                 continue
             target = target_host(config, tenant, env_name)
-            key = (target.kind, target.address, target.port, target.user)
-            hosts[key][1].append(compose_project(tenant_name, env_name))
+            hosts[connection_key(target)][1].append(compose_project(tenant_name, env_name))
     return list(hosts.values())
 
 

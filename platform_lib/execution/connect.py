@@ -18,6 +18,11 @@ class Host(SshHost, Protocol):
     def kind(self) -> str: ...
 
 
+def connection_key(host: Host) -> tuple[str, str | None, int, str]:
+    """Hosts reached the same way share one connection (and are one machine)."""
+    return (host.kind, host.address, host.port, host.user)
+
+
 class Connections:
     """`with Connections(identity) as hosts: hosts.to(target)`: one connection per host."""
 
@@ -26,7 +31,7 @@ class Connections:
         self._open: dict[tuple[str, str | None, int, str], Transport] = {}
 
     def to(self, host: Host) -> Transport:
-        key = (host.kind, host.address, host.port, host.user)
+        key = connection_key(host)
         if key not in self._open:
             self._open[key] = (
                 LocalTransport(host.docker_host)

@@ -12,6 +12,7 @@ from platform_lib.config.placement import placement_host
 from platform_lib.config.platform_vars import compose_project as compose_project_name
 from platform_lib.errors import PlanError
 from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
+from platform_lib.models.settings import Host
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
 from platform_lib.planning.proxy_config import proxy_files
@@ -65,7 +66,11 @@ def find_tenant(config: PlatformConfig, project: str, environment: str) -> Tenan
 
 def target_host(config: PlatformConfig, tenant: Tenant, environment: str) -> TargetHost:
     name = placement_host(config.settings, tenant.manifest, environment)
-    host = config.settings.environments[environment].hosts[name]
+    return host_target(name, config.settings.environments[environment].hosts[name])
+
+
+def host_target(name: str, host: Host) -> TargetHost:
+    """A host of the settings, as plans and transports name it."""
     return TargetHost(
         name=name,
         kind=host.kind,
