@@ -50,7 +50,7 @@ def _route_line(route: RouteState) -> str:
         return f"https://{route.domain}  certificate valid until {expires}"
     return (
         f"http://{route.domain}  HTTP only: no certificate in {route.certificate} "
-        "(certbot certonly --webroot, then deploy again)"
+        "(certbot certonly --webroot, then: python -m platform_lib proxy refresh)"
     )
 
 
