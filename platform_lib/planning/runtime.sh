@@ -256,9 +256,8 @@ platform_resolve_digests() {
   } >"$dir/digests.json.tmp" && mv "$dir/digests.json.tmp" "$dir/digests.json"
 }
 
-platform_container_of() {  # COMPOSE_PROJECT SERVICE
-  docker ps --quiet --filter "label=com.docker.compose.project=$1" \
-    --filter "label=com.docker.compose.service=$2" | head -n 1
+platform_container_of() {  # COMPOSE_PROJECT SERVICE: one of its running containers
+  platform_running "$1" "$2" | head -n 1
 }
 
 platform_backup_pg_dump() {  # BASE TARGET PROJECT SERVICE DATABASE USER NAME
@@ -379,7 +378,7 @@ platform_rollback() {  # BASE FAILED_RELEASE PROJECT UP_TIMEOUT PROXY(4) -- COMP
     platform_log "    no previous release: stopping the failed first release"
     shift 9
     (cd "$base/releases/$failed" && "$@" down --remove-orphans) || true
-    [[ -z $pdir ]] || platform_proxy_remove "$project" "$pdir" "$conf" "$pid" || true
+    [[ -z $pdir ]] || platform_proxy_drop "$pdir" "$conf" "$pid" "$project" || true
     return 0
   fi
   platform_log "    restoring release $previous"
@@ -407,43 +406,45 @@ platform_switch() {
   if [[ -z $pdir || ! -f $dir/nginx.tsv ]]; then
     (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" \
       "$@" up --detach --wait --wait-timeout "$up_timeout" --remove-orphans) || return 1
-    [[ -n $pdir ]] && { platform_proxy_remove "$project" "$pdir" "$conf" "$pid" || return 1; }
+    [[ -z $pdir ]] || platform_proxy_drop "$pdir" "$conf" "$pid" "$project" || return 1
     return 0
   fi
-  local -A want=() hash=() old=()
-  local -a routed=() others=() changed=() fresh=()
-  local svc n port replicas line ids id label all started
-  local -a new_ids=() ids_of=()
-  while IFS=$'\t' read -r n svc port replicas _; do
+  local -a compose=("$@") routed=() others=() changed=() fresh=() new_ids=() ids_of=()
+  local -A want=() hash=() old=() outdated=()
+  local svc n replicas id label hashes running started
+  while IFS=$'\t' read -r _ svc _ replicas _; do
     [[ -n ${want[$svc]:-} ]] || routed+=("$svc")
     want[$svc]=$replicas
   done <"$dir/nginx.tsv"
-  all=$(cd "$dir" && "$@" config --hash '*') || return 1
-  while read -r svc line; do hash[$svc]=$line; done <<<"$all"
+  hashes=$(cd "$dir" && "${compose[@]}" config --hash '*') || return 1
+  while read -r svc label; do hash[$svc]=$label; done <<<"$hashes"
   for svc in "${!hash[@]}"; do [[ -n ${want[$svc]:-} ]] || others+=("$svc"); done
-  local serving=0
+  # The running containers of the routed services, and whether each runs this release's config.
+  running=$(docker ps --no-trunc --filter "label=com.docker.compose.project=$project" \
+    --filter status=running \
+    --format '{{.Label "com.docker.compose.service"}} {{.ID}} {{.Label "com.docker.compose.config-hash"}}') ||
+    return 1
+  while read -r svc id label; do
+    [[ -n $svc && -n ${want[$svc]:-} ]] || continue
+    old[$svc]+="${old[$svc]:+$'\n'}$id"
+    [[ $label == "${hash[$svc]}" ]] || outdated[$svc]=1
+  done <<<"$running"
   for svc in "${routed[@]}"; do
-    ids=$(platform_running "$project" "$svc") || return 1
-    old[$svc]=$ids
-    if [[ -z $ids ]]; then fresh+=("$svc"); continue; fi
-    serving=1
-    for id in $ids; do
-      label=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.config-hash"}}' "$id") || return 1
-      if [[ $label != "${hash[$svc]}" ]]; then changed+=("$svc"); break; fi
-    done
+    if [[ -z ${old[$svc]:-} ]]; then fresh+=("$svc")
+    elif [[ -n ${outdated[$svc]:-} ]]; then changed+=("$svc"); fi
   done
-  if ((serving == 0)); then  # nothing routed runs yet: nothing to keep serving
-    (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" \
-      "$@" up --detach --wait --wait-timeout "$up_timeout" --remove-orphans) || return 1
+  if ((${#fresh[@]} == ${#routed[@]})); then  # nothing routed runs yet: nothing to keep serving
+    platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
+      --remove-orphans || return 1
   else
     if ((${#others[@]})); then
       platform_log "    in place: ${others[*]}"
-      (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
-        --wait-timeout "$up_timeout" --remove-orphans --no-deps "${others[@]}") || return 1
+      platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
+        --remove-orphans --no-deps "${others[@]}" || return 1
     fi
     for svc in "${fresh[@]}"; do
-      (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach --wait \
-        --wait-timeout "$up_timeout" --no-deps "$svc") || return 1
+      platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
+        --no-deps "$svc" || return 1
     done
     for svc in "${changed[@]}"; do
       n=$(wc -w <<<"${old[$svc]}")
@@ -451,8 +452,8 @@ platform_switch() {
       # Waits for the new containers only: an old one that is unhealthy must not hold up its
       # own replacement.
       started=0
-      if (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "$@" up --detach \
-        --no-deps --no-recreate --scale "$svc=$((n + want[$svc]))" "$svc"); then
+      if platform_up "$dir" "$up_timeout" compose --no-deps --no-recreate \
+        --scale "$svc=$((n + want[$svc]))" "$svc"; then
         mapfile -t new_ids < <(platform_new_containers "$project" "$svc" "${old[$svc]}")
         platform_wait_healthy "$up_timeout" "${new_ids[@]}" && started=1
       fi
@@ -480,6 +481,16 @@ platform_switch() {
     platform_log "    stopping the old containers of ${changed[*]}"
     docker stop "${retiring[@]}" >/dev/null && docker rm "${retiring[@]}" >/dev/null || return 1
   fi
+}
+
+# platform_up RELEASE_DIR UP_TIMEOUT COMPOSE_ARRAY UP_ARG...: `compose up --detach UP_ARG...`
+# in the release directory, within the up timeout (COMPOSE_ARRAY names the caller's array
+# holding the compose argv).
+platform_up() {
+  local dir=$1 up_timeout=$2
+  local -n argv=$3
+  shift 3
+  (cd "$dir" && timeout --kill-after=10 "$((up_timeout + 30))" "${argv[@]}" up --detach "$@")
 }
 
 platform_new_containers() {  # PROJECT SERVICE OLD_IDS: its running containers not among OLD_IDS
@@ -624,37 +635,66 @@ platform_proxy_install() {
     [[ -n $servers ]] || servers="    server 127.0.0.1:9 down;  # no running container"$'\n'
     upstreams+="upstream $upstream {"$'\n'"$servers"'    keepalive 8;'$'\n''}'$'\n'
   done <"$dir/nginx.tsv"
+  # Written beside their places first, named for this project (the shared http.conf too: other
+  # tenants may deploy at the same time) and matching no include; moved under the lock.
+  local new=".$project.new"
+  cp "$dir/nginx-http.conf" "$pdir/http.conf$new" &&
+    printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf$new" &&
+    printf '%s' "$site" >"$pdir/sites/$project.conf$new" &&
+    printf '%s' "$modes" >"$pdir/sites/$project.routes$new" || return 1
+  platform_proxy_locked "$pdir" platform_proxy_swap "$pdir" "$conf" "$pid" "$drain" "$new" \
+    "http.conf" "upstreams/$project.conf" "sites/$project.conf" "sites/$project.routes"
+}
+
+# platform_proxy_swap PROXY_DIR CONF PID_FILE DRAIN SUFFIX FILE...: each FILE<SUFFIX> takes
+# FILE's place, then nginx -t and a reload; if either fails, every FILE is put back as it was.
+platform_proxy_swap() {
+  local pdir=$1 conf=$2 pid=$3 drain=$4 new=$5 f ok=1
+  shift 5
+  for f in "$@"; do
+    if [[ -f $pdir/$f ]]; then cp -p "$pdir/$f" "$pdir/$f.previous"; else rm -f "$pdir/$f.previous"; fi
+  done
+  for f in "$@"; do mv -f "$pdir/$f$new" "$pdir/$f" || { ok=0; break; }; done
+  ((ok)) && platform_proxy_reload "$conf" "$pid" "$drain" && return 0
+  platform_log "    putting the previous proxy config back"
+  for f in "$@"; do
+    rm -f "$pdir/$f$new"
+    if [[ -f $pdir/$f.previous ]]; then mv -f "$pdir/$f.previous" "$pdir/$f"; else rm -f "$pdir/$f"; fi
+  done
+  return 1
+}
+
+# platform_proxy_locked PROXY_DIR COMMAND...: COMMAND holding the host's proxy lock, so that
+# one deploy at a time (whichever tenant's) changes nginx's files and reloads it.
+platform_proxy_locked() {
+  local pdir=$1
+  shift
   (
-    flock -w 120 9 || { platform_die "another deploy holds $pdir/.lock"; exit 1; }
-    local f
-    for f in "http.conf" "sites/$project.conf" "upstreams/$project.conf" "sites/$project.routes"; do
-      if [[ -f $pdir/$f ]]; then cp -p "$pdir/$f" "$pdir/$f.previous"; else rm -f "$pdir/$f.previous"; fi
-    done
-    cp "$dir/nginx-http.conf" "$pdir/http.conf.tmp" && mv "$pdir/http.conf.tmp" "$pdir/http.conf" &&
-      printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf.tmp" &&
-      mv "$pdir/upstreams/$project.conf.tmp" "$pdir/upstreams/$project.conf" &&
-      printf '%s' "$site" >"$pdir/sites/$project.conf.tmp" &&
-      mv "$pdir/sites/$project.conf.tmp" "$pdir/sites/$project.conf" &&
-      printf '%s' "$modes" >"$pdir/sites/$project.routes" &&
-      platform_proxy_reload "$conf" "$pid" "$drain" && exit 0
-    platform_log "    putting the previous proxy config of $project back"
-    for f in "http.conf" "sites/$project.conf" "upstreams/$project.conf" "sites/$project.routes"; do
-      if [[ -f $pdir/$f.previous ]]; then mv -f "$pdir/$f.previous" "$pdir/$f"; else rm -f "$pdir/$f"; fi
-    done
-    exit 1
+    flock -w 120 9 || { platform_die "another deploy held $pdir/.lock for 120s"; exit 1; }
+    "$@"
   ) 9>>"$pdir/.lock"
 }
 
-# platform_proxy_remove PROJECT PROXY_DIR CONF PID_FILE: a release without routes serves no
-# domain: its sites and upstreams go, and nginx reloads.
-platform_proxy_remove() {
-  local project=$1 pdir=$2 conf=$3 pid=$4
-  [[ -f $pdir/sites/$project.conf || -f $pdir/upstreams/$project.conf ]] || return 0
-  (
-    flock -w 120 9 || exit 1
+# platform_proxy_drop PROXY_DIR CONF PID_FILE PROJECT...: those compose projects serve no
+# domain any more (a release without routes, a removed tenant): their sites and upstreams go,
+# and nginx reloads. Nothing to do for projects without files.
+platform_proxy_drop() {
+  local pdir=$1 conf=$2 pid=$3 project found=0
+  shift 3
+  for project in "$@"; do
+    [[ -f $pdir/sites/$project.conf || -f $pdir/upstreams/$project.conf ]] && found=1
+  done
+  ((found)) || return 0
+  platform_proxy_locked "$pdir" platform_proxy_unlink_and_reload "$pdir" "$conf" "$pid" "$@"
+}
+
+platform_proxy_unlink_and_reload() {  # PROXY_DIR CONF PID_FILE PROJECT...
+  local pdir=$1 conf=$2 pid=$3 project
+  shift 3
+  for project in "$@"; do
     rm -f "$pdir/sites/$project.conf" "$pdir/upstreams/$project.conf" "$pdir/sites/$project.routes"
-    platform_proxy_reload "$conf" "$pid" 0
-  ) 9>>"$pdir/.lock"
+  done
+  platform_proxy_reload "$conf" "$pid" 0
 }
 
 # platform_proxy_refresh BASE PROJECT PROXY_DIR CONF PID_FILE ACTOR LOCK_WAIT LOCK_EXPIRY: the
@@ -691,13 +731,7 @@ platform_proxy_prune() {
   ((${#stale[@]})) || return 0
   printf '%s\n' "${stale[@]}"
   [[ $dry == 1 ]] && return 0
-  (
-    flock -w 120 9 || { platform_die "another deploy holds $pdir/.lock"; exit 1; }
-    for project in "${stale[@]}"; do
-      rm -f "$pdir/sites/$project.conf" "$pdir/upstreams/$project.conf" "$pdir/sites/$project.routes"
-    done
-    platform_proxy_reload "$conf" "$pid" 0
-  ) 9>>"$pdir/.lock"
+  platform_proxy_drop "$pdir" "$conf" "$pid" "${stale[@]}"
 }
 
 # platform_route_check VARIANT DOMAIN PATH HTTP_PORT HTTPS_PORT TIMEOUT: one route through
@@ -736,6 +770,14 @@ platform_proxy_check() {
   done <"$pdir/sites/$project.routes"
 }
 
+platform_cert_expiry() {  # CERT_DIR: openssl's notAfter of its fullchain.pem, or nothing
+  local end=''
+  if [[ -s $1/fullchain.pem ]] && command -v openssl >/dev/null; then
+    end=$(openssl x509 -noout -enddate -in "$1/fullchain.pem" 2>/dev/null) || end=''
+  fi
+  printf '%s' "${end#notAfter=}"
+}
+
 # platform_proxy_health PROXY_DIR PROJECT HTTP_PORT HTTPS_PORT TIMEOUT: one line per route,
 # "ok|warn|FAIL URL CODE [certificate ...]"; non-zero when a route fails or its certificate
 # has expired (warn: it expires within 14 days).
@@ -749,8 +791,7 @@ platform_proxy_health() {
     verdict=ok note=''
     out=$(platform_route_check "$variant" "$domain" "$path" "$3" "$4" "$5") || verdict=FAIL
     if [[ $variant == tls ]] && command -v openssl >/dev/null; then
-      note=$(openssl x509 -noout -enddate -in "$cert/fullchain.pem" 2>/dev/null) || note=''
-      note=" certificate until ${note#notAfter=}"
+      note=" certificate until $(platform_cert_expiry "$cert")"
       if ! openssl x509 -noout -checkend 0 -in "$cert/fullchain.pem" >/dev/null 2>&1; then
         verdict=FAIL note+=" (expired)"
       elif ! openssl x509 -noout -checkend 1209600 -in "$cert/fullchain.pem" >/dev/null 2>&1; then
@@ -773,11 +814,7 @@ platform_routes_json() {
   printf '['
   if [[ -f $pdir/sites/$project.routes ]]; then
     while IFS=$'\t' read -r n variant domain cert path; do
-      expires=''
-      if [[ -s $cert/fullchain.pem ]] && command -v openssl >/dev/null; then
-        expires=$(openssl x509 -noout -enddate -in "$cert/fullchain.pem" 2>/dev/null) || expires=''
-        expires=${expires#notAfter=}
-      fi
+      expires=$(platform_cert_expiry "$cert")
       ((first)) || printf ','
       first=0
       printf '{"route":%s,"mode":%s,"domain":%s,"certificate":%s,"certificate_expires":%s}' \

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -16,13 +15,7 @@ from typing import Any
 
 import yaml
 from e2e.servers import Servers
-from nginx_harness import Nginx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from nginx_harness import Nginx, free_port
 
 
 def http_get(port: int, path: str = "/version", timeout: float = 2.0) -> str | None:
