@@ -50,6 +50,19 @@ def config(args: argparse.Namespace) -> PlatformConfig:
     return load_valid_config(read_sources(root(args)))
 
 
+def targets(config: PlatformConfig, project: str | None, env: str | None) -> list[tuple[str, str]]:
+    """(project, environment) of every deployment, or of those `project`/`env` select."""
+    if project is not None and project not in config.tenants:
+        raise UsageError(f"unknown project {project!r}")
+    return [
+        (name, environment)
+        for name in sorted(config.tenants)
+        if project in (None, name)
+        for environment in config.environments_of(config.tenants[name])
+        if env in (None, environment)
+    ]
+
+
 def identity(args: argparse.Namespace) -> Path | None:
     value = getattr(args, "identity", None) or os.environ.get("PLATFORM_SSH_KEY")
     return Path(value) if value else None

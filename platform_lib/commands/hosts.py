@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from platform_lib.commands import common
-from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connections
@@ -20,18 +19,6 @@ from platform_lib.models.host_state import RouteState
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.planning.render import render_operation
 from platform_lib.transport.ssh import SshTransport
-
-
-def _targets(config: PlatformConfig, project: str | None, env: str | None) -> list[tuple[str, str]]:
-    if project is not None and project not in config.tenants:
-        raise UsageError(f"unknown project {project!r}")
-    return [
-        (name, environment)
-        for name in sorted(config.tenants)
-        if project in (None, name)
-        for environment in config.environments_of(config.tenants[name])
-        if env in (None, environment)
-    ]
 
 
 def _health(containers: list[dict[str, Any]]) -> str:
@@ -59,7 +46,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     proxy = config.settings.proxy
     rows: list[dict[str, Any]] = []
     with Connections(common.identity(args)) as hosts:
-        for project, env in _targets(config, args.project, args.env):
+        for project, env in common.targets(config, args.project, args.env):
             tenant = find_tenant(config, project, env)
             host = target_host(config, tenant, env)
             transport = hosts.to(host)
@@ -107,7 +94,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     proxy = config.settings.proxy
     failures = 0
     with Connections(common.identity(args)) as hosts:
-        for project, env in _targets(config, args.project, args.env):
+        for project, env in common.targets(config, args.project, args.env):
             tenant = find_tenant(config, project, env)
             transport = hosts.to(target_host(config, tenant, env))
             if proxy is not None and tenant.manifest.routes:

@@ -29,21 +29,16 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     config = common.config(args)
     proxy = _proxy(config)
     timeouts = config.settings.timeouts
-    if args.project is not None and args.project not in config.tenants:
-        raise UsageError(f"unknown project {args.project!r}")
     with Connections(common.identity(args)) as hosts:
-        for name in sorted(config.tenants):
+        for name, env in common.targets(config, args.project, args.env):
             tenant = config.tenants[name]
-            for env in config.environments_of(tenant):
-                if args.project not in (None, name) or args.env not in (None, env):
-                    continue
-                if not tenant.manifest.routes:
-                    continue
-                argv = ("platform_proxy_refresh", base_dir(config, name, env),
-                        compose_project(name, env), proxy.dir, proxy.nginx_conf,
-                        proxy.pid_file, common.actor(None), str(timeouts.lock_wait),
-                        str(timeouts.lock_expiry))  # fmt: skip
-                run_operation(hosts.to(target_host(config, tenant, env)), argv, common.log)
+            if not tenant.manifest.routes:
+                continue
+            argv = ("platform_proxy_refresh", base_dir(config, name, env),
+                    compose_project(name, env), proxy.dir, proxy.nginx_conf, proxy.pid_file,
+                    common.actor(None), str(timeouts.lock_wait),
+                    str(timeouts.lock_expiry))  # fmt: skip
+            run_operation(hosts.to(target_host(config, tenant, env)), argv, common.log)
     return 0
 
 
@@ -51,15 +46,13 @@ def placed_projects(config: PlatformConfig) -> list[tuple[TargetHost, list[str]]
     """Every host of the settings with the compose projects placed on it (hosts reached the
     same way count once: one machine may serve several environments)."""
     hosts: dict[tuple[str, str | None, int, str], tuple[TargetHost, list[str]]] = {}
-    for env_name, env in config.settings.environments.items():
+    for env in config.settings.environments.values():
         for name, host in env.hosts.items():
             target = host_target(name, host)
             hosts.setdefault(connection_key(target), (target, []))
-        for tenant_name, tenant in sorted(config.tenants.items()):
-            if env_name not in config.environments_of(tenant):
-                continue
-            target = target_host(config, tenant, env_name)
-            hosts[connection_key(target)][1].append(compose_project(tenant_name, env_name))
+    for project, env_name in common.targets(config, None, None):
+        target = target_host(config, config.tenants[project], env_name)
+        hosts[connection_key(target)][1].append(compose_project(project, env_name))
     return list(hosts.values())
 
 
