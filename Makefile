@@ -25,15 +25,15 @@ install: $(VENV)/.installed ## create .venv with the platform and its test tools
 test: install lint ## lint, type-check, then run the whole test suite (two pytest runs at once)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-servers test-rest
 
-# The end-to-end deploys share one local server stack: they run in one pytest process, the
-# rest of the suite in another, side by side.
-SERVER_TESTS := tests/e2e tests/test_precommit.py
+# The tests marked e2e share the machine's one server stack (tests/e2e/infra): they run in
+# one pytest process, the rest of the suite in another, side by side. tests/conftest.py
+# refuses a test that uses the servers without the marker.
 .PHONY: test-servers test-rest
 test-servers: install
-	$(PY) -m pytest $(SERVER_TESTS)
+	$(PY) -m pytest -m e2e
 
 test-rest: install
-	$(PY) -m pytest $(foreach t,$(SERVER_TESTS),--ignore=$(t))
+	$(PY) -m pytest -m 'not e2e'
 
 lint: install ## ruff, mypy (strict), generated files up to date, example configs valid
 	$(VENV)/bin/ruff check .

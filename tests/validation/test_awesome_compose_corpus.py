@@ -1,9 +1,9 @@
-"""Real-world compose files (docker/awesome-compose, see shared/corpus/README.md) against the
+"""Real-world compose files (docker/awesome-compose, see tests/corpus/README.md) against the
 validator: each passes the Compose Specification schema layer, and as a tenant compose file it
 breaks only the platform's own policies, each finding listed in awesome-compose.expected.txt.
 
-The corpus lives next to the repository, in `<repo>/../shared/corpus/awesome-compose`; when it is
-missing the tests fail (they never skip). `UPDATE_GOLDEN=1 pytest tests/validation` rewrites the
+The corpus is part of the repository, in `tests/corpus/awesome-compose`; when it is missing the
+tests fail (they never skip). `UPDATE_GOLDEN=1 pytest tests/validation` rewrites the
 golden file from what the validator reports now: check every changed line against the compose
 file before keeping it.
 """
@@ -22,7 +22,7 @@ from platform_lib.errors import Problem
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CORPUS = REPO.parent / "shared" / "corpus" / "awesome-compose"
+CORPUS = REPO / "tests" / "corpus" / "awesome-compose"
 GOLDEN = HERE / "awesome-compose.expected.txt"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 EXPECTED_FILES = 39

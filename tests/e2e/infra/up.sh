@@ -265,7 +265,11 @@ SSH_DIR="$STATE/ssh"
 [ -s "$SSH_DIR/client_ed25519" ] ||
     ssh-keygen -q -t ed25519 -N '' -C platform-e2e-client -f "$SSH_DIR/client_ed25519" <<<y >/dev/null
 chmod 600 "$SSH_DIR/host_ed25519_key" "$SSH_DIR/client_ed25519"
-cp "$SSH_DIR/client_ed25519.pub" "$SSH_DIR/authorized_keys"
+# Add the stack's client key; never rewrite the file: a running test may have
+# authorized a key of its own (Servers.client_key), and it must stay.
+touch "$SSH_DIR/authorized_keys"
+grep -qxF "$(cat "$SSH_DIR/client_ed25519.pub")" "$SSH_DIR/authorized_keys" ||
+    cat "$SSH_DIR/client_ed25519.pub" >>"$SSH_DIR/authorized_keys"
 HOST_KEY_PUB=$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519_key.pub")
 
 if [ ! -s "$SSH_DIR/sshd_config" ]; then
@@ -322,6 +326,11 @@ EOF
 running registry || port_free "$REGISTRY_ADDR" || taken "$REGISTRY_ADDR" REGISTRY_PORT
 running mirror || port_free "$MIRROR_ADDR" || taken "$MIRROR_ADDR" MIRROR_PORT
 if ! running sshd; then
+    # sshd (also `sshd -t`) needs its privilege separation directory. The
+    # package's service would make it; ours never runs, and /run is a tmpfs
+    # that a reboot empties.
+    mkdir -p /run/sshd
+    chmod 755 /run/sshd
     port_free "$SSH_ADDR:$SSH_PORT" || taken "$SSH_ADDR:$SSH_PORT" SSH_PORT
     /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config" || die "bad $SSH_DIR/sshd_config"
 fi
@@ -366,7 +375,6 @@ fi
 if running sshd; then
     log "sshd already running (pid $(cat "$(pidfile sshd)"))"
 else
-    mkdir -p /run/sshd
     rm -f "$(pidfile sshd)"
     # -D: stay in the foreground so the pid we record is the listener's.
     start sshd /usr/sbin/sshd -D -f "$SSH_DIR/sshd_config" -E "$STATE/logs/sshd.log"
