@@ -97,6 +97,13 @@ CONF
 if pid=$(cat "$NGINX/nginx.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
     echo "demo: nginx runs (pid $pid)"
 else
+    # The generated sites listen on 8880/8443 only once the first deploy writes them: an
+    # nginx that started fine would then fail its reload if another process holds a port.
+    for port in 8880 8443; do
+        holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 || true)
+        [ -z "$holder" ] || die "port $port is taken by ${holder} ($(tr '\0' ' ' \
+</proc/"${holder#pid=}"/cmdline 2>/dev/null)): stop it first (an nginx of another demo checkout?)"
+    done
     nginx -e stderr -c "$NGINX/nginx.conf" || die "nginx did not start (see above)"
     echo "demo: nginx started (pid $(cat "$NGINX/nginx.pid")); the deploys write its sites"
 fi
