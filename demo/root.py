@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from platform_lib.config.compose_policy import services
+from platform_lib.config.credentials import tenant_secret_variable
 from platform_lib.config.domains import route_domains
 from platform_lib.config.images import parse_image
 from platform_lib.config.loader import PlatformConfig, Tenant
@@ -102,9 +103,11 @@ def served(tenant: Tenant, service: str) -> tuple[list[int], list[str]]:
 
 def facts(config: PlatformConfig) -> list[str]:
     settings = config.settings
+    # Each tenant's secrets under their own names (two tenants' POSTGRES_PASSWORD are two).
     lines = [
-        f"secret {name}"
-        for name in sorted({s for t in config.tenants.values() for s in t.manifest.secrets})
+        f"secret {tenant_secret_variable(t.name, s)}"
+        for t in sorted(config.tenants.values(), key=lambda t: t.name)
+        for s in t.manifest.secrets
     ]
     if settings.registry.token_secret:
         lines.append(f"token {settings.registry.token_secret}")

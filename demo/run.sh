@@ -119,7 +119,8 @@ bash demo/build-images.sh "$SERVERS" "$FACTS"
 
 # ------------------------------------------------------------------------------ secrets ---
 # Random values made once and kept (mode 0600) so that redeploys keep the same database
-# password; never printed, never in git (.state/ is ignored). The registry token is the
+# password; never printed, never in git (.state/ is ignored). Each tenant's secret NAME is
+# read from <PROJECT>__NAME, so two tenants' POSTGRES_PASSWORD are two values. The registry token is the
 # registry's password from up.sh.
 (umask 077 && touch "$SECRETS")
 chmod 600 "$SECRETS"

@@ -32,6 +32,8 @@ import gha
 import yaml
 from imagerefs import as_lines, digest_of, parse_images
 
+from platform_lib.config.credentials import tenant_secret_variable
+
 SHA = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
 LOG_TAIL = 200
 
@@ -244,7 +246,11 @@ def main() -> int:
         if done.returncode != 0:
             raise Refused(f"the plan fails: {done.stderr.strip()}")
         plan = json.loads(done.stdout)
-        secrets = secrets_for(list(plan.get("secrets") or []), environment)
+        # The tenant's secrets go to the CLI as <PROJECT>__<NAME>, the platform's credentials
+        # (the registry token) under their own names: the CLI never gives those to a tenant.
+        tenant = secrets_for(list(plan.get("secrets") or []), environment)
+        secrets = {tenant_secret_variable(project, k): v for k, v in tenant.items()}
+        secrets.update(secrets_for(list(plan.get("credentials") or []), environment))
     except Refused as exc:
         gha.error(str(exc), title=title)
         finish(outputs, [*summary, f"**Not deployed**: {exc}"])

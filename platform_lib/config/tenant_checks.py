@@ -15,6 +15,7 @@ from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.config.ports import published_ports
+from platform_lib.config.secret_checks import platform_secret_problems
 from platform_lib.errors import Problem
 from platform_lib.models.names import Domain, conforms
 
@@ -31,6 +32,7 @@ def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
     if schema:
         return problems
     problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
+    problems += platform_secret_problems(config, tenant)
     problems += _routed_services_publish_no_port(config, tenant)
     provided = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
     for env, env_file in tenant.env_files.items():

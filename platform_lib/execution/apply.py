@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from platform_lib.config.credentials import tenant_secret_variable
 from platform_lib.errors import ApplyError, PlatformError
 from platform_lib.models.plan import Plan
 from platform_lib.planning.canonical import with_id
@@ -21,13 +22,21 @@ def verify_plan(plan: Plan) -> None:
 
 
 def gather_secrets(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
-    missing = [name for name in plan.secrets if name not in environ]
+    """The values the host script gets, by the names it uses: the tenant's secrets, each read
+    from `<PROJECT>__<NAME>` (two tenants' secrets of one name are two values), and the
+    platform's credentials under their own names (used by the platform only)."""
+    sources = {name: tenant_secret_variable(plan.project, name) for name in plan.secrets}
+    clash = sorted(set(plan.secrets) & set(plan.credentials))
+    if clash:
+        raise PlatformError(f"the plan gives the platform's credentials to the tenant: {clash}")
+    sources.update({name: name for name in plan.credentials})
+    missing = sorted(variable for variable in sources.values() if variable not in environ)
     if missing:
         raise PlatformError(
             f"secrets not set in the deploy environment: {', '.join(missing)}; nothing was "
             "changed on the host (set them, e.g. as GitHub environment secrets)"
         )
-    return {name: environ[name] for name in plan.secrets}
+    return {name: environ[variable] for name, variable in sources.items()}
 
 
 def apply_plan(plan: Plan, transport: Transport, environ: Mapping[str, str], log: LineSink) -> None:

@@ -40,6 +40,11 @@ VolumeName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", max_length=63),
 ]
+# A Docker network name, e.g. one the platform shares between tenants.
+NetworkName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", max_length=63),
+]
 # An environment variable name; the value comes from the deploy environment.
 SecretName = Annotated[
     str,

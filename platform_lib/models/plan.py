@@ -51,6 +51,14 @@ class TargetHost(Model):
     docker_host: str | None
 
 
+class PlanGrant(Model):
+    """An exception to the tenant security policy that this tenant's config uses."""
+
+    rule: str
+    service: str | None
+    reason: str
+
+
 class Plan(Model):
     format: Literal[1] = 1
     kind: Literal["deploy", "rollback"] = "deploy"
@@ -70,7 +78,13 @@ class Plan(Model):
     images: dict[str, str]
     """Built service -> image reference deployed."""
     secrets: tuple[str, ...]
-    """Names of secrets taken from the deploy environment (never values)."""
+    """Names of the tenant's secrets (never values), written to its env file on the host. The
+    deploy reads each from `<PROJECT>__<NAME>` (config/credentials.py)."""
+    credentials: tuple[str, ...] = ()
+    """Names of the platform's own credentials the deploy uses on the host (the registry
+    token); never given to the tenant."""
+    grants: tuple[PlanGrant, ...] = ()
+    """Exceptions to the tenant security policy this tenant's config uses, with their reasons."""
     domains: tuple[str, ...]
     facts: ServerFacts | None
     files: tuple[PlannedFile, ...]

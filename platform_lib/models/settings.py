@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from platform_lib.models.base import Model
-from platform_lib.models.names import EnvName, GitHubRepository, HostName, SecretName
+from platform_lib.models.names import (
+    EnvName,
+    GitHubRepository,
+    HostName,
+    NetworkName,
+    ProjectName,
+    SecretName,
+    ServiceName,
+)
 
 # The host's public SSH key, `TYPE BASE64` as in a known_hosts line.
 HostKey = Annotated[
@@ -156,6 +164,40 @@ class GitHubSettings(Model):
     """GitHub users (or `org/team`) allowed to approve production deploys."""
 
 
+# The tenant security policy's rules (config/tenant_policy.py) that a grant may lift.
+PolicyRule = Literal[
+    "policy.privileged",
+    "policy.capabilities",
+    "policy.security-opt",
+    "policy.host-namespace",
+    "policy.foreign-container",
+    "policy.devices",
+    "policy.cgroup-parent",
+    "policy.docker-socket",
+    "policy.host-bind-mount",
+    "policy.foreign-volume",
+    "policy.foreign-network",
+    "policy.host-file",
+    "policy.reserved-label",
+    "policy.unchecked-variable",
+]
+
+
+class Grant(Model):
+    """An exception to the tenant security policy: one rule lifted for one named tenant (and,
+    optionally, one of its services), with the reason written down. It shows in every plan
+    and release record of that tenant; `validate` reports a grant that matches nothing."""
+
+    project: ProjectName
+    """The tenant the exception is for."""
+    rule: PolicyRule
+    """The policy rule it lifts, e.g. `policy.docker-socket`."""
+    service: ServiceName | None = None
+    """Only this service of the tenant (default: any of its services and top-level entries)."""
+    reason: str = Field(min_length=10, max_length=500)
+    """Why: who asked, what for, who agreed. Shown wherever the grant is."""
+
+
 class PlatformSettings(Model):
     """The platform's settings: `configs/platform.yml`."""
 
@@ -171,6 +213,15 @@ class PlatformSettings(Model):
     """Deploy timeouts."""
     github: GitHubSettings | None = None
     """The platform repository on GitHub."""
+    shared_networks: list[NetworkName] = Field(default_factory=list)
+    """Docker networks outside any tenant's project that tenants may join (`external: true`),
+    e.g. one the platform's monitoring runs on. Every other network of a tenant is its own."""
+    platform_secrets: list[SecretName] = Field(default_factory=list)
+    """Names of the platform's own credentials beyond the built-in ones (the registry's
+    `token_secret`, `DEPLOY_SSH_KEY`, `PLATFORM_SSH_KEY`, `GITHUB_TOKEN`, `GH_TOKEN`): no
+    tenant may declare them, and no deploy gives them to a tenant."""
+    grants: list[Grant] = Field(default_factory=list)
+    """Exceptions to the tenant security policy, each for one named tenant with a reason."""
     proxy: Proxy | None = None
     """The edge proxy on the Docker hosts. Without it, routed services are recreated in
     place (a short outage per deploy) and checked at their containers' addresses."""

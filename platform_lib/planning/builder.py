@@ -6,12 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from platform_lib.config.credentials import is_platform_credential
 from platform_lib.config.domains import route_domains
+from platform_lib.config.grants import tenant_grants
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
 from platform_lib.config.platform_vars import compose_project as compose_project_name
 from platform_lib.errors import PlanError
-from platform_lib.models.plan import Plan, PlannedFile, ServerFacts, Step, TargetHost
+from platform_lib.models.plan import (
+    Plan,
+    PlanGrant,
+    PlannedFile,
+    ServerFacts,
+    Step,
+    TargetHost,
+)
 from platform_lib.models.settings import Host
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
@@ -87,11 +96,23 @@ def base_dir(config: PlatformConfig, project: str, environment: str) -> str:
     return f"{config.settings.deploy_root}/projects/{project}/{environment}"
 
 
-def required_secrets(config: PlatformConfig, tenant: Tenant) -> tuple[str, ...]:
-    """Every secret a deploy reads from its environment: the tenant's and the registry token."""
+def tenant_secrets(config: PlatformConfig, tenant: Tenant) -> tuple[str, ...]:
+    """The tenant's secrets. Validation refuses a platform credential among them; a plan never
+    carries one either, whatever the config says."""
+    leaked = [n for n in tenant.manifest.secrets if is_platform_credential(n, config.settings)]
+    if leaked:
+        raise PlanError(
+            f"{tenant.name} declares the platform's own credentials as secrets: "
+            f"{', '.join(leaked)}",
+            "a tenant never gets them; remove them from its project.yml",
+        )
+    return tuple(tenant.manifest.secrets)
+
+
+def deploy_credentials(config: PlatformConfig) -> tuple[str, ...]:
+    """The platform's credentials a deploy uses on the host: the registry token."""
     registry = config.settings.registry
-    token = (registry.token_secret,) if registry.username and registry.token_secret else ()
-    return tuple(dict.fromkeys((*tenant.manifest.secrets, *token)))
+    return (registry.token_secret,) if registry.username and registry.token_secret else ()
 
 
 def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
@@ -147,7 +168,12 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         host=target,
         base_dir=base,
         images=images,
-        secrets=required_secrets(config, tenant),
+        secrets=tenant_secrets(config, tenant),
+        credentials=deploy_credentials(config),
+        grants=tuple(
+            PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
+            for g in tenant_grants(config, tenant)
+        ),
         domains=tuple(domains),
         facts=request.facts,
         files=files,

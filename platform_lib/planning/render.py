@@ -45,7 +45,7 @@ def render_script(plan: Plan) -> str:
         "PLATFORM_LOCK_HELD": "",
         "PLATFORM_DOCKER_CONFIG": "",
     }
-    secrets = ", ".join(plan.secrets) or "none"
+    secrets = ", ".join((*plan.secrets, *plan.credentials)) or "none"
     parts = [
         "#!/usr/bin/env bash\n",
         f"# Deploy plan {plan.id}\n",

@@ -29,6 +29,14 @@ def render_summary(plan: Plan) -> str:
         f"  secrets   {', '.join(plan.secrets) or 'none'} "
         "(names only; values come from the deploy environment)"
     )
+    if plan.credentials:
+        lines.append(
+            f"  platform  {', '.join(plan.credentials)} (the platform's; not the tenant's)"
+        )
+    lines += [
+        f"  GRANT     {g.rule}{f' for {g.service}' if g.service else ''}: {g.reason}"
+        for g in plan.grants
+    ]
     lines += [
         f"  file      {f.path.rsplit('/', 1)[1]} sha256:{f.sha256[:12]} mode {f.mode}"
         for f in plan.files

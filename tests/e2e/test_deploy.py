@@ -119,7 +119,7 @@ def test_missing_secret_fails_before_the_host_is_touched(platform: Platform) -> 
     failed = platform.deploy("shop", image="v1", check=False)
 
     assert failed.returncode == 1
-    assert "secrets not set in the deploy environment: SHOP_API_TOKEN" in failed.stderr
+    assert "secrets not set in the deploy environment: SHOP__SHOP_API_TOKEN" in failed.stderr
     assert not (platform.base("shop") / "releases").exists()
 
 

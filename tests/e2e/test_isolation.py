@@ -66,7 +66,7 @@ def test_secret_values_stay_out_of_every_log_and_file_but_the_env_file(
     platform: Platform,
 ) -> None:
     secret = "s3cr3t-Value-7f2b9c"
-    platform.env["SHOP_API_TOKEN"] = secret
+    platform.env["SHOP__SHOP_API_TOKEN"] = secret  # tenant shop's SHOP_API_TOKEN
     token = Path(platform.servers.env["REGISTRY_PASSWORD_FILE"]).read_text().strip()
     basic = base64.b64encode(f"platform:{token}".encode()).decode()
     platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",)))

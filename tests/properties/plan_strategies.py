@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 
 from platform_lib.commands.common import ACTOR
+from platform_lib.config.credentials import BUILT_IN, RESERVED_PREFIXES
 from platform_lib.config.images import DIGEST, TAG, is_valid_image_ref
 from platform_lib.config.platform_vars import image_variable
 from platform_lib.models.names import ProjectName
@@ -225,7 +226,10 @@ ACTOR_RULE = StringRule(ACTOR.pattern)
 DIGESTS = st.from_regex(DIGEST.pattern, fullmatch=True)
 TAGS = st.from_regex(TAG.pattern, fullmatch=True)
 # Secret names the platform admits: PLATFORM_* is its own (project.reserved-name).
-SECRET_NAMES = strings(SECRET_NAME).filter(lambda name: not name.startswith("PLATFORM_"))
+# A tenant's own secrets: never the platform's credentials (config/credentials.py).
+SECRET_NAMES = strings(SECRET_NAME).filter(
+    lambda name: not name.startswith(("PLATFORM_", *RESERVED_PREFIXES)) and name not in BUILT_IN
+)
 PINNED_IMAGE = "postgres:16.4-alpine"  # a service the app repo does not build: pinned image
 ENV_FILE_KEY = "app_value_{}"  # lowercase: can never clash with a SecretName
 
@@ -398,6 +402,7 @@ def settings_docs(draw: st.DrawFn, envs: list[str]) -> dict[str, Any]:
 def trees(draw: st.DrawFn, max_envs: int = 2) -> Tree:
     envs = draw(st.lists(strings(ENV_NAME), min_size=1, max_size=max_envs, unique=True))
     settings = draw(settings_docs(envs))
+    token = settings["registry"].get("token_secret")
     tenant_envs = draw(st.lists(st.sampled_from(envs), min_size=1, max_size=len(envs), unique=True))
     services = draw(st.lists(strings(SERVICE_NAME), min_size=1, max_size=4, unique=True))
     # Built services whose names map to one PLATFORM_IMAGE_* variable are refused
@@ -439,7 +444,9 @@ def trees(draw: st.DrawFn, max_envs: int = 2) -> Tree:
             }
             for service, port, path, count in routes
         ],
-        "secrets": draw(st.lists(SECRET_NAMES, max_size=3, unique=True)),
+        "secrets": draw(
+            st.lists(SECRET_NAMES.filter(lambda n: n != token), max_size=3, unique=True)
+        ),
     }
     if draw(st.booleans()) or set(tenant_envs) != set(envs):
         manifest["environments"] = tenant_envs

@@ -98,14 +98,13 @@ def _host(tree: Tree, env: str) -> tuple[str, dict[str, Any]]:
     return name, hosts[name]
 
 
-def _expected_secrets(tree: Tree) -> tuple[str, ...]:
+def _expected_credentials(tree: Tree) -> tuple[str, ...]:
     registry = tree.settings["registry"]
-    token = (
-        [registry["token_secret"]]
+    return (
+        (registry["token_secret"],)
         if registry.get("username") and "token_secret" in registry
-        else []
+        else ()
     )
-    return tuple(dict.fromkeys([*tree.manifest["secrets"], *token]))
 
 
 def check_plan(scenario: Scenario, plan: Plan) -> None:
@@ -122,7 +121,9 @@ def check_plan(scenario: Scenario, plan: Plan) -> None:
     assert plan.release.startswith(f"{now:%Y%m%dT%H%M%SZ}-")
     assert plan.images == scenario.expected_images
     assert plan.domains == tuple(expected_domains(tree, env))
-    assert plan.secrets == _expected_secrets(tree)
+    assert plan.secrets == tuple(tree.manifest["secrets"])
+    assert plan.credentials == _expected_credentials(tree)
+    assert not set(plan.secrets) & set(plan.credentials)
     assert plan.facts == request.facts
     host_name, host = _host(tree, env)
     assert plan.host.model_dump() == {
@@ -219,7 +220,7 @@ def check_script(plan: Plan, script: str) -> None:
     assert parsed.header[0] == "#!/usr/bin/env bash"
     assert all(line.startswith("# ") for line in parsed.header[1:4])
     assert parsed.header[3] == "# Secrets read from the environment at apply time: " + (
-        ", ".join(plan.secrets) or "none"
+        ", ".join((*plan.secrets, *plan.credentials)) or "none"
     )
     assert parsed.header[4:] == ["set -euo pipefail", "umask 022"]
     from_plan = {
@@ -280,8 +281,8 @@ def test_admitted_trees_validate_and_plan_into_safe_scripts(scenario: Scenario) 
     for marker in markers.values():
         assert marker not in text
         assert marker not in script
-    assert set(plan.secrets) <= set(markers)
-    for name in plan.secrets:
+    assert set(plan.secrets) | set(plan.credentials) <= set(markers)
+    for name in (*plan.secrets, *plan.credentials):
         assert name in script
 
     check_plan(scenario, plan)

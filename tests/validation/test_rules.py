@@ -855,8 +855,12 @@ def test_host_port_conflict_between_staging_and_production_on_one_host() -> None
     assert validate(port, *shared_host, {env: BASE[env] + "WEB_PORT=8081\n"}) == []
 
 
+SHARED_EDGE = edit(PLATFORM, ("releases:\n", "shared_networks: [edge]\n\nreleases:\n"))
+
+
 def test_network_alias_conflict_on_an_external_network() -> None:
     problems = validate(
+        SHARED_EDGE,
         edit(
             PAISS_COMPOSE,
             (

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan c4885d65ffca599c25a590ac9d680e9303dd9e246b0dd254b9684deecc009c23
+# Deploy plan db214dbefe6ef7710fad7cb4b95d9d91c198bee6144fccc79888f56ca8077374
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=c4885d65ffca599c25a590ac9d680e9303dd9e246b0dd254b9684deecc009c23
+PLATFORM_PLAN_ID=db214dbefe6ef7710fad7cb4b95d9d91c198bee6144fccc79888f56ca8077374
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production

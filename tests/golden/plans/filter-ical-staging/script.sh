@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 4f578c11099cfffb870ddf8c443af72d1d3cad095669531b3546ca26a046bdf9
+# Deploy plan a4136f475c3463b6b9c11f461129080bb7427b8e16ddec07fed531b0979d11ce
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=4f578c11099cfffb870ddf8c443af72d1d3cad095669531b3546ca26a046bdf9
+PLATFORM_PLAN_ID=a4136f475c3463b6b9c11f461129080bb7427b8e16ddec07fed531b0979d11ce
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging

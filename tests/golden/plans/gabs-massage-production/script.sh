@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 5018d38059fa8ef42c233cb1fa9dbacc360d652bb16805df47bdec60c40805dc
+# Deploy plan 6921c1b634f41fec84d0128935134eb6a16da51b8ffbe5a1a535f8513a315b89
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=5018d38059fa8ef42c233cb1fa9dbacc360d652bb16805df47bdec60c40805dc
+PLATFORM_PLAN_ID=6921c1b634f41fec84d0128935134eb6a16da51b8ffbe5a1a535f8513a315b89
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production

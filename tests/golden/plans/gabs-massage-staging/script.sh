@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 1c45e0d5d1bb32526490003b24fca9768d4cdb7c989c2dfaec49e0aa488a9282
+# Deploy plan f9f4928827e57800050815d4993b69eff2e04e39b9a9ac85ce913f4e9a1c6a13
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=1c45e0d5d1bb32526490003b24fca9768d4cdb7c989c2dfaec49e0aa488a9282
+PLATFORM_PLAN_ID=f9f4928827e57800050815d4993b69eff2e04e39b9a9ac85ce913f4e9a1c6a13
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging

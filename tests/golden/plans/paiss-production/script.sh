@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan a3e8666e44b55a4e46276c000e14ce39aa15b3326c89e9180b871a333b45e2e9
+# Deploy plan d48510715168081154b4849892b4a9a92acbf67b7b3a42cdb47b3ca39d85a062
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=a3e8666e44b55a4e46276c000e14ce39aa15b3326c89e9180b871a333b45e2e9
+PLATFORM_PLAN_ID=d48510715168081154b4849892b4a9a92acbf67b7b3a42cdb47b3ca39d85a062
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 20689ef0766da9d62a9ee656590aa4c71bf2f61587f159a3d89ce5702f5aa37c
+# Deploy plan c2c31cae475c6cccb50bc2a2e1000c13cd61f3fb3131a97d716cf46e5d5a55b4
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 022
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=20689ef0766da9d62a9ee656590aa4c71bf2f61587f159a3d89ce5702f5aa37c
+PLATFORM_PLAN_ID=c2c31cae475c6cccb50bc2a2e1000c13cd61f3fb3131a97d716cf46e5d5a55b4
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging

@@ -1,0 +1,31 @@
+"""The platform's own credentials, and where a tenant's secrets come from.
+
+A tenant's config must never receive the platform's credentials: the registry token, the SSH
+keys of the hosts, the GitHub tokens, or anything the runner itself provides. And two tenants'
+secrets of one name are two values: the deploy reads a tenant's secret `NAME` of project
+`my-app` from `MY_APP__NAME` (on GitHub, the tenant's own environment supplies it)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from platform_lib.models.settings import PlatformSettings
+
+BUILT_IN: Final = frozenset({"DEPLOY_SSH_KEY", "PLATFORM_SSH_KEY", "GITHUB_TOKEN", "GH_TOKEN"})
+# Set by GitHub or the runner (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN, ...).
+RESERVED_PREFIXES: Final = ("GITHUB_", "ACTIONS_", "RUNNER_")
+
+
+def platform_credentials(settings: PlatformSettings) -> frozenset[str]:
+    token = settings.registry.token_secret
+    return BUILT_IN | {*settings.platform_secrets, *([token] if token else [])}
+
+
+def is_platform_credential(name: str, settings: PlatformSettings) -> bool:
+    return name in platform_credentials(settings) or name.startswith(RESERVED_PREFIXES)
+
+
+def tenant_secret_variable(project: str, name: str) -> str:
+    """The deploy environment's variable holding tenant `project`'s secret `name`. Project
+    names have single dashes and no underscores, so no two (project, name) pairs share one."""
+    return f"{project.upper().replace('-', '_')}__{name}"
