@@ -211,6 +211,9 @@ platform_registry_login() {  # REGISTRY USER TOKEN_VARIABLE
     platform_die "registry login to $1 as $2 failed: $output"
     return 1
   fi
+  # The token lives in the private docker config now. Out of the environment with it: compose
+  # fills `${VAR}` of a tenant's file from its environment, and a tenant never gets the token.
+  unset "$token_var"
 }
 
 # platform_in_release BASE RELEASE ARGV...: run ARGV inside the release directory.
