@@ -55,6 +55,15 @@ class Yaml12Loader(yaml.SafeLoader):
                 if isinstance(key_node, yaml.ScalarNode)
                 else self.construct_object(key_node, deep=deep)
             )
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found a list or mapping as a key (a key is a plain name)",
+                    key_node.start_mark,
+                ) from None
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -94,10 +103,26 @@ _CONTEXT_FIRST = (
 )
 
 
+def _code(character: str | int) -> int:
+    return ord(character) if isinstance(character, str) else character
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document. Raises YamlSyntaxError with the exact location, and also for
     duplicate mapping keys (PyYAML silently keeps the last one)."""
-    loader = Yaml12Loader(text)
+    try:
+        loader = Yaml12Loader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        before = text[: exc.position]
+        at = Location(file, before.count("\n") + 1, len(before) - before.rfind("\n"), "")
+        raise YamlSyntaxError(
+            Problem(
+                at,
+                "yaml.syntax",
+                f"YAML syntax error: character U+{_code(exc.character):04X} is not allowed in YAML",
+                "remove it (a binary or corrupted file?)",
+            )
+        ) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
