@@ -35,7 +35,7 @@ from platform_lib.github.follow import (
 from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.render import gate_lines, gates_text
-from platform_lib.github.settings import deploy_after, load_settings, resolve_repo
+from platform_lib.github.settings import deploy_after, load_settings, load_tenants, resolve_repo
 from platform_lib.models.settings import PlatformSettings
 
 
@@ -161,12 +161,16 @@ def _review(args: argparse.Namespace, state: str) -> int:
     except (Forbidden, Unprocessable) as exc:
         raise ApprovalRefused(
             f"GitHub refused to {verb} run {gate.run_id} ({exc.status}): only a required "
-            f"reviewer of {args.env} can, with their own user token (`gh auth login` as that "
-            "person, or GH_TOKEN=<their token>); GitHub App and GITHUB_TOKEN tokens cannot "
+            f"reviewer of {gate.github_environment} can, with their own user token "
+            "(`gh auth login` as that person, or GH_TOKEN=<their token>); GitHub App and "
+            "GITHUB_TOKEN tokens cannot "
             f"approve deployments [{exc}]",
             exc.status,
         ) from None
-    print(f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id}")
+    print(
+        f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id} "
+        f"(environment {gate.github_environment})"
+    )
     return 0
 
 
@@ -180,47 +184,79 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_setup_environments(args: argparse.Namespace) -> int:
     settings = _need_settings(args)
+    tenants = load_tenants(common.root(args))
     repo = _repo(args, settings)
     client = _client()
-    ids = resolve_reviewers(client, environments.reviewer_handles(settings))
+    ids = resolve_reviewers(client, environments.reviewer_handles(settings, tenants))
     branch = (
         client.repository(repo).default_branch if args.branch_policy == "default-branch" else ""
     )
     desired = environments.desired_environments(
-        settings, ids, branch, args.branch_policy, args.wait_timer
+        settings, tenants, ids, branch, args.branch_policy, args.wait_timer
     )
     if args.dry_run:
         print(json.dumps({e.name: e.body() for e in desired}, indent=2, sort_keys=True))
         return 0
     apply_environments(client, repo, desired)
-    for line in environments.summarize(desired):
-        print(line)
+    report = []
+    for env, line in zip(desired, environments.summarize(desired), strict=True):
+        present = client.environment_secret_names(repo, env.name)
+        missing = environments.missing_secrets(env.tenant, present)
+        report.append(
+            {**_where(env.tenant), "reviewers": list(env.reviewers), "missing_secrets": missing}
+        )
+        if args.format == "text":
+            print(line + (f"; secrets to add: {', '.join(missing)}" if missing else ""))
+    if args.format == "json":
+        print(json.dumps(report, indent=2, sort_keys=True))
     return 0
 
 
+def _where(env: environments.TenantEnvironment) -> dict[str, str]:
+    return {"name": env.name, "project": env.project, "environment": env.environment}
+
+
+def _check_environment(
+    client: GitHubClient, repo: Repo, env: environments.TenantEnvironment
+) -> dict[str, Any]:
+    """What `doctor` finds of one tenant's environment: problems make it unsafe or unusable."""
+    try:
+        environment = client.environment(repo, env.name)
+    except NotFound:
+        problem = f"no such environment in {repo} (or the token cannot see it)"
+        return {**_where(env), "problems": [problem], "warnings": [], "missing_secrets": []}
+    problems = environments.environment_problems(environment, env.gated)
+    missing = environments.missing_secrets(env, client.environment_secret_names(repo, env.name))
+    if missing:
+        problems.append(f"secrets not set: {', '.join(missing)} (a deploy would refuse to start)")
+    return {
+        **_where(env),
+        "problems": problems,
+        "warnings": environments.environment_warnings(environment) if env.gated else [],
+        "missing_secrets": missing,
+        "description": environments.describe(environment),
+    }
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _need_settings(args)
+    tenants = load_tenants(common.root(args))
     repo = _repo(args, settings)
     client = _client()
-    names = (environments.gated(settings) if settings else []) or ["production"]
-    failed = False
-    for name in names:
-        try:
-            environment = client.environment(repo, name)
-        except NotFound:
-            print(f"{name}: error: no such environment in {repo} (or the token cannot see it)")
-            failed = True
-            continue
-        problems = environments.environment_problems(environment)
-        for problem in problems:
-            print(f"{name}: error: {problem}")
-        for warning in environments.environment_warnings(environment):
-            print(f"{name}: warning: {warning}")
-        if not problems:
-            print(f"{name}: ok ({environments.describe(environment)})")
-        failed = failed or bool(problems)
+    found = [_check_environment(client, repo, e) for e in environments.needed(settings, tenants)]
+    if args.format == "json":
+        print(json.dumps(found, indent=2, sort_keys=True))
+    else:
+        for entry in found:
+            for problem in entry["problems"]:
+                print(f"{entry['name']}: error: {problem}")
+            for warning in entry["warnings"]:
+                print(f"{entry['name']}: warning: {warning}")
+            if not entry["problems"]:
+                print(f"{entry['name']}: ok ({entry['description']})")
+    failed = any(entry["problems"] for entry in found)
     if failed:
-        common.log("GitHub environments are not safe: run make setup-environments")
+        common.log("GitHub environments are not ready: run make setup-environments")
     return 1 if failed else 0
 
 
@@ -304,7 +340,10 @@ def register(sub: Any) -> None:
     _review_args(p)
     p.set_defaults(func=cmd_reject)
 
-    p = gh.add_parser("setup-environments", help="create/update the GitHub environments")
+    p = gh.add_parser(
+        "setup-environments",
+        help="create/update every tenant's GitHub environments and name the secrets each lacks",
+    )
     _common(p)
     p.add_argument(
         "--branch-policy",
@@ -318,10 +357,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the request bodies, change nothing"
     )
+    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_setup_environments)
 
     p = gh.add_parser(
-        "doctor", help="fail unless production has required reviewers and a branch policy"
+        "doctor",
+        help="fail unless every tenant's environments exist with a branch policy, required "
+        "reviewers where approval is required, and every secret they need",
     )
     _common(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_doctor)
