@@ -11,9 +11,14 @@ Which images:
       every shared file) are the same (`changed --base <its commit> --head <this commit>`), and
       it runs the requested digests, if any. S running nothing, with nothing requested: skipped.
 
-Secrets: PLATFORM_SECRETS holds the environment's secrets as JSON (`toJSON(secrets)`); only
-the names the plan needs (the tenant's `secrets:` and the registry token) are masked and passed
-to `deploy`, in its environment only. Inputs come from the environment: PLATFORM_ROOT, PROJECT,
+Secrets: PLATFORM_SECRETS holds the secrets of the tenant's GitHub environment
+(`<project>-<environment>`) as JSON (`toJSON(secrets)`), each under its bare name. Only the
+names the plan needs are masked and passed to `deploy`, in its environment only: the registry
+token under its own name, each of the tenant's `secrets:` as `<PROJECT>__<NAME>` (the project
+upper-cased, dashes as underscores: filter-ical's POSTGRES_PASSWORD is
+FILTER_ICAL__POSTGRES_PASSWORD), which is where the CLI reads a tenant's secrets. A tenant
+secret named like a platform credential (DEPLOY_SSH_KEY, GITHUB_TOKEN, the registry token) is
+refused: the platform's credentials never reach a tenant. Inputs come from the environment: PLATFORM_ROOT, PROJECT,
 ENVIRONMENT, IMAGES, SSH_KEY_FILE, ACTOR, PLATFORM_SECRETS, GITHUB_SHA. Step outputs: deployed,
 release, images, url. Runs with the platform's venv python.
 """
@@ -32,7 +37,11 @@ import gha
 import yaml
 from imagerefs import as_lines, digest_of, parse_images
 
+from platform_lib.github.naming import github_environment
+
 SHA = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
+PLATFORM_CREDENTIALS = ("DEPLOY_SSH_KEY", "GITHUB_TOKEN", "PLATFORM_SECRETS")
+"""Names of the platform's own credentials (the registry's token_secret too): never a tenant's."""
 LOG_TAIL = 200
 
 
@@ -165,20 +174,52 @@ class Deployer:
         return proc.returncode, "\n".join(lines[-LOG_TAIL:])
 
 
-def secrets_for(needed: list[str], environment: str) -> dict[str, str]:
+def tenant_variable(project: str, name: str) -> str:
+    """Where the CLI reads a tenant's secret: `<PROJECT>__<NAME>`."""
+    return f"{project.upper().replace('-', '_')}__{name}"
+
+
+def secrets_for(
+    needed: list[str],
+    project: str,
+    tenant_secrets: list[str],
+    platform_secrets: list[str],
+    where: str,
+) -> dict[str, str]:
+    """The deploy's secret variables: each platform credential the plan needs under its own
+    name, each tenant secret as `<PROJECT>__<NAME>`, from the environment's bare names."""
     try:
         available = json.loads(os.environ.get("PLATFORM_SECRETS") or "{}")
     except json.JSONDecodeError:
         raise Refused("PLATFORM_SECRETS is not JSON: pass ${{ toJSON(secrets) }}") from None
     if not isinstance(available, dict):
         raise Refused("PLATFORM_SECRETS is not a JSON object: pass ${{ toJSON(secrets) }}")
-    missing = [name for name in needed if not available.get(name)]
+    platform = {*PLATFORM_CREDENTIALS, *platform_secrets}
+    clash = sorted(name for name in tenant_secrets if name in platform)
+    if clash:
+        raise Refused(
+            f"configs/{project}/project.yml: secrets {', '.join(clash)} "
+            f"{'is' if len(clash) == 1 else 'are'} the platform's own credential "
+            f"{'name' if len(clash) == 1 else 'names'}, never given to a tenant: rename "
+            f"{'it' if len(clash) == 1 else 'them'}; nothing was deployed"
+        )
+    prefix = tenant_variable(project, "")
+    sources: dict[str, str] = {}  # variable for the deploy -> secret of the environment
+    for name in needed:
+        if name in platform:
+            sources[name] = name
+            continue
+        bare = name.removeprefix(prefix)
+        if bare not in tenant_secrets:
+            raise Refused(f"the plan needs the secret {name}, which {project} does not declare")
+        sources[tenant_variable(project, bare)] = bare
+    missing = sorted({source for source in sources.values() if not available.get(source)})
     if missing:
         raise Refused(
             f"secrets not set: {', '.join(missing)}; add them as secrets of the GitHub "
-            f"environment {environment!r} (Settings → Environments), nothing was deployed"
+            f"environment {where!r} (Settings → Environments), nothing was deployed"
         )
-    chosen = {name: str(available[name]) for name in needed}
+    chosen = {variable: str(available[source]) for variable, source in sources.items()}
     for value in chosen.values():
         gha.mask(value)
     return chosen
@@ -244,7 +285,14 @@ def main() -> int:
         if done.returncode != 0:
             raise Refused(f"the plan fails: {done.stderr.strip()}")
         plan = json.loads(done.stdout)
-        secrets = secrets_for(list(plan.get("secrets") or []), environment)
+        token_secret = (settings.get("registry") or {}).get("token_secret")
+        secrets = secrets_for(
+            list(plan.get("secrets") or []),
+            project,
+            [str(name) for name in manifest.get("secrets") or []],
+            [str(token_secret)] if token_secret else [],
+            github_environment(project, environment),
+        )
     except Refused as exc:
         gha.error(str(exc), title=title)
         finish(outputs, [*summary, f"**Not deployed**: {exc}"])
