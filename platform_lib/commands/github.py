@@ -1,6 +1,7 @@
-"""github: the platform repository on GitHub. Tell it about new images (`notify`), run its
-deploy workflow (`trigger`), see and decide what waits for approval (`pending`, `approve`,
-`reject`), and keep its environments protected (`setup-environments`, `doctor`)."""
+"""github: the platform repository on GitHub. Tell it about new images (`notify`), check such a
+request where it arrives (`verify-request`), run its deploy workflow (`trigger`), see and
+decide what waits for approval (`pending`, `approve`, `reject`), and keep its environments
+protected (`setup-environments`, `doctor`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from platform_lib.commands import common
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
-from platform_lib.github import approvals, environments
+from platform_lib.github import approvals, environments, oidc, oidc_http
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import (
     ApprovalRefused,
@@ -65,20 +67,25 @@ def _project(name: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
-    app_repository = args.app_repo or os.environ.get("GITHUB_REPOSITORY") or ""
+    app_repository = os.environ.get("GITHUB_REPOSITORY") or ""
     commit = args.commit or os.environ.get("GITHUB_SHA") or ""
     if not app_repository or not commit:
-        raise UsageError("pass --app-repo and --commit (in Actions they default to the run's)")
+        raise UsageError(
+            "run it in the app repository's GitHub Actions job: GITHUB_REPOSITORY and "
+            "GITHUB_SHA say where the request comes from (the OIDC token proves it)"
+        )
+    repo = _repo(args, _settings(args))
+    if str(repo).lower() == app_repository.lower():
+        raise UsageError(f"{repo} is the app repository: pass --repo OWNER/NAME of the platform")
+    audience = oidc.deploy_audience(str(repo), os.environ.get("GITHUB_SERVER_URL") or "")
     payload = DeployPayload.build(
         project=args.project,
         images=common.image_overrides(args.image),
         commit=commit,
-        actor=args.actor or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "",
+        actor=os.environ.get("GITHUB_ACTOR") or "",
         app_repository=app_repository,
+        id_token=oidc_http.fetch_id_token(os.environ, audience),
     )
-    repo = _repo(args, _settings(args))
-    if str(repo).lower() == app_repository.lower():
-        raise UsageError(f"{repo} is the app repository: pass --repo OWNER/NAME of the platform")
     client = _client()
     sent_at = datetime.now(UTC)
     client.dispatch(repo, EVENT_TYPE, payload.model_dump(mode="json"))
@@ -92,6 +99,51 @@ def cmd_notify(args: argparse.Namespace) -> int:
         job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
         common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
     print(run.html_url)
+    return 0
+
+
+def _refusal(reason: oidc.Refusal, message: str) -> int:
+    print(json.dumps({"verified": False, "reason": reason.value, "message": message}))
+    common.log(f"refused ({reason.value}): {message}")
+    return 1
+
+
+def cmd_verify_request(args: argparse.Namespace) -> int:
+    """A repository_dispatch `deploy` as the platform's plan job receives it: the payload is
+    read with DeployPayload, and its OIDC token verified against the issuer's keys."""
+    settings = _need_settings(args)
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        payload = DeployPayload.model_validate(event.get("client_payload"))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UsageError(f"--event {args.event}: not a deploy request ({exc})") from None
+    tenants = load_tenants(common.root(args))
+    manifest = tenants.get(payload.project)
+    if manifest is None:
+        raise UsageError(f"unknown project {payload.project!r}")
+    if manifest.app_repository is None:
+        return _refusal(
+            oidc.Refusal.NO_APP_REPOSITORY,
+            f"configs/{payload.project}/project.yml names no app_repository, so no request "
+            "for it can be verified: name the repository that builds its images",
+        )
+    github = settings.github
+    issuer = args.issuer or (github.oidc_issuer if github else oidc.GITHUB_ISSUER)
+    keys_url = args.jwks_url or (github.oidc_jwks_url if github else None) or oidc.jwks_url(issuer)
+    repo = _repo(args, settings)
+    expected = oidc.Expected(
+        issuer=issuer,
+        audience=oidc.deploy_audience(str(repo), os.environ.get("GITHUB_SERVER_URL") or ""),
+        repository=manifest.app_repository,
+        sha=payload.commit,
+    )
+    try:
+        verified = oidc.verify(
+            payload.id_token, oidc_http.fetch_jwks(keys_url), datetime.now(UTC), expected
+        )
+    except oidc.TokenRefused as exc:
+        return _refusal(exc.reason, str(exc))
+    print(json.dumps({"verified": True, "project": payload.project, **verified.as_dict()}))
     return 0
 
 
@@ -302,9 +354,11 @@ def register(sub: Any) -> None:
     _common(p)
     p.add_argument("--project", required=True)
     _images(p, "a built image, pinned by digest: sha256:... or REPOSITORY@sha256:...")
-    p.add_argument("--commit", help="app repo commit of the images (default: $GITHUB_SHA)")
-    p.add_argument("--app-repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
-    p.add_argument("--actor", help="who pushed (default: $GITHUB_ACTOR or $USER)")
+    p.add_argument(
+        "--commit",
+        help="app repo commit of the images (default: $GITHUB_SHA; the OIDC token's commit, "
+        "which the platform requires it to be)",
+    )
     p.add_argument(
         "--wait", metavar="ENV", help="follow the run until ENV (e.g. staging) is deployed"
     )
@@ -316,6 +370,17 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
     p.add_argument("--poll-interval", type=float, default=10.0, metavar="SECONDS")
     p.set_defaults(func=cmd_notify)
+
+    p = gh.add_parser(
+        "verify-request",
+        help="check a deploy request's OIDC token (the platform's plan job): JSON on stdout, "
+        "exit 1 with a reason when refused",
+    )
+    _common(p)
+    p.add_argument("--event", required=True, metavar="FILE", help="the event ($GITHUB_EVENT_PATH)")
+    p.add_argument("--issuer", help="expected token issuer (default: github.oidc_issuer)")
+    p.add_argument("--jwks-url", help="the issuer's keys (default: github.oidc_jwks_url)")
+    p.set_defaults(func=cmd_verify_request)
 
     p = gh.add_parser("trigger", help=f"run {WORKFLOW_FILE} for one project (workflow_dispatch)")
     _common(p)
