@@ -124,8 +124,8 @@ reject-production: install ## reject a production deploy waiting on GitHub: make
 	@test -n "$(project)" || { echo "usage: make reject-production project=NAME [run=ID] [comment=TEXT] [yes=1]"; exit 2; }
 	$(RUN) github reject --project $(project) $(if $(run),--run $(run)) $(if $(comment),--comment '$(comment)') $(if $(yes),--yes)
 
-setup-environments: install ## create/update the GitHub environments (reviewers, branch policy) from configs/platform.yml
+setup-environments: install ## create/update every tenant's GitHub environments (<project>-<env>: reviewers, branch policy); names the secrets each lacks
 	$(RUN) github setup-environments
 
-github-doctor: install ## fail unless GitHub's production environment has required reviewers and a branch policy
+github-doctor: install ## fail unless every tenant's GitHub environments exist, are protected and hold their secrets
 	$(RUN) github doctor

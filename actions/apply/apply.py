@@ -11,11 +11,18 @@ Which images:
       every shared file) are the same (`changed --base <its commit> --head <this commit>`), and
       it runs the requested digests, if any. S running nothing, with nothing requested: skipped.
 
-Secrets: PLATFORM_SECRETS holds the environment's secrets as JSON (`toJSON(secrets)`); only
-the names the plan needs (the tenant's `secrets:` and the registry token) are masked and passed
-to `deploy`, in its environment only. Inputs come from the environment: PLATFORM_ROOT, PROJECT,
-ENVIRONMENT, IMAGES, SSH_KEY_FILE, ACTOR, PLATFORM_SECRETS, GITHUB_SHA. Step outputs: deployed,
-release, images, url. Runs with the platform's venv python.
+Secrets: PLATFORM_SECRETS holds the secrets of the tenant's GitHub environment
+(`<project>-<environment>`) as JSON (`toJSON(secrets)`), each under its bare name. Only the
+names the plan needs are masked and passed to `deploy`, in its environment only: the registry
+token under its own name, each of the tenant's `secrets:` as `<PROJECT>__<NAME>` (the project
+upper-cased, dashes as underscores: filter-ical's POSTGRES_PASSWORD is
+FILTER_ICAL__POSTGRES_PASSWORD), which is where the CLI reads a tenant's secrets. A tenant
+secret named like a platform credential (DEPLOY_SSH_KEY, GITHUB_TOKEN, the registry token) is
+refused: the platform's credentials never reach a tenant.
+
+Inputs come from the environment: PLATFORM_ROOT, PROJECT, ENVIRONMENT, IMAGES, SSH_KEY_FILE,
+ACTOR, PLATFORM_SECRETS, GITHUB_SHA. Step outputs: deployed, release, images, url. Runs with the
+platform's venv python.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ import gha
 import yaml
 from imagerefs import as_lines, digest_of, parse_images
 
-from platform_lib.config.credentials import tenant_secret_variable
+from platform_lib.config.credentials import BUILT_IN, RESERVED_PREFIXES, tenant_secret_variable
+from platform_lib.github.naming import github_environment
 
 SHA = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
 LOG_TAIL = 200
@@ -167,20 +175,39 @@ class Deployer:
         return proc.returncode, "\n".join(lines[-LOG_TAIL:])
 
 
-def secrets_for(needed: list[str], environment: str) -> dict[str, str]:
+def secrets_for(
+    tenant_secrets: list[str],
+    credentials: list[str],
+    project: str,
+    platform_secrets: list[str],
+    where: str,
+) -> dict[str, str]:
+    """The deploy's secret variables, from the tenant's GitHub environment (bare names): each
+    tenant secret as `<PROJECT>__<NAME>` (the CLI's one source of it), each platform credential
+    the plan uses under its own name. A tenant secret named like a credential is refused here
+    too (validation and the plan refuse it first)."""
     try:
         available = json.loads(os.environ.get("PLATFORM_SECRETS") or "{}")
     except json.JSONDecodeError:
         raise Refused("PLATFORM_SECRETS is not JSON: pass ${{ toJSON(secrets) }}") from None
     if not isinstance(available, dict):
         raise Refused("PLATFORM_SECRETS is not a JSON object: pass ${{ toJSON(secrets) }}")
-    missing = [name for name in needed if not available.get(name)]
+    platform = {*BUILT_IN, "PLATFORM_SECRETS", *platform_secrets, *credentials}
+    clash = sorted(n for n in tenant_secrets if n in platform or n.startswith(RESERVED_PREFIXES))
+    if clash:
+        raise Refused(
+            f"configs/{project}/project.yml: {', '.join(clash)}: the platform's own "
+            "credentials are never given to a tenant; rename them; nothing was deployed"
+        )
+    sources = {tenant_secret_variable(project, name): name for name in tenant_secrets}
+    sources.update({name: name for name in credentials})
+    missing = sorted({source for source in sources.values() if not available.get(source)})
     if missing:
         raise Refused(
             f"secrets not set: {', '.join(missing)}; add them as secrets of the GitHub "
-            f"environment {environment!r} (Settings → Environments), nothing was deployed"
+            f"environment {where!r} (Settings → Environments), nothing was deployed"
         )
-    chosen = {name: str(available[name]) for name in needed}
+    chosen = {variable: str(available[source]) for variable, source in sources.items()}
     for value in chosen.values():
         gha.mask(value)
     return chosen
@@ -246,11 +273,14 @@ def main() -> int:
         if done.returncode != 0:
             raise Refused(f"the plan fails: {done.stderr.strip()}")
         plan = json.loads(done.stdout)
-        # The tenant's secrets go to the CLI as <PROJECT>__<NAME>, the platform's credentials
-        # (the registry token) under their own names: the CLI never gives those to a tenant.
-        tenant = secrets_for(list(plan.get("secrets") or []), environment)
-        secrets = {tenant_secret_variable(project, k): v for k, v in tenant.items()}
-        secrets.update(secrets_for(list(plan.get("credentials") or []), environment))
+        token_secret = (settings.get("registry") or {}).get("token_secret")
+        secrets = secrets_for(
+            [str(name) for name in plan.get("secrets") or []],
+            [str(name) for name in plan.get("credentials") or []],
+            project,
+            [str(n) for n in [token_secret, *(settings.get("platform_secrets") or [])] if n],
+            github_environment(project, environment),
+        )
     except Refused as exc:
         gha.error(str(exc), title=title)
         finish(outputs, [*summary, f"**Not deployed**: {exc}"])

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Check the inputs of actions/deploy before anything is installed or sent, report every problem
 # at once (one ::error:: each), and output them normalized: project, images (one
-# SERVICE=REF@sha256:DIGEST per line), platform-repo, app-sha, app-repo, actor, wait.
+# SERVICE=REF@sha256:DIGEST per line), platform-repo, app-sha, wait.
 #
-# Inputs (environment): PROJECT, IMAGES, PLATFORM_REPO, TOKEN, WAIT, APP_SHA, APP_REPO, ACTOR;
-# the last three default to the workflow's GITHUB_SHA, GITHUB_REPOSITORY and GITHUB_ACTOR, the
-# platform repository to GITHUB_REPOSITORY_OWNER/multi-tenant-platform.
+# Inputs (environment): PROJECT, IMAGES, PLATFORM_REPO, TOKEN, WAIT, APP_SHA; APP_SHA defaults
+# to the workflow's GITHUB_SHA, the platform repository to
+# GITHUB_REPOSITORY_OWNER/multi-tenant-platform. The app repository and the actor are the
+# run's own (GITHUB_REPOSITORY, GITHUB_ACTOR), as its OIDC token names them. The job must be
+# able to mint that token (`permissions: id-token: write`).
 set -euo pipefail
 set -f # image items are split on whitespace: never glob them
 
@@ -15,14 +17,11 @@ problem() { problems+=("$1"); }
 project=${PROJECT:-}
 platform_repo=${PLATFORM_REPO:-${GITHUB_REPOSITORY_OWNER:+$GITHUB_REPOSITORY_OWNER/multi-tenant-platform}}
 app_sha=${APP_SHA:-${GITHUB_SHA:-}}
-app_repo=${APP_REPO:-${GITHUB_REPOSITORY:-}}
-actor=${ACTOR:-${GITHUB_ACTOR:-}}
 wait=${WAIT:-}
 
 name_re='^[a-z][a-z0-9]*(-[a-z0-9]+)*$'
 repo_re='^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$'
 sha_re='^([0-9a-f]{40}|[0-9a-f]{64})$'
-actor_re='^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$'
 service_re='^[a-z0-9][a-z0-9_.-]{0,62}$'
 component='[a-z0-9]+([._-]+[a-z0-9]+)*'
 digest_ref_re="^($component(:[0-9]{1,5})?(/$component)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@)?sha256:[a-f0-9]{64}\$"
@@ -70,8 +69,9 @@ case $wait in
   *) problem "wait '$wait': use '' (do not wait) or 'staging'" ;;
 esac
 [[ $app_sha =~ $sha_re ]] || problem "app-sha '$app_sha' is not a full commit sha"
-[[ $app_repo =~ $repo_re ]] || problem "app-repo '$app_repo' is not OWNER/NAME"
-[[ $actor =~ $actor_re ]] || problem "actor '$actor' is not a GitHub login"
+if [[ -z ${ACTIONS_ID_TOKEN_REQUEST_URL:-} || -z ${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-} ]]; then
+  problem "this job cannot mint an OIDC token: give it 'permissions: id-token: write' (the platform verifies every request with it)"
+fi
 
 if ((${#problems[@]})); then
   for message in "${problems[@]}"; do
@@ -86,12 +86,10 @@ out=${GITHUB_OUTPUT:-/dev/stdout}
   echo "project=$project"
   echo "platform-repo=$platform_repo"
   echo "app-sha=$app_sha"
-  echo "app-repo=$app_repo"
-  echo "actor=$actor"
   echo "wait=$wait"
   delimiter="images_$RANDOM$RANDOM$RANDOM"
   echo "images<<$delimiter"
   printf '%s\n' "${images[@]}"
   echo "$delimiter"
 } >>"$out"
-echo "inputs ok: ${#images[@]} image(s) of $project for $platform_repo, from $app_repo@$app_sha by $actor"
+echo "inputs ok: ${#images[@]} image(s) of $project for $platform_repo, from ${GITHUB_REPOSITORY:-?}@$app_sha"

@@ -3,12 +3,13 @@
 # `python -m platform_lib github notify`, and output the platform run's URL as `run-url`.
 #
 # Environment: PLATFORM_PYTHON (the platform venv's python), GH_TOKEN, and the checked inputs
-# PROJECT, IMAGES (one SERVICE=REF per line), PLATFORM_REPO, APP_SHA, APP_REPO, ACTOR, WAIT.
-# The GitHub API is $GITHUB_API_URL, as the runner sets it.
+# PROJECT, IMAGES (one SERVICE=REF per line), PLATFORM_REPO, APP_SHA, WAIT. `notify` asks the
+# runner for an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN) for the platform repository
+# and sends it in the payload; the repository and actor are the run's own. The GitHub API is
+# $GITHUB_API_URL, as the runner sets it.
 set -euo pipefail
 
-args=(github notify --repo "$PLATFORM_REPO" --project "$PROJECT"
-  --commit "$APP_SHA" --app-repo "$APP_REPO" --actor "$ACTOR")
+args=(github notify --repo "$PLATFORM_REPO" --project "$PROJECT" --commit "$APP_SHA")
 while IFS= read -r image; do
   [[ -n $image ]] && args+=(--image "$image")
 done <<<"$IMAGES"
@@ -36,7 +37,7 @@ if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
     while IFS= read -r image; do
       [[ -n $image ]] && echo "| ${image%%=*} | \`${image#*=}\` |"
     done <<<"$IMAGES"
-    echo "| from | \`$APP_REPO@$APP_SHA\` by \`$ACTOR\` |"
+    echo "| from | \`${GITHUB_REPOSITORY:-?}@$APP_SHA\` by \`${GITHUB_ACTOR:-?}\` |"
     echo "| platform run | ${run_url:-not found} |"
     [[ -n ${WAIT:-} ]] && echo "| waited for | $WAIT: $([[ $status == 0 ]] && echo succeeded || echo '**failed**') |"
   } >>"$GITHUB_STEP_SUMMARY"

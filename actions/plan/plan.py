@@ -12,7 +12,11 @@ It validates every config first (`validate --format github`: annotations on the 
 a request's project and images against the configs, shows it all in the job summary (with a
 staging plan preview when the images are known) and writes the step outputs the deploy jobs
 use: `matrix` ({"include": [{"project": ..., "images": ...}]}), `count`, `staging`,
-`production`, `actor`. Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_ACTOR and
+`production`, `actor`. A dispatch deploys only when its OIDC token passes `github
+verify-request` (signed by the issuer, for this platform repository, issued to a run of the
+tenant's app_repository at the payload's commit); its `actor` is the token's.
+
+Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_ACTOR and
 PLATFORM_ROOT (default: the current directory); runs with the platform's venv python.
 """
 
@@ -106,9 +110,30 @@ def check_request(root: Path, request: Request) -> None:
                 )
 
 
-def dispatch_request(event: dict[str, Any], root: Path) -> Request:
+def verify(event_path: str, root: Path, request: Request) -> dict[str, Any] | None:
+    """`github verify-request`: the request's OIDC token checked against the issuer's keys;
+    its claims when it passes, else None with the reason among the problems."""
+    done = gha.platform(["github", "verify-request", "--root", str(root), "--event", event_path])
+    try:
+        answer = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        request.problems.append(f"cannot verify the deploy request: {done.stderr.strip()}")
+        return None
+    if done.returncode != 0 or answer.get("verified") is not True:
+        request.problems.append(
+            f"deploy request refused ({answer.get('reason')}): {answer.get('message')}"
+        )
+        return None
+    return answer
+
+
+def dispatch_request(event: dict[str, Any], event_path: str, root: Path) -> Request:
     """An app repo's deploy request: `client_payload` is platform_lib's DeployPayload (the
-    model `github notify` sends), read back with the same model."""
+    model `github notify` sends), read back with the same model. Its OIDC token must prove
+    that a workflow run of the tenant's app_repository sent it for the payload's commit; the
+    deploy is recorded as the token's actor, never the payload's."""
     request = Request(trigger="repository_dispatch")
     try:
         payload = DeployPayload.model_validate(event.get("client_payload"))
@@ -118,21 +143,26 @@ def dispatch_request(event: dict[str, Any], root: Path) -> Request:
             message = str(error["msg"]).removeprefix("Value error, ")
             request.problems.append(f"client_payload {where}: {message}")
         return request
+    if payload.id_token:
+        gha.mask(payload.id_token)
     request.projects = [payload.project]
     request.images = dict(payload.images)
-    request.actor = normalize_actor(payload.actor, request.problems)
-    request.origin = f"{payload.app_repository}@{payload.commit[:12]}"
+    request.origin = f"{payload.app_repository}@{payload.commit[:12]}, unverified"
+    request.actor = "unknown"
     manifest = read_yaml(root / "configs" / payload.project / "project.yml")
     allowed = str(manifest.get("app_repository") or "")
     if allowed and payload.app_repository.lower() != allowed.lower():
         request.problems.append(
             f"{payload.project} takes images from {allowed} only, not from {payload.app_repository}"
         )
-    elif manifest and not allowed:
-        gha.warning(
-            f"configs/{payload.project}/project.yml names no app_repository: any holder of a "
-            "dispatch token can deploy it",
-            title="unrestricted tenant",
+    if not manifest:
+        return request  # check_request names the unknown project
+    verified = verify(event_path, root, request)
+    if verified is not None:
+        request.actor = normalize_actor(str(verified.get("actor") or ""), request.problems)
+        request.origin = (
+            f"{verified.get('repository')}@{str(verified.get('sha'))[:12]}, verified: "
+            f"{verified.get('workflow_ref') or 'a workflow run'}"
         )
     return request
 
@@ -205,7 +235,7 @@ def main() -> int:
     valid = validation.returncode == 0
 
     if event_name == "repository_dispatch":
-        request = dispatch_request(event, root)
+        request = dispatch_request(event, os.environ["GITHUB_EVENT_PATH"], root)
     elif event_name == "workflow_dispatch":
         request = manual_request(event)
     elif event_name == "push":

@@ -1,6 +1,7 @@
-"""github: the platform repository on GitHub. Tell it about new images (`notify`), run its
-deploy workflow (`trigger`), see and decide what waits for approval (`pending`, `approve`,
-`reject`), and keep its environments protected (`setup-environments`, `doctor`)."""
+"""github: the platform repository on GitHub. Tell it about new images (`notify`), check such a
+request where it arrives (`verify-request`), run its deploy workflow (`trigger`), see and
+decide what waits for approval (`pending`, `approve`, `reject`), and keep its environments
+protected (`setup-environments`, `doctor`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from platform_lib.commands import common
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
-from platform_lib.github import approvals, environments
+from platform_lib.github import approvals, environments, oidc, oidc_http
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import (
     ApprovalRefused,
@@ -35,7 +37,7 @@ from platform_lib.github.follow import (
 from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.render import gate_lines, gates_text
-from platform_lib.github.settings import deploy_after, load_settings, resolve_repo
+from platform_lib.github.settings import deploy_after, load_settings, load_tenants, resolve_repo
 from platform_lib.models.settings import PlatformSettings
 
 
@@ -65,20 +67,25 @@ def _project(name: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
-    app_repository = args.app_repo or os.environ.get("GITHUB_REPOSITORY") or ""
+    app_repository = os.environ.get("GITHUB_REPOSITORY") or ""
     commit = args.commit or os.environ.get("GITHUB_SHA") or ""
     if not app_repository or not commit:
-        raise UsageError("pass --app-repo and --commit (in Actions they default to the run's)")
+        raise UsageError(
+            "run it in the app repository's GitHub Actions job: GITHUB_REPOSITORY and "
+            "GITHUB_SHA say where the request comes from (the OIDC token proves it)"
+        )
+    repo = _repo(args, _settings(args))
+    if str(repo).lower() == app_repository.lower():
+        raise UsageError(f"{repo} is the app repository: pass --repo OWNER/NAME of the platform")
+    audience = oidc.deploy_audience(str(repo), os.environ.get("GITHUB_SERVER_URL") or "")
     payload = DeployPayload.build(
         project=args.project,
         images=common.image_overrides(args.image),
         commit=commit,
-        actor=args.actor or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "",
+        actor=os.environ.get("GITHUB_ACTOR") or "",
         app_repository=app_repository,
+        id_token=oidc_http.fetch_id_token(os.environ, audience),
     )
-    repo = _repo(args, _settings(args))
-    if str(repo).lower() == app_repository.lower():
-        raise UsageError(f"{repo} is the app repository: pass --repo OWNER/NAME of the platform")
     client = _client()
     sent_at = datetime.now(UTC)
     client.dispatch(repo, EVENT_TYPE, payload.model_dump(mode="json"))
@@ -92,6 +99,51 @@ def cmd_notify(args: argparse.Namespace) -> int:
         job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
         common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
     print(run.html_url)
+    return 0
+
+
+def _refusal(reason: oidc.Refusal, message: str) -> int:
+    print(json.dumps({"verified": False, "reason": reason.value, "message": message}))
+    common.log(f"refused ({reason.value}): {message}")
+    return 1
+
+
+def cmd_verify_request(args: argparse.Namespace) -> int:
+    """A repository_dispatch `deploy` as the platform's plan job receives it: the payload is
+    read with DeployPayload, and its OIDC token verified against the issuer's keys."""
+    settings = _need_settings(args)
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        payload = DeployPayload.model_validate(event.get("client_payload"))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UsageError(f"--event {args.event}: not a deploy request ({exc})") from None
+    tenants = load_tenants(common.root(args))
+    manifest = tenants.get(payload.project)
+    if manifest is None:
+        raise UsageError(f"unknown project {payload.project!r}")
+    if manifest.app_repository is None:
+        return _refusal(
+            oidc.Refusal.NO_APP_REPOSITORY,
+            f"configs/{payload.project}/project.yml names no app_repository, so no request "
+            "for it can be verified: name the repository that builds its images",
+        )
+    github = settings.github
+    issuer = args.issuer or (github.oidc_issuer if github else oidc.GITHUB_ISSUER)
+    keys_url = args.jwks_url or (github.oidc_jwks_url if github else None) or oidc.jwks_url(issuer)
+    repo = _repo(args, settings)
+    expected = oidc.Expected(
+        issuer=issuer,
+        audience=oidc.deploy_audience(str(repo), os.environ.get("GITHUB_SERVER_URL") or ""),
+        repository=manifest.app_repository,
+        sha=payload.commit,
+    )
+    try:
+        verified = oidc.verify(
+            payload.id_token, oidc_http.fetch_jwks(keys_url), datetime.now(UTC), expected
+        )
+    except oidc.TokenRefused as exc:
+        return _refusal(exc.reason, str(exc))
+    print(json.dumps({"verified": True, "project": payload.project, **verified.as_dict()}))
     return 0
 
 
@@ -161,12 +213,16 @@ def _review(args: argparse.Namespace, state: str) -> int:
     except (Forbidden, Unprocessable) as exc:
         raise ApprovalRefused(
             f"GitHub refused to {verb} run {gate.run_id} ({exc.status}): only a required "
-            f"reviewer of {args.env} can, with their own user token (`gh auth login` as that "
-            "person, or GH_TOKEN=<their token>); GitHub App and GITHUB_TOKEN tokens cannot "
+            f"reviewer of {gate.github_environment} can, with their own user token "
+            "(`gh auth login` as that person, or GH_TOKEN=<their token>); GitHub App and "
+            "GITHUB_TOKEN tokens cannot "
             f"approve deployments [{exc}]",
             exc.status,
         ) from None
-    print(f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id}")
+    print(
+        f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id} "
+        f"(environment {gate.github_environment})"
+    )
     return 0
 
 
@@ -180,47 +236,79 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_setup_environments(args: argparse.Namespace) -> int:
     settings = _need_settings(args)
+    tenants = load_tenants(common.root(args))
     repo = _repo(args, settings)
     client = _client()
-    ids = resolve_reviewers(client, environments.reviewer_handles(settings))
+    ids = resolve_reviewers(client, environments.reviewer_handles(settings, tenants))
     branch = (
         client.repository(repo).default_branch if args.branch_policy == "default-branch" else ""
     )
     desired = environments.desired_environments(
-        settings, ids, branch, args.branch_policy, args.wait_timer
+        settings, tenants, ids, branch, args.branch_policy, args.wait_timer
     )
     if args.dry_run:
         print(json.dumps({e.name: e.body() for e in desired}, indent=2, sort_keys=True))
         return 0
     apply_environments(client, repo, desired)
-    for line in environments.summarize(desired):
-        print(line)
+    report = []
+    for env, line in zip(desired, environments.summarize(desired), strict=True):
+        present = client.environment_secret_names(repo, env.name)
+        missing = environments.missing_secrets(env.tenant, present)
+        report.append(
+            {**_where(env.tenant), "reviewers": list(env.reviewers), "missing_secrets": missing}
+        )
+        if args.format == "text":
+            print(line + (f"; secrets to add: {', '.join(missing)}" if missing else ""))
+    if args.format == "json":
+        print(json.dumps(report, indent=2, sort_keys=True))
     return 0
 
 
+def _where(env: environments.TenantEnvironment) -> dict[str, str]:
+    return {"name": env.name, "project": env.project, "environment": env.environment}
+
+
+def _check_environment(
+    client: GitHubClient, repo: Repo, env: environments.TenantEnvironment
+) -> dict[str, Any]:
+    """What `doctor` finds of one tenant's environment: problems make it unsafe or unusable."""
+    try:
+        environment = client.environment(repo, env.name)
+    except NotFound:
+        problem = f"no such environment in {repo} (or the token cannot see it)"
+        return {**_where(env), "problems": [problem], "warnings": [], "missing_secrets": []}
+    problems = environments.environment_problems(environment, env.gated)
+    missing = environments.missing_secrets(env, client.environment_secret_names(repo, env.name))
+    if missing:
+        problems.append(f"secrets not set: {', '.join(missing)} (a deploy would refuse to start)")
+    return {
+        **_where(env),
+        "problems": problems,
+        "warnings": environments.environment_warnings(environment) if env.gated else [],
+        "missing_secrets": missing,
+        "description": environments.describe(environment),
+    }
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _need_settings(args)
+    tenants = load_tenants(common.root(args))
     repo = _repo(args, settings)
     client = _client()
-    names = (environments.gated(settings) if settings else []) or ["production"]
-    failed = False
-    for name in names:
-        try:
-            environment = client.environment(repo, name)
-        except NotFound:
-            print(f"{name}: error: no such environment in {repo} (or the token cannot see it)")
-            failed = True
-            continue
-        problems = environments.environment_problems(environment)
-        for problem in problems:
-            print(f"{name}: error: {problem}")
-        for warning in environments.environment_warnings(environment):
-            print(f"{name}: warning: {warning}")
-        if not problems:
-            print(f"{name}: ok ({environments.describe(environment)})")
-        failed = failed or bool(problems)
+    found = [_check_environment(client, repo, e) for e in environments.needed(settings, tenants)]
+    if args.format == "json":
+        print(json.dumps(found, indent=2, sort_keys=True))
+    else:
+        for entry in found:
+            for problem in entry["problems"]:
+                print(f"{entry['name']}: error: {problem}")
+            for warning in entry["warnings"]:
+                print(f"{entry['name']}: warning: {warning}")
+            if not entry["problems"]:
+                print(f"{entry['name']}: ok ({entry['description']})")
+    failed = any(entry["problems"] for entry in found)
     if failed:
-        common.log("GitHub environments are not safe: run make setup-environments")
+        common.log("GitHub environments are not ready: run make setup-environments")
     return 1 if failed else 0
 
 
@@ -266,9 +354,11 @@ def register(sub: Any) -> None:
     _common(p)
     p.add_argument("--project", required=True)
     _images(p, "a built image, pinned by digest: sha256:... or REPOSITORY@sha256:...")
-    p.add_argument("--commit", help="app repo commit of the images (default: $GITHUB_SHA)")
-    p.add_argument("--app-repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
-    p.add_argument("--actor", help="who pushed (default: $GITHUB_ACTOR or $USER)")
+    p.add_argument(
+        "--commit",
+        help="app repo commit of the images (default: $GITHUB_SHA; the OIDC token's commit, "
+        "which the platform requires it to be)",
+    )
     p.add_argument(
         "--wait", metavar="ENV", help="follow the run until ENV (e.g. staging) is deployed"
     )
@@ -280,6 +370,17 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
     p.add_argument("--poll-interval", type=float, default=10.0, metavar="SECONDS")
     p.set_defaults(func=cmd_notify)
+
+    p = gh.add_parser(
+        "verify-request",
+        help="check a deploy request's OIDC token (the platform's plan job): JSON on stdout, "
+        "exit 1 with a reason when refused",
+    )
+    _common(p)
+    p.add_argument("--event", required=True, metavar="FILE", help="the event ($GITHUB_EVENT_PATH)")
+    p.add_argument("--issuer", help="expected token issuer (default: github.oidc_issuer)")
+    p.add_argument("--jwks-url", help="the issuer's keys (default: github.oidc_jwks_url)")
+    p.set_defaults(func=cmd_verify_request)
 
     p = gh.add_parser("trigger", help=f"run {WORKFLOW_FILE} for one project (workflow_dispatch)")
     _common(p)
@@ -304,7 +405,10 @@ def register(sub: Any) -> None:
     _review_args(p)
     p.set_defaults(func=cmd_reject)
 
-    p = gh.add_parser("setup-environments", help="create/update the GitHub environments")
+    p = gh.add_parser(
+        "setup-environments",
+        help="create/update every tenant's GitHub environments and name the secrets each lacks",
+    )
     _common(p)
     p.add_argument(
         "--branch-policy",
@@ -318,10 +422,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the request bodies, change nothing"
     )
+    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_setup_environments)
 
     p = gh.add_parser(
-        "doctor", help="fail unless production has required reviewers and a branch policy"
+        "doctor",
+        help="fail unless every tenant's environments exist with a branch policy, required "
+        "reviewers where approval is required, and every secret they need",
     )
     _common(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_doctor)

@@ -1,10 +1,14 @@
 """Which deployments wait for approval, what each would release, and which one an
 `approve --project P` means. Pure: the gathering of runs, gates and jobs is the caller's.
 
-GitHub approves per run and environment: approving a run's `production` gate releases every
-job of that run waiting on `production`. A run deploying several projects (a push changing
-shared config) is therefore one gate for all of them; `choose` refuses to approve such a
-gate for one project unless told that the others go too.
+GitHub approves per run and environment: approving a run's environment releases every job of
+that run waiting on it. Each tenant deploys in its own GitHub environment
+(`<project>-<environment>`, see `naming`), so a run deploying several tenants (a push changing
+shared config) has one gate per tenant, and approving one releases that tenant only.
+
+A run made before the move to per-tenant environments waits on the shared `production`: one
+gate for every tenant in it; `choose` refuses to approve such a gate for one project unless
+told that the others go too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from platform_lib.errors import PlatformError, UsageError
 from platform_lib.github.models import Job, PendingDeployment, WorkflowRun
-from platform_lib.github.naming import parse_job_name, parse_title
+from platform_lib.github.naming import parse_github_environment, parse_job_name, parse_title
 from platform_lib.github.runs import deploy_job, job_outcome
 
 UNKNOWN_PROJECT = "?"
@@ -40,7 +44,9 @@ class Gate:
     title: str
     created_at: datetime
     environment: str
+    """The platform environment (`production`)."""
     environment_id: int
+    """The GitHub environment's id: what an approval names."""
     projects: tuple[str, ...]
     images: Mapping[str, str] = field(default_factory=dict)
     """Service -> image of the run title; empty when the title does not say (a push run)."""
@@ -50,6 +56,13 @@ class Gate:
     """Project -> outcome of its deploy to `verified_in` in this run (`success`, ...)."""
     can_approve: bool = False
     reviewers: tuple[str, ...] = ()
+    github_environment: str = ""
+    """The GitHub environment: `<project>-<environment>`, or a shared one (`production`)."""
+
+    @property
+    def shared(self) -> bool:
+        """A shared environment of a run made before the move to per-tenant ones."""
+        return parse_github_environment(self.github_environment) is None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +71,8 @@ class Gate:
             "title": self.title,
             "created_at": self.created_at.isoformat(),
             "environment": self.environment,
+            "github_environment": self.github_environment,
+            "environment_id": self.environment_id,
             "projects": list(self.projects),
             "images": dict(self.images),
             "verified_in": self.verified_in,
@@ -92,8 +107,14 @@ def gates(waiting_runs: Sequence[WaitingRun], deploy_after: Mapping[str, str | N
         run = waiting.run
         title = parse_title(run.display_title)
         for pending in waiting.pending:
-            env = pending.environment.name
-            projects = _projects(waiting, env)
+            name = pending.environment.name
+            tenant = parse_github_environment(name)
+            if tenant is not None:
+                project, env = tenant
+                projects: tuple[str, ...] = (project,)
+            else:
+                env = name
+                projects = _projects(waiting, env)
             single = title is not None and projects == (title.project,)
             after = deploy_after.get(env)
             found.append(
@@ -110,9 +131,10 @@ def gates(waiting_runs: Sequence[WaitingRun], deploy_after: Mapping[str, str | N
                     before=_outcomes(waiting.jobs, projects, after),
                     can_approve=pending.current_user_can_approve,
                     reviewers=tuple(r.handle for r in pending.reviewers),
+                    github_environment=name,
                 )
             )
-    return sorted(found, key=lambda g: (g.created_at, g.run_id, g.environment))
+    return sorted(found, key=lambda g: (g.created_at, g.run_id, g.environment, g.projects))
 
 
 def matching(found: Sequence[Gate], project: str | None, environment: str | None) -> list[Gate]:
@@ -151,8 +173,9 @@ def choose(
     others = [p for p in gate.projects if p != project]
     if others and not allow_shared:
         raise UsageError(
-            f"run {gate.run_id} also waits to deploy {', '.join(others)} to {environment}; "
-            "GitHub approves a run's environment as a whole: pass --allow-shared-run to "
-            "release them together"
+            f"run {gate.run_id} also waits to deploy {', '.join(others)} to {environment} in "
+            f"the shared environment {gate.github_environment!r} (made before the move to "
+            "per-tenant environments); GitHub approves it as a whole: pass --allow-shared-run "
+            "to release them together"
         )
     return gate

@@ -184,6 +184,12 @@ class GitHubClient:
         path = f"{repo.path}/environments/{_seg(environment)}/deployment-branch-policies"
         return self._get(path, models.BranchPolicies, {"per_page": PER_PAGE}).branch_policies
 
+    def environment_secret_names(self, repo: Repo, environment: str) -> list[str]:
+        """Names of the environment's secrets (GitHub allows 100 per environment: one page)."""
+        path = f"{repo.path}/environments/{_seg(environment)}/secrets"
+        answer = self._get(path, models.EnvironmentSecrets, {"per_page": PER_PAGE})
+        return [secret.name for secret in answer.secrets]
+
     def add_branch_policy(self, repo: Repo, environment: str, branch: str) -> None:
         path = f"{repo.path}/environments/{_seg(environment)}/deployment-branch-policies"
         self.transport.request("POST", path, body={"name": branch, "type": "branch"})

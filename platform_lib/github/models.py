@@ -132,3 +132,14 @@ class BranchPolicyName(_Answer):
 class BranchPolicies(_Answer):
     total_count: int
     branch_policies: list[BranchPolicyName]
+
+
+class SecretName(_Answer):
+    name: str
+
+
+class EnvironmentSecrets(_Answer):
+    """`GET .../environments/{name}/secrets`: names and dates, never values."""
+
+    total_count: int
+    secrets: list[SecretName]

@@ -8,7 +8,11 @@ payload. What a waiting run would deploy is therefore read from names the workfl
   `notify` sends the whole title as `client_payload.run_name`; a workflow_dispatch run builds
   it from its inputs: `deploy <project> to <environment>: <images> (by <actor>)`;
 - each deploy job's name: `deploy <project> to <environment>` (matrix jobs included), which
-  says which projects a run's waiting environment gate would release, and how staging went.
+  says which projects a run's waiting environment gate would release, and how staging went;
+- each deploy job's GitHub environment: `<project>-<environment>` (`github_environment`), one
+  per tenant and platform environment, so an approval, its reviewers, its secrets and its URL
+  belong to one tenant. Platform environment names have no dash, so the name splits back at
+  its last dash (`parse_github_environment`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _TITLE = re.compile(
     rf"^deploy (?P<project>{_PROJECT})(?: to (?P<env>{_ENV}))?"
     r"(?::(?P<images>[^()]*))?(?: \((?P<source>[^()]*)\))?\s*$"
 )
+_GITHUB_ENV = re.compile(rf"^(?P<project>{_PROJECT})-(?P<env>{_ENV})$")
 _JOB = re.compile(rf"(?:^|[\s/(])deploy (?P<project>{_PROJECT}) to (?P<env>{_ENV})(?:$|[\s)])")
 
 
@@ -81,4 +86,17 @@ def parse_job_name(name: str) -> tuple[str, str] | None:
     """(project, environment) of a deploy job, also inside a reusable workflow's
     `caller / callee` name; None for other jobs."""
     match = _JOB.search(name)
+    return (match["project"], match["env"]) if match else None
+
+
+def github_environment(project: str, environment: str) -> str:
+    """The GitHub environment a tenant's deploy job to a platform environment runs in; the
+    workflow spells the same name as `${{ matrix.project }}-<environment>`."""
+    return f"{project}-{environment}"
+
+
+def parse_github_environment(name: str) -> tuple[str, str] | None:
+    """(project, platform environment) of a per-tenant GitHub environment; None for any other
+    name, e.g. the shared `production` of a platform repository not yet moved."""
+    match = _GITHUB_ENV.match(name)
     return (match["project"], match["env"]) if match else None

@@ -22,6 +22,7 @@ MAX_BYTES = 64 * 1024
 # A GitHub login; apps act as `name[bot]`.
 ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
 COMMIT_PATTERN = r"^[0-9a-f]{40}([0-9a-f]{24})?$"
+MAX_TOKEN = 16 * 1024
 
 
 def payload_size(client_payload: Mapping[str, Any]) -> int:
@@ -62,6 +63,9 @@ class DeployPayload(BaseModel):
     app_repository: GitHubRepository
     run_name: str
     """The run title the workflow shows (`run-name:`); `pending` reads it back."""
+    id_token: str | None = Field(default=None, max_length=MAX_TOKEN, repr=False)
+    """The sender's GitHub Actions OIDC token for the platform repository (`oidc`): proves
+    which repository, commit and actor the request comes from. Never shown or logged."""
 
     @field_validator("images")
     @classmethod
@@ -90,6 +94,7 @@ class DeployPayload(BaseModel):
         commit: str,
         actor: str,
         app_repository: str,
+        id_token: str | None = None,
     ) -> DeployPayload:
         fields: dict[str, Any] = {
             "project": project,
@@ -97,6 +102,7 @@ class DeployPayload(BaseModel):
             "commit": commit,
             "actor": actor,
             "app_repository": app_repository,
+            "id_token": id_token,
         }
         try:
             draft = cls.model_construct(**fields, run_name="")

@@ -12,7 +12,9 @@ def gate_lines(gate: Gate) -> list[str]:
     when = f"{gate.created_at:%Y-%m-%d %H:%M} UTC"
     lines = [f"run {gate.run_id} ({when}): {gate.title}"]
     projects = ", ".join(p for p in gate.projects if p != UNKNOWN_PROJECT)
-    lines.append(f"    {gate.environment} waits to deploy: {projects or 'unknown projects'}")
+    where = gate.github_environment or gate.environment
+    shared = " (shared by the run's tenants)" if gate.shared else ""
+    lines.append(f"    {where}{shared} waits to deploy: {projects or 'unknown projects'}")
     if gate.images:
         for service, ref in sorted(gate.images.items()):
             lines.append(f"    image {service}: {ref}")

@@ -1,5 +1,6 @@
-"""What the GitHub commands read from the platform repository: `configs/platform.yml` alone
-(a broken tenant config must not block an approval), and which repository to talk to."""
+"""What the GitHub commands read from the platform repository: `configs/platform.yml` (alone
+for approvals: a broken tenant config must not block one), the tenants' manifests (for the
+environments they need), and which repository to talk to."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.config.yaml_source import YamlSyntaxError, parse_yaml
 from platform_lib.errors import ConfigError, UsageError
 from platform_lib.github.client import Repo
+from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
+
+CONFIGS = "configs"
+MANIFEST = "project.yml"
 
 
 def load_settings(root: Path) -> PlatformSettings | None:
@@ -48,3 +53,24 @@ def deploy_after(settings: PlatformSettings | None) -> dict[str, str | None]:
     if settings is None:
         return {"production": "staging"}
     return {name: env.deploy_after for name, env in settings.environments.items()}
+
+
+def load_tenants(root: Path) -> dict[str, ProjectManifest]:
+    """Every tenant's manifest (`configs/<project>/project.yml`); a broken one is an error."""
+    tenants: dict[str, ProjectManifest] = {}
+    problems = []
+    for path in sorted((root / CONFIGS).glob(f"*/{MANIFEST}")):
+        source = f"{CONFIGS}/{path.parent.name}/{MANIFEST}"
+        try:
+            doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+        except YamlSyntaxError as exc:
+            problems.append(exc.problem)
+            continue
+        manifest, found = validate_model(doc, ProjectManifest, "project")
+        if manifest is None:
+            problems.extend(found)
+        else:
+            tenants[path.parent.name] = manifest
+    if problems:
+        raise ConfigError(problems)
+    return tenants

@@ -74,7 +74,12 @@ class ProjectManifest(Model):
     description: str = ""
     """One line for people."""
     app_repository: GitHubRepository | None = None
-    """The app repo allowed to notify the platform about new images."""
+    """The app repo allowed to notify the platform about new images: a deploy request must
+    carry a GitHub Actions OIDC token issued to a workflow run of this repository."""
+    reviewers: list[str] | None = Field(default=None, max_length=6)
+    """GitHub users (or `org/team`) who approve this tenant's deploys to environments with
+    `requires_approval`, in its own GitHub environments (default:
+    `github.production_reviewers` of configs/platform.yml)."""
     environments: list[EnvName] | None = None
     """Environments this tenant deploys to (default: all of the platform's)."""
     placement: dict[EnvName, HostName] = Field(default_factory=dict)

@@ -161,7 +161,15 @@ class GitHubSettings(Model):
     repository: GitHubRepository
     """`owner/name` of this platform repository."""
     production_reviewers: list[str] = Field(default_factory=list, max_length=6)
-    """GitHub users (or `org/team`) allowed to approve production deploys."""
+    """GitHub users (or `org/team`) allowed to approve production deploys: every tenant's
+    gated environments, unless its manifest lists its own `reviewers`."""
+    oidc_issuer: str = Field(
+        default="https://token.actions.githubusercontent.com", pattern=r"^https?://[^\s]+$"
+    )
+    """Issuer of the GitHub Actions OIDC tokens deploy requests carry (GitHub Enterprise
+    Cloud with a custom issuer: `https://token.actions.githubusercontent.com/<enterprise>`)."""
+    oidc_jwks_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    """Where the issuer publishes its signing keys (default: `<oidc_issuer>/.well-known/jwks`)."""
 
 
 # The tenant security policy's rules (config/tenant_policy.py) that a grant may lift.

@@ -198,3 +198,14 @@ def branch_policy(name: str) -> dict[str, Any]:
         "name": name,
         "type": "branch",
     }
+
+
+def environment_secrets(*names: str) -> dict[str, Any]:
+    """`GET .../environments/{name}/secrets`: GitHub lists names and dates, never values."""
+    template = "/repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    example: dict[str, Any] = _example("get", template)
+    shape = example["secrets"][0]
+    return {
+        "total_count": len(names),
+        "secrets": [{**shape, "name": name} for name in names],
+    }

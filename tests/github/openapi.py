@@ -51,6 +51,7 @@ OPERATIONS = [
     ("put", "/repos/{owner}/{repo}/environments/{environment_name}"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"),
     ("post", "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
     ("get", "/users/{username}"),
     ("get", "/orgs/{org}/teams/{team_slug}"),
 ]

@@ -34,7 +34,7 @@ def notified(run_id: int, project: str = "shop", staging: str = "success") -> Wa
             canned.job(run_id * 10, run_id, f"deploy {project} to staging", conclusion=staging),
             canned.job(run_id * 10 + 1, run_id, f"deploy {project} to production", "waiting", None),
         ],
-        (7, "production"),
+        (7, f"{project}-production"),
     )
 
 
@@ -53,11 +53,46 @@ def test_a_notified_run_waits_with_its_digests_and_staging_result() -> None:
         before={"shop": "success"},
         can_approve=True,
         reviewers=("ops-lead",),
+        github_environment="shop-production",
     )
+    assert not gate.shared
     assert choose([gate], "shop", "production") is gate
 
 
-def test_a_push_run_releases_every_waiting_project_at_once() -> None:
+def test_a_push_run_has_one_gate_per_tenant_and_each_releases_its_tenant_only() -> None:
+    run = waiting(
+        canned.run(2, "Config push abc: deploy the tenants it changed", event="push"),
+        [
+            canned.job(20, 2, "deploy shop to staging"),
+            canned.job(21, 2, "deploy blog to staging", conclusion="failure"),
+            canned.job(22, 2, "deploy shop to production", "waiting", None),
+            canned.job(23, 2, "deploy wiki to production", "waiting", None),
+        ],
+        (7, "shop-production"),
+        (8, "wiki-production"),
+    )
+    found = gates([run], AFTER)
+    assert [(g.projects, g.environment, g.environment_id, g.shared) for g in found] == [
+        (("shop",), "production", 7, False),
+        (("wiki",), "production", 8, False),
+    ]
+    assert [g.before for g in found] == [{"shop": "success"}, {"wiki": "not run"}]
+    assert choose(found, "shop", "production").environment_id == 7
+    assert choose(found, "wiki", "production").environment_id == 8
+    assert matching(found, "blog", None) == []
+
+
+def test_a_tenant_with_a_dash_in_its_name_is_read_back_from_its_environment() -> None:
+    [gate] = gates([notified(3, "filter-ical")], AFTER)
+    assert (gate.projects, gate.environment, gate.github_environment) == (
+        ("filter-ical",),
+        "production",
+        "filter-ical-production",
+    )
+
+
+def test_a_run_on_the_shared_environment_releases_every_waiting_project_at_once() -> None:
+    """A run made before the move to per-tenant environments waits on `production`."""
     run = waiting(
         canned.run(2, "Update shared proxy config", event="push"),
         [
@@ -70,11 +105,12 @@ def test_a_push_run_releases_every_waiting_project_at_once() -> None:
         (7, "production"),
     )
     [gate] = gates([run], AFTER)
+    assert gate.shared
     assert gate.projects == ("shop", "wiki")
     assert gate.images == {}
     assert gate.before == {"shop": "success", "wiki": "not run"}
     with pytest.raises(
-        UsageError, match=r"run 2 also waits to deploy wiki to production; .*--allow-shared-run"
+        UsageError, match=r"run 2 also waits to deploy wiki to production .*--allow-shared-run"
     ):
         choose([gate], "shop", "production")
     assert choose([gate], "shop", "production", allow_shared=True) is gate

@@ -23,14 +23,18 @@ REFUSED = canned.error(
 )
 
 
-def serve_waiting(github: FakeGitHub, *, shared: bool = False, can_approve: bool = True) -> None:
-    """Run 1 waits to deploy shop to production (staging passed); with `shared`, run 2, a
-    push, waits to deploy shop and wiki together."""
+def serve_waiting(
+    github: FakeGitHub, *, shared: bool = False, legacy: bool = False, can_approve: bool = True
+) -> None:
+    """Run 1 waits to deploy shop to production (staging passed). With `shared`, run 2, a
+    push, waits to deploy shop and wiki to production instead, each in its own environment
+    (shop-production id 7, wiki-production id 8); with `legacy` as well, both wait on the one
+    shared `production` (id 3) of a platform repository not yet moved."""
     waiting = [canned.run(1, TITLE)]
     github.on(
         "GET",
         f"{BASE}/actions/runs/1/pending_deployments",
-        Reply(200, [canned.pending(7, "production", can_approve)]),
+        Reply(200, [canned.pending(7, "shop-production", can_approve)]),
     )
     github.on(
         "GET",
@@ -47,11 +51,12 @@ def serve_waiting(github: FakeGitHub, *, shared: bool = False, can_approve: bool
         waiting = [
             canned.run(2, "Raise proxy timeouts", event="push", created_at="2026-01-31T13:00:00Z")
         ]
-        github.on(
-            "GET",
-            f"{BASE}/actions/runs/2/pending_deployments",
-            Reply(200, [canned.pending(7, "production")]),
+        gates = (
+            [canned.pending(3, "production")]
+            if legacy
+            else [canned.pending(7, "shop-production"), canned.pending(8, "wiki-production")]
         )
+        github.on("GET", f"{BASE}/actions/runs/2/pending_deployments", Reply(200, gates))
         github.on(
             "GET",
             f"{BASE}/actions/runs/2/jobs",
@@ -70,7 +75,7 @@ def serve_waiting(github: FakeGitHub, *, shared: bool = False, can_approve: bool
 
 GATE_TEXT = f"""\
 run 1 (2026-01-31 12:00 UTC): {TITLE}
-    production waits to deploy: shop
+    shop-production waits to deploy: shop
     image web: {DIGEST}
     staging: shop success
     reviewers: ops-lead; this token can approve: yes
@@ -101,10 +106,12 @@ def test_pending_as_json(github: FakeGitHub, cli: Cli) -> None:
             "title": "Raise proxy timeouts",
             "created_at": "2026-01-31T13:00:00+00:00",
             "environment": "production",
-            "projects": ["shop", "wiki"],
+            "github_environment": "wiki-production",
+            "environment_id": 8,
+            "projects": ["wiki"],
             "images": {},
             "verified_in": "staging",
-            "before": {"shop": "success", "wiki": "success"},
+            "before": {"wiki": "success"},
             "current_user_can_approve": True,
             "reviewers": ["ops-lead"],
         }
@@ -147,7 +154,9 @@ def test_approve_with_yes(github: FakeGitHub, cli: Cli) -> None:
     )
     result = cli("approve", "--project", "shop", "--yes")
     assert result.code == 0
-    assert result.out == GATE_TEXT + "approved: production of shop in run 1\n"
+    assert result.out == GATE_TEXT + (
+        "approved: production of shop in run 1 (environment shop-production)\n"
+    )
     assert approvals_sent(github) == [
         {
             "environment_ids": [7],
@@ -206,33 +215,51 @@ def test_an_app_token_cannot_approve(github: FakeGitHub, cli: Cli) -> None:
     assert result.code == 1
     assert "this token can approve: no (not a required reviewer's user token)" in result.out
     assert result.err == (
-        "error: GitHub refused to approve run 1 (403): only a required reviewer of production "
-        "can, with their own user token (`gh auth login` as that person, or "
+        "error: GitHub refused to approve run 1 (403): only a required reviewer of "
+        "shop-production can, with their own user token (`gh auth login` as that person, or "
         "GH_TOKEN=<their token>); GitHub App and GITHUB_TOKEN tokens cannot approve deployments "
         f"[POST {BASE}/actions/runs/1/pending_deployments: forbidden (403 Resource not "
         "accessible by integration); the token lacks a permission for this]\n"
     )
 
 
-def test_a_shared_run_is_not_approved_for_one_project(github: FakeGitHub, cli: Cli) -> None:
+def test_one_tenant_of_a_multi_tenant_run_is_approved_alone(github: FakeGitHub, cli: Cli) -> None:
     serve_waiting(github, shared=True)
-    result = cli("approve", "--project", "shop", "--yes")
-    assert (result.code, result.err) == (
-        2,
-        "error: run 2 also waits to deploy wiki to production; GitHub approves a run's "
-        "environment as a whole: pass --allow-shared-run to release them together\n",
+    github.on(
+        "POST", f"{BASE}/actions/runs/2/pending_deployments", Reply(200, canned.deployments())
     )
+    result = cli("approve", "--project", "wiki", "--yes")
+    assert result.code == 0
+    # the environment id of wiki-production only: shop keeps waiting for its own reviewers
+    assert [body["environment_ids"] for body in approvals_sent(github, 2)] == [[8]]
+
+
+def test_pending_lists_each_tenant_of_a_run(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True)
+    result = cli("pending", "--format", "json")
+    assert result.code == 0
+    assert [
+        (g["run_id"], g["projects"], g["github_environment"], g["environment_id"])
+        for g in json.loads(result.out)
+    ] == [(2, ["shop"], "shop-production", 7), (2, ["wiki"], "wiki-production", 8)]
+
+
+def test_a_legacy_shared_run_is_not_approved_for_one_project(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True, legacy=True)
+    result = cli("approve", "--project", "shop", "--yes")
+    assert result.code == 2
+    assert "--allow-shared-run" in result.err
     assert approvals_sent(github, 2) == []
 
 
-def test_a_shared_run_approved_knowingly(github: FakeGitHub, cli: Cli) -> None:
-    serve_waiting(github, shared=True)
+def test_a_legacy_shared_run_approved_knowingly(github: FakeGitHub, cli: Cli) -> None:
+    serve_waiting(github, shared=True, legacy=True)
     github.on(
         "POST", f"{BASE}/actions/runs/2/pending_deployments", Reply(200, canned.deployments())
     )
     result = cli("approve", "--project", "shop", "--yes", "--allow-shared-run")
     assert result.code == 0
-    assert result.out.endswith("approved: production of shop, wiki in run 2\n")
+    assert [body["environment_ids"] for body in approvals_sent(github, 2)] == [[3]]
 
 
 def test_reject(github: FakeGitHub, cli: Cli) -> None:
@@ -242,7 +269,9 @@ def test_reject(github: FakeGitHub, cli: Cli) -> None:
     )
     result = cli("reject", "--project", "shop", "--yes", "--comment", "wrong digest")
     assert result.code == 0
-    assert result.out.endswith("rejected: production of shop in run 1\n")
+    assert result.out.endswith(
+        "rejected: production of shop in run 1 (environment shop-production)\n"
+    )
     assert approvals_sent(github) == [
         {"environment_ids": [7], "state": "rejected", "comment": "wrong digest"}
     ]

@@ -3,12 +3,15 @@ request checked against GitHub's OpenAPI description by the server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import jwt
 import pytest
 from github import canned
 from github.fake_github import FakeGitHub, Reply
 from github.harness import Cli
+from github.oidc_issuer import REQUEST_TOKEN, LocalIssuer
 
 DIGEST = "sha256:" + "ab" * 32
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -19,8 +22,23 @@ JOBS = "/repos/example-org/platform/actions/runs/2/jobs"
 RUN_URL = "https://github.com/example-org/platform/actions/runs/2"
 NOTIFY = (
     "notify", "--project", "shop", "--image", f"web=ghcr.io/example-org/shop-web@{DIGEST}",
-    "--commit", COMMIT, "--app-repo", "example-org/shop", "--actor", "alice",
+    "--commit", COMMIT,
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def actions_job(github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalIssuer]:
+    """`notify` runs in an app repository's job with `id-token: write`: the runner's token
+    endpoint is a local issuer's."""
+    issuer = LocalIssuer("example-org/shop", COMMIT).start()
+    monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/shop")
+    monkeypatch.setenv("GITHUB_ACTOR", "alice")
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", issuer.request_url)
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+    yield issuer
+    issuer.stop()
+
+
 FOLLOW = ("--wait", "staging", "--poll-interval", "0.01", "--timeout", "5")
 
 
@@ -28,11 +46,17 @@ def just_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_notify_dispatches_the_deploy_event(github: FakeGitHub, cli: Cli) -> None:
+def test_notify_dispatches_the_deploy_event(
+    github: FakeGitHub, cli: Cli, actions_job: LocalIssuer
+) -> None:
     github.on("POST", DISPATCHES, Reply(204))
     result = cli(*NOTIFY)
     assert (result.code, result.out) == (0, "")
     assert result.err == f"notified example-org/platform: {TITLE}\n"
+    [token] = actions_job.minted
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["aud"] == "https://github.com/example-org/platform"  # the platform repository
+    assert token not in result.out + result.err
     assert github.bodies("POST", DISPATCHES) == [
         {
             "event_type": "deploy",
@@ -43,6 +67,7 @@ def test_notify_dispatches_the_deploy_event(github: FakeGitHub, cli: Cli) -> Non
                 "actor": "alice",
                 "app_repository": "example-org/shop",
                 "run_name": TITLE,
+                "id_token": token,
             },
         }
     ]
@@ -51,9 +76,7 @@ def test_notify_dispatches_the_deploy_event(github: FakeGitHub, cli: Cli) -> Non
 def test_notify_defaults_come_from_the_actions_environment(
     github: FakeGitHub, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_REPOSITORY", "example-org/shop")
     monkeypatch.setenv("GITHUB_SHA", COMMIT)
-    monkeypatch.setenv("GITHUB_ACTOR", "alice")
     github.on("POST", DISPATCHES, Reply(204))
     result = cli("notify", "--project", "shop", "--image", f"web={DIGEST}")
     assert result.code == 0
@@ -176,13 +199,20 @@ def test_notify_refuses_tags(github: FakeGitHub, cli: Cli) -> None:
         "web=v1.2",
         "--commit",
         COMMIT,
-        "--app-repo",
-        "example-org/shop",
     )
     assert result.code == 1
     assert result.err.startswith(
         "error: invalid deploy payload: images: web='v1.2' is not pinned by digest"
     )
+    assert github.seen == []
+
+
+def test_notify_outside_a_job_with_id_token_write_sends_nothing(
+    github: FakeGitHub, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL")
+    result = cli(*NOTIFY)
+    assert result.code == 2
     assert github.seen == []
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from github import canned
 from github.canned import TOKEN
 from github.fake_github import FakeGitHub, Reply
@@ -16,7 +17,20 @@ from github.harness import Cli
 
 BASE = "/repos/example-org/platform"
 POLICIES = BASE + "/environments/{}/deployment-branch-policies"
+SECRETS = BASE + "/environments/{}/secrets"
 CUSTOM = {"protected_branches": False, "custom_branch_policies": True}
+ENVIRONMENTS = ["shop-staging", "shop-production", "wiki-staging", "wiki-production"]
+
+
+@pytest.fixture(autouse=True)
+def two_tenants(root: Path) -> None:
+    """shop: the platform's reviewers and a secret of its own; wiki: its own reviewer."""
+    for name, manifest in (
+        ("shop", "secrets: [SHOP_API_KEY]\n"),
+        ("wiki", "reviewers: [wiki-lead]\n"),
+    ):
+        (root / "configs" / name).mkdir()
+        (root / "configs" / name / "project.yml").write_text(manifest, encoding="utf-8")
 
 
 def serve_reviewers(github: FakeGitHub, kind: str = "User") -> None:
@@ -26,60 +40,72 @@ def serve_reviewers(github: FakeGitHub, kind: str = "User") -> None:
         "/orgs/example-org/teams/release-managers",
         Reply(200, canned.team("release-managers", 202)),
     )
+    github.on("GET", "/users/wiki-lead", Reply(200, canned.user("wiki-lead", 303)))
     github.on("GET", BASE, Reply(200, canned.repository("main")))
 
 
-def test_setup_environments(github: FakeGitHub, cli: Cli) -> None:
+def serve_secrets(github: FakeGitHub, **present: tuple[str, ...]) -> None:
+    for name in ENVIRONMENTS:
+        names = present.get(name.replace("-", "_"), ("DEPLOY_SSH_KEY",))
+        github.on("GET", SECRETS.format(name), Reply(200, canned.environment_secrets(*names)))
+
+
+def test_setup_environments_makes_every_tenants_own(github: FakeGitHub, cli: Cli) -> None:
     serve_reviewers(github)
-    for name, policies in (("staging", ()), ("production", ("main",))):
+    for name in ENVIRONMENTS:
         github.on("PUT", f"{BASE}/environments/{name}", Reply(200, canned.environment(name)))
-        github.on("GET", POLICIES.format(name), Reply(200, canned.branch_policies(*policies)))
-    github.on("POST", POLICIES.format("staging"), Reply(200, canned.branch_policy("main")))
-    result = cli("setup-environments", "--wait-timer", "10")
-    assert result.code == 0
-    assert result.out == (
-        "staging: no reviewers; deploys from main\n"
-        "production: ops-lead, example-org/release-managers; prevent self-review; wait 10 min; "
-        "deploys from main\n"
-    )
-    assert github.lines == [
-        "GET /users/ops-lead",
-        "GET /orgs/example-org/teams/release-managers",
-        f"GET {BASE}",
-        f"PUT {BASE}/environments/staging",
-        f"GET {POLICIES.format('staging')}?per_page=100",
-        f"POST {POLICIES.format('staging')}",
-        f"PUT {BASE}/environments/production",
-        f"GET {POLICIES.format('production')}?per_page=100",  # main is there already
+        existing = ("main",) if name.endswith("production") else ()
+        github.on("GET", POLICIES.format(name), Reply(200, canned.branch_policies(*existing)))
+        github.on("POST", POLICIES.format(name), Reply(200, canned.branch_policy("main")))
+    serve_secrets(github, shop_production=("DEPLOY_SSH_KEY", "SHOP_API_KEY"))
+
+    result = cli("setup-environments", "--wait-timer", "10", "--format", "json")
+
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [
+        {"name": "shop-staging", "project": "shop", "environment": "staging",
+         "reviewers": [], "missing_secrets": ["SHOP_API_KEY"]},
+        {"name": "shop-production", "project": "shop", "environment": "production",
+         "reviewers": ["ops-lead", "example-org/release-managers"], "missing_secrets": []},
+        {"name": "wiki-staging", "project": "wiki", "environment": "staging",
+         "reviewers": [], "missing_secrets": []},
+        {"name": "wiki-production", "project": "wiki", "environment": "production",
+         "reviewers": ["wiki-lead"], "missing_secrets": []},
+    ]  # fmt: skip
+    assert [line for line in github.lines if line.startswith("PUT")] == [
+        f"PUT {BASE}/environments/{name}" for name in ENVIRONMENTS
     ]
-    assert github.bodies("PUT", f"{BASE}/environments/staging") == [
-        {
-            "wait_timer": 0,
-            "prevent_self_review": False,
-            "reviewers": [],
-            "deployment_branch_policy": CUSTOM,
-        }
+    assert github.bodies("PUT", f"{BASE}/environments/shop-staging") == [
+        {"wait_timer": 0, "prevent_self_review": False, "reviewers": [],
+         "deployment_branch_policy": CUSTOM}
+    ]  # fmt: skip
+    assert github.bodies("PUT", f"{BASE}/environments/shop-production") == [
+        {"wait_timer": 10, "prevent_self_review": True,
+         "reviewers": [{"type": "User", "id": 101}, {"type": "Team", "id": 202}],
+         "deployment_branch_policy": CUSTOM}
+    ]  # fmt: skip
+    assert github.bodies("PUT", f"{BASE}/environments/wiki-production")[0]["reviewers"] == [
+        {"type": "User", "id": 303}
     ]
-    assert github.bodies("PUT", f"{BASE}/environments/production") == [
-        {
-            "wait_timer": 10,
-            "prevent_self_review": True,
-            "reviewers": [{"type": "User", "id": 101}, {"type": "Team", "id": 202}],
-            "deployment_branch_policy": CUSTOM,
-        }
+    # the default branch is added where it is missing, once
+    assert github.bodies("POST", POLICIES.format("shop-staging")) == [
+        {"name": "main", "type": "branch"}
     ]
-    assert github.bodies("POST", POLICIES.format("staging")) == [{"name": "main", "type": "branch"}]
+    assert github.bodies("POST", POLICIES.format("shop-production")) == []
 
 
 def test_setup_environments_dry_run_changes_nothing(github: FakeGitHub, cli: Cli) -> None:
     serve_reviewers(github)
     result = cli("setup-environments", "--dry-run", "--branch-policy", "protected")
     assert result.code == 0
-    assert json.loads(result.out)["production"]["deployment_branch_policy"] == {
+    bodies = json.loads(result.out)
+    assert sorted(bodies) == sorted(ENVIRONMENTS)
+    assert bodies["shop-production"]["deployment_branch_policy"] == {
         "protected_branches": True,
         "custom_branch_policies": False,
     }
-    assert [line.split()[0] for line in github.lines] == ["GET", "GET"]  # reviewers only
+    assert {line.split()[0] for line in github.lines} == {"GET"}  # reviewers only
+    assert not any("/environments/" in line for line in github.lines)
 
 
 def test_setup_environments_refuses_an_organization_as_reviewer(
@@ -87,17 +113,25 @@ def test_setup_environments_refuses_an_organization_as_reviewer(
 ) -> None:
     serve_reviewers(github, kind="Organization")
     result = cli("setup-environments")
-    assert (result.code, result.err) == (
-        1,
-        "error: reviewer 'ops-lead' is a GitHub Organization, not a user\n",
-    )
+    assert result.code == 1
+    assert not any(line.startswith("PUT") for line in github.lines)
+
+
+def test_setup_environments_refuses_a_broken_manifest(
+    github: FakeGitHub, cli: Cli, root: Path
+) -> None:
+    (root / "configs/wiki/project.yml").write_text("reviewers: ops-lead\n", encoding="utf-8")
+    result = cli("setup-environments")
+    assert result.code == 1
+    assert result.out.startswith("configs/wiki/project.yml:1:1: error:")
+    assert github.seen == []
 
 
 def test_setup_environments_without_admin_rights(github: FakeGitHub, cli: Cli) -> None:
     serve_reviewers(github)
     github.on(
         "PUT",
-        f"{BASE}/environments/staging",
+        f"{BASE}/environments/shop-staging",
         Reply(
             403,
             canned.error("Resource not accessible by personal access token", 403),
@@ -105,63 +139,88 @@ def test_setup_environments_without_admin_rights(github: FakeGitHub, cli: Cli) -
         ),
     )
     result = cli("setup-environments")
-    assert (result.code, result.err) == (
-        1,
-        f"error: PUT {BASE}/environments/staging: forbidden (403 Resource not accessible by "
-        "personal access token); the token needs administration=write\n",
-    )
-
-
-def test_doctor_passes_a_protected_production(github: FakeGitHub, cli: Cli) -> None:
-    github.on(
-        "GET", f"{BASE}/environments/production", Reply(200, canned.environment("production"))
-    )
-    result = cli("doctor")
-    assert (result.code, result.err) == (0, "")
-    assert result.out == (
-        "production: ok (reviewers: justice-league, octocat; branches: custom branch policies)\n"
-    )
-
-
-def test_doctor_fails_an_open_production(github: FakeGitHub, cli: Cli) -> None:
-    bare = canned.environment("production", reviewers=False, branch_policy=False)
-    github.on("GET", f"{BASE}/environments/production", Reply(200, bare))
-    result = cli("doctor")
     assert result.code == 1
-    assert result.out == (
-        "production: error: no required reviewers: anyone who can run the workflow deploys\n"
-        "production: error: no deployment branch policy: any branch can deploy and read its "
-        "secrets\n"
+    assert "administration=write" in result.err
+
+
+def serve_environments(github: FakeGitHub, **override: dict[str, object]) -> None:
+    for name in ENVIRONMENTS:
+        answer = override.get(name.replace("-", "_")) or canned.environment(name)
+        github.on("GET", f"{BASE}/environments/{name}", Reply(200, answer))
+
+
+def doctor(cli: Cli) -> tuple[int, dict[str, dict[str, object]]]:
+    result = cli("doctor", "--format", "json")
+    return result.code, {entry["name"]: entry for entry in json.loads(result.out)}
+
+
+def test_doctor_passes_when_every_tenant_environment_is_ready(github: FakeGitHub, cli: Cli) -> None:
+    serve_environments(github)
+    serve_secrets(
+        github,
+        shop_staging=("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
+        shop_production=("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
     )
-    assert result.err == "GitHub environments are not safe: run make setup-environments\n"
+    code, found = doctor(cli)
+    assert code == 0
+    assert sorted(found) == sorted(ENVIRONMENTS)
+    assert {name: entry["problems"] for name, entry in found.items()} == {
+        name: [] for name in ENVIRONMENTS
+    }
+    text = cli("doctor")
+    assert (text.code, text.out.count(": ok ("), text.err) == (0, 4, "")
+
+
+def test_doctor_checks_each_tenant_on_its_own(github: FakeGitHub, cli: Cli) -> None:
+    serve_environments(
+        github,
+        wiki_production=canned.environment("wiki-production", reviewers=False),
+        wiki_staging=canned.environment("wiki-staging", reviewers=False, branch_policy=False),
+    )
+    github.on(
+        "GET", f"{BASE}/environments/shop-staging", Reply(404, canned.error("Not Found", 404))
+    )
+    serve_secrets(github, shop_production=("DEPLOY_SSH_KEY",))
+    code, found = doctor(cli)
+    assert code == 1
+    assert [len(found[name]["problems"]) for name in ENVIRONMENTS] == [1, 1, 1, 1]
+    assert found["shop-production"]["missing_secrets"] == ["SHOP_API_KEY"]
+    assert found["wiki-production"]["missing_secrets"] == []
+    # staging needs a branch policy, not reviewers; production needs both
+    assert found["wiki-staging"]["problems"] == [
+        "no deployment branch policy: any branch can deploy and read its secrets"
+    ]
+    assert found["wiki-production"]["problems"] == [
+        "no required reviewers: anyone who can run the workflow deploys"
+    ]
+    assert not any(
+        line.startswith(f"GET {SECRETS.format('shop-staging')}") for line in github.lines
+    )
 
 
 def test_doctor_warns_about_self_review(github: FakeGitHub, cli: Cli) -> None:
-    lax = canned.environment("production", prevent_self_review=False)
-    github.on("GET", f"{BASE}/environments/production", Reply(200, lax))
-    result = cli("doctor")
-    assert result.code == 0
-    assert "production: warning: prevent_self_review is off" in result.out
-
-
-def test_doctor_without_the_environment(github: FakeGitHub, cli: Cli) -> None:
-    github.on("GET", f"{BASE}/environments/production", Reply(404, canned.error("Not Found", 404)))
-    result = cli("doctor")
-    assert result.code == 1
-    assert result.out == (
-        "production: error: no such environment in example-org/platform "
-        "(or the token cannot see it)\n"
+    serve_environments(
+        github,
+        shop_production=canned.environment("shop-production", prevent_self_review=False),
     )
+    serve_secrets(
+        github,
+        shop_staging=("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
+        shop_production=("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
+    )
+    code, found = doctor(cli)
+    assert code == 0
+    assert len(found["shop-production"]["warnings"]) == 1
 
 
 def test_a_bad_token_is_one_line(github: FakeGitHub, cli: Cli) -> None:
     github.on(
-        "GET", f"{BASE}/environments/production", Reply(401, canned.error("Bad credentials", 401))
+        "GET", f"{BASE}/environments/shop-staging", Reply(401, canned.error("Bad credentials", 401))
     )
     result = cli("doctor")
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        f"error: GET {BASE}/environments/production: GitHub rejected the token (401 Bad "
+        f"error: GET {BASE}/environments/shop-staging: GitHub rejected the token (401 Bad "
         "credentials); set GH_TOKEN to a valid token or run `gh auth login`\n"
     )
 
@@ -169,7 +228,9 @@ def test_a_bad_token_is_one_line(github: FakeGitHub, cli: Cli) -> None:
 def test_a_real_process_exits_with_one_line(github: FakeGitHub, root: Path) -> None:
     """`python -m platform_lib` as a shell runs it: exit status, one line, no traceback."""
     github.on(
-        "GET", f"{BASE}/environments/production", Reply(422, canned.error("Validation Failed", 422))
+        "GET",
+        f"{BASE}/environments/shop-staging",
+        Reply(422, canned.error("Validation Failed", 422)),
     )
     done = subprocess.run(
         [sys.executable, "-m", "platform_lib", "github", "doctor", "--root", str(root)],
@@ -181,7 +242,7 @@ def test_a_real_process_exits_with_one_line(github: FakeGitHub, root: Path) -> N
     )
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
-        f"error: GET {BASE}/environments/production: GitHub refused the request "
+        f"error: GET {BASE}/environments/shop-staging: GitHub refused the request "
         "(422 Validation Failed)\n"
     )
     assert TOKEN not in done.stderr

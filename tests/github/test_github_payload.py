@@ -48,6 +48,7 @@ def test_payload_names_what_to_deploy_and_its_run_title() -> None:
         "run_name": (
             f"deploy filter-ical: backend={DIGEST} (example-org/filter-ical@0123456 by alice)"
         ),
+        "id_token": None,
     }
     check_dispatch("deploy", payload.model_dump())  # within GitHub's limits
 

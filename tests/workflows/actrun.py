@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform
+from github.oidc_issuer import LocalIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_REPO = "example-org/multi-tenant-platform"
@@ -169,11 +170,13 @@ class Act:
 
 @dataclass
 class PlatformRepo:
-    """A git copy of this repository whose configs/ deploy to the e2e servers, and act."""
+    """A git copy of this repository whose configs/ deploy to the e2e servers, act, and the
+    OIDC issuer whose tokens its deploy requests must carry."""
 
     repo: Path
     platform: Platform
     act: Act
+    issuer: LocalIssuer
 
     def commit(self, message: str) -> str:
         return commit_all(self.repo, message)

@@ -1,8 +1,9 @@
 """actions/deploy as an app repository uses it (`uses: example-org/multi-tenant-platform/
 actions/deploy@v1`, served by act from a copy of this repository), against a local fake GitHub
-that checks every request against GitHub's REST description: the dispatch it sends is exactly
-the payload platform_lib defines, and a tag instead of a digest is refused before anything is
-installed or sent."""
+that checks every request against GitHub's REST description and a local OIDC issuer playing
+the runner's token service: the dispatch it sends is exactly the payload platform_lib defines,
+with an OIDC token for the platform repository that verifies against the issuer's keys, and a
+tag instead of a digest is refused before anything is installed or sent."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from github import canned, openapi
 from github.fake_github import FakeGitHub, Reply
+from github.oidc_issuer import REQUEST_TOKEN, LocalIssuer
 from workflows import actrun
 
+from platform_lib.github import oidc
 from platform_lib.github.payload import DeployPayload
 
 PLATFORM = "example-org/multi-tenant-platform"
@@ -28,6 +31,9 @@ on: push
 jobs:
   deploy:
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      id-token: write
     steps:
       - id: deploy
         uses: {uses}
@@ -59,7 +65,9 @@ def app_repository(tmp_path: Path, uses: str, images: str) -> tuple[Path, Path, 
     return app, work, sha
 
 
-def run_release(app: Path, work: Path, cache: Path, fake: FakeGitHub) -> actrun.ActResult:
+def run_release(
+    app: Path, work: Path, cache: Path, fake: FakeGitHub, issuer: LocalIssuer
+) -> actrun.ActResult:
     platform = work / "platform"
     platform.mkdir()
     actrun.copy_repository(platform)
@@ -73,7 +81,13 @@ def run_release(app: Path, work: Path, cache: Path, fake: FakeGitHub) -> actrun.
     }
     return act.run(
         "push", event, "deploy", workflow=".github/workflows/release.yml",
-        env={"GITHUB_API_URL": fake.url, "PLATFORM_GITHUB_MAX_WAIT": "5"},
+        env={
+            "GITHUB_API_URL": fake.url,
+            "PLATFORM_GITHUB_MAX_WAIT": "5",
+            # what the runner sets for a job with `id-token: write`
+            "ACTIONS_ID_TOKEN_REQUEST_URL": issuer.request_url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+        },
     )  # fmt: skip
 
 
@@ -84,10 +98,18 @@ def fake(github_spec: openapi.Spec) -> Iterator[FakeGitHub]:
     server.stop()
 
 
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    server = LocalIssuer("example-org/wf-demo", "0" * 40).start()
+    yield server
+    server.stop()
+
+
 def test_an_app_repo_sends_the_deploy_request_and_outputs_the_run(
-    tmp_path: Path, act_cache: Path, fake: FakeGitHub
+    tmp_path: Path, act_cache: Path, fake: FakeGitHub, issuer: LocalIssuer
 ) -> None:
     app, work, sha = app_repository(tmp_path, f"{PLATFORM}/actions/deploy@v1", f"web={WEB}")
+    issuer.claims.update(sha=sha)
     expected = DeployPayload.build(
         project="wf-demo", images={"web": WEB}, commit=sha, actor="alice",
         app_repository="example-org/wf-demo",
@@ -102,24 +124,34 @@ def test_an_app_repo_sends_the_deploy_request_and_outputs_the_run(
         Reply(200, canned.jobs(canned.job(70, 7, "deploy wf-demo to staging"))),
     )
 
-    result = run_release(app, work, act_cache, fake)
+    result = run_release(app, work, act_cache, fake, issuer)
 
     assert result.returncode == 0, result.log[-8000:]
     assert not fake.problems, fake.problems
-    assert fake.bodies("POST", DISPATCHES) == [
-        {"event_type": "deploy", "client_payload": expected.model_dump(mode="json")}
-    ]
+    [body] = fake.bodies("POST", DISPATCHES)
+    assert body["event_type"] == "deploy"
+    token = body["client_payload"].pop("id_token")
+    assert body["client_payload"] == expected.model_dump(mode="json", exclude={"id_token"})
+    # the token the runner gave, for the platform repository, issued to this run's commit
+    verified = oidc.verify(
+        token,
+        issuer.jwks(),
+        datetime.now(UTC),
+        oidc.Expected(issuer.url, f"https://github.com/{PLATFORM}", "example-org/wf-demo", sha),
+    )
+    assert verified.actor == "alice"
     assert f"platform run: {run['html_url']}" in result.log
-    assert canned.TOKEN not in result.log
+    for secret in (canned.TOKEN, token, REQUEST_TOKEN):
+        assert secret not in result.log
 
 
 def test_a_tag_is_refused_before_anything_is_installed_or_sent(
-    tmp_path: Path, act_cache: Path, fake: FakeGitHub
+    tmp_path: Path, act_cache: Path, fake: FakeGitHub, issuer: LocalIssuer
 ) -> None:
     tag = "web=127.0.0.1:5000/platform-tests/demo-web:v2"
     app, work, _ = app_repository(tmp_path, f"{PLATFORM}@v1", tag)  # the root action
 
-    result = run_release(app, work, act_cache, fake)
+    result = run_release(app, work, act_cache, fake, issuer)
 
     assert result.returncode != 0
     assert "deploys are by digest" in result.log

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import http_get, web_tenant
+from github.oidc_issuer import new_key
 from workflows import actrun
 from workflows.actrun import PlatformRepo
 
@@ -26,10 +27,21 @@ def image(repo: PlatformRepo, version: str) -> str:
     return f"{env['REGISTRY']}/platform-tests/demo-web@{env[f'DEMO_WEB_{version.upper()}_DIGEST']}"
 
 
-def dispatch_event(project: str, images: dict[str, str]) -> dict[str, Any]:
+AUDIENCE = f"https://github.com/{actrun.PLATFORM_REPO}"
+
+
+def dispatch_event(
+    repo: PlatformRepo, project: str, images: dict[str, str], token: str | None = ""
+) -> dict[str, Any]:
+    """What actions/deploy sends from a run of example-org/<project> by bob at APP_SHA (the
+    payload's actor says mallory: the token's is the one recorded); `token` replaces it."""
+    if token == "":
+        token = repo.issuer.mint(
+            AUDIENCE, repository=f"example-org/{project}", sha=APP_SHA, actor="bob"
+        )
     payload = DeployPayload.build(
-        project=project, images=images, commit=APP_SHA, actor="bob",
-        app_repository=f"example-org/{project}",
+        project=project, images=images, commit=APP_SHA, actor="mallory",
+        app_repository=f"example-org/{project}", id_token=token,
     )  # fmt: skip
     return {
         "action": "deploy",
@@ -82,7 +94,7 @@ def test_dispatch_deploys_staging_then_production_exactly_what_staging_verified(
     platform.deploy("wf-shop", "staging", image="v1")
     platform.deploy("wf-shop", "production", image=None)  # promotes staging's v1
     assert http_get(platform.port("wf-shop", "production")) == "v1"
-    event = dispatch_event("wf-shop", {"web": image(repo, "v2")})
+    event = dispatch_event(repo, "wf-shop", {"web": image(repo, "v2")})
 
     staging = repo.act.run("repository_dispatch", event, "staging")
 
@@ -143,3 +155,31 @@ def test_config_push_deploys_the_whole_range_and_a_failed_staging_holds_back_onl
     assert platform.current("wf-bad", "production") is None
     assert "wf-bad's configs changed since, and staging has not verified them" in run.log
     assert_no_secret_leaked(repo, run.log)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [("forged", "bad-signature"), ("other app", "wrong-repository"), ("none", "missing-token")],
+)
+def test_a_dispatch_whose_token_does_not_verify_deploys_nothing(
+    platform_repo: PlatformRepo, case: str, reason: str
+) -> None:
+    repo, platform = platform_repo, platform_repo.platform
+    add_tenant(repo, "wf-shop")
+    repo.commit("wf-shop")
+    token = {
+        "forged": repo.issuer.mint(
+            AUDIENCE, key=new_key(), repository="example-org/wf-shop", sha=APP_SHA
+        ),
+        "other app": repo.issuer.mint(AUDIENCE, repository="example-org/wf-blog", sha=APP_SHA),
+        "none": None,
+    }[case]
+    event = dispatch_event(repo, "wf-shop", {"web": image(repo, "v2")}, token=token)
+
+    run = repo.act.run("repository_dispatch", event, "plan")
+
+    assert run.returncode != 0
+    assert f"deploy request refused ({reason})" in run.log, errors(run.log)
+    assert platform.current("wf-shop") is None  # nothing deployed
+    if token is not None:
+        assert token not in run.log

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from workflows.actrun import REPO_ROOT, tool
 
+from platform_lib.github.naming import github_environment, parse_github_environment
+
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = [REPO_ROOT / "action.yml", *sorted((REPO_ROOT / "actions").glob("*/action.yml"))]
 SCRIPTS = sorted((REPO_ROOT / "actions").glob("*/*.sh"))
@@ -145,7 +147,13 @@ def test_deploy_project_shape() -> None:
         job = jobs[env]
         assert job["name"] == f"deploy ${{{{ matrix.project }}}} to {env}"  # naming.job_name
         assert job["strategy"]["fail-fast"] is False
-        assert job["environment"]["name"] == env and "url" in job["environment"]
+        # each tenant's own GitHub environment, as naming.github_environment spells it
+        name = job["environment"]["name"]
+        assert name == f"${{{{ matrix.project }}}}-{env}" and "url" in job["environment"]
+        for project in ("shop", "filter-ical"):
+            rendered = name.replace("${{ matrix.project }}", project)
+            assert rendered == github_environment(project, env)
+            assert parse_github_environment(rendered) == (project, env)
         assert job["concurrency"] == {
             "group": f"deploy-${{{{ matrix.project }}}}-{env}", "cancel-in-progress": False,
         }  # fmt: skip

@@ -7,12 +7,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform, web_tenant
 from e2e.servers import Servers
+from github.oidc_issuer import LocalIssuer, new_key
 from workflows import actrun
 
 from platform_lib.github.payload import DeployPayload
@@ -47,6 +50,8 @@ def check_inputs(tmp_path: Path, **inputs: str) -> tuple[int, str, dict[str, str
         "PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output),
         "GITHUB_SHA": APP_SHA, "GITHUB_REPOSITORY": "example-org/shop",
         "GITHUB_REPOSITORY_OWNER": "example-org", "GITHUB_ACTOR": "alice",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/token?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token",
         "PROJECT": "shop", "IMAGES": f"web={REF}\n", "TOKEN": "tok",
         **inputs,
     }  # fmt: skip
@@ -62,8 +67,7 @@ def test_deploy_inputs_default_from_the_workflow(tmp_path: Path) -> None:
     assert code == 0, log
     assert outputs == {
         "project": "shop", "platform-repo": "example-org/multi-tenant-platform",
-        "app-sha": APP_SHA, "app-repo": "example-org/shop", "actor": "alice", "wait": "",
-        "images": f"web={REF}\nworker={DIGEST}",
+        "app-sha": APP_SHA, "wait": "", "images": f"web={REF}\nworker={DIGEST}",
     }  # fmt: skip
     assert "::add-mask::tok" in log
 
@@ -84,7 +88,7 @@ def test_deploy_inputs_default_from_the_workflow(tmp_path: Path) -> None:
         ({"WAIT": "production"}, "use '' (do not wait) or 'staging'"),
         ({"APP_SHA": "abc123"}, "is not a full commit sha"),
         ({"PLATFORM_REPO": "not a repo"}, "is not OWNER/NAME"),
-        ({"ACTOR": "alice; rm -rf /"}, "is not a GitHub login"),
+        ({"ACTIONS_ID_TOKEN_REQUEST_URL": ""}, "permissions: id-token: write"),
     ],
 )
 def test_deploy_inputs_are_refused_before_anything_is_sent(
@@ -102,13 +106,13 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert log.count("::error title=deploy input::") == 3, log
 
 
-def test_bot_actors_and_options_pass(tmp_path: Path) -> None:
+def test_options_pass(tmp_path: Path) -> None:
     code, log, outputs = check_inputs(
-        tmp_path, ACTOR="renovate[bot]", WAIT="staging", PLATFORM_REPO="other-org/platform",
+        tmp_path, WAIT="staging", PLATFORM_REPO="other-org/platform",
         IMAGES=f"web={REF}, worker=127.0.0.1:5000/o/w:v2@{DIGEST}",
     )  # fmt: skip
     assert code == 0, log
-    assert outputs["actor"] == "renovate[bot]" and outputs["wait"] == "staging"
+    assert outputs["wait"] == "staging"
     assert outputs["images"].splitlines()[1] == f"worker=127.0.0.1:5000/o/w:v2@{DIGEST}"
 
 
@@ -120,14 +124,26 @@ OFFLINE = Servers({"SSH_PORT": "2222", "REGISTRY": "127.0.0.1:5000", "SSH_HOST_K
 WEB = f"127.0.0.1:5000/platform-tests/demo-web@{DIGEST}"
 
 
+AUDIENCE = f"https://github.com/{actrun.PLATFORM_REPO}"
+
+
 @pytest.fixture
-def repo(tmp_path: Path) -> Platform:
-    """A platform repository (configs only, in git) with two tenants, nothing deployed."""
+def issuer() -> Iterator[LocalIssuer]:
+    """GitHub's OIDC token service, played locally: app runs of example-org/shop at APP_SHA."""
+    server = LocalIssuer("example-org/shop", APP_SHA, actor="dependabot[bot]").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, issuer: LocalIssuer) -> Platform:
+    """A platform repository (configs only, in git) with two tenants, nothing deployed; it
+    trusts the local issuer's OIDC tokens."""
     root = tmp_path / "repo"
     root.mkdir()
     actrun.init_repository(root)
     platform = Platform(OFFLINE, root, tmp_path / "host")
-    platform.write_settings(platform.settings(github={"repository": actrun.PLATFORM_REPO}))
+    platform.write_settings(platform.settings(github=github_settings(issuer)))
     for name in ("shop", "blog"):
         tenant = web_tenant()
         tenant["manifest"]["app_repository"] = f"example-org/{name}"
@@ -158,23 +174,83 @@ def plan(
     return done.returncode, log, read_outputs(output)
 
 
-def dispatch(project: str, images: dict[str, str], app: str = "") -> dict[str, Any]:
+def github_settings(issuer: LocalIssuer) -> dict[str, str]:
+    return {
+        "repository": actrun.PLATFORM_REPO,
+        "oidc_issuer": issuer.url,
+        "oidc_jwks_url": issuer.jwks_url,
+    }
+
+
+def dispatch(
+    project: str, images: dict[str, str], app: str = "", token: str | None = None
+) -> dict[str, Any]:
     payload = DeployPayload.build(
         project=project, images=images, commit=APP_SHA, actor="dependabot[bot]",
-        app_repository=app or f"example-org/{project}",
+        app_repository=app or f"example-org/{project}", id_token=token,
     )  # fmt: skip
     return {"action": "deploy", "client_payload": payload.model_dump(mode="json")}
 
 
 def test_a_dispatch_deploys_its_project_to_staging_then_production(
-    repo: Platform, tmp_path: Path
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer
 ) -> None:
-    code, log, out = plan(repo, tmp_path, "repository_dispatch", dispatch("shop", {"web": WEB}))
+    token = issuer.mint(AUDIENCE)
+    event = dispatch("shop", {"web": WEB}, token=token)
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
     assert code == 0, log
     assert json.loads(out["matrix"]) == {"include": [{"project": "shop", "images": f"web={WEB}"}]}
     assert (out["count"], out["staging"], out["production"]) == ("1", "true", "true")
     assert out["actor"] == "dependabot-bot"
     assert "staging plan preview of shop" in log and "Plan " in log
+    assert f"::add-mask::{token}" in log  # masked before anything could print it
+
+
+def test_the_actor_recorded_is_the_tokens_not_the_payloads(
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer
+) -> None:
+    event = dispatch("shop", {"web": WEB}, token=issuer.mint(AUDIENCE, actor="carol-dev"))
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
+    assert code == 0, log
+    assert out["actor"] == "carol-dev"  # the payload says dependabot[bot]
+
+
+# each kind of bad token, and the reason `github verify-request` refuses it for
+BAD_TOKENS: dict[str, tuple[Callable[[LocalIssuer], str | None], str]] = {
+    "missing": (lambda i: None, "missing-token"),
+    "forged signature": (lambda i: i.mint(AUDIENCE, key=new_key()), "bad-signature"),
+    "wrong key id": (lambda i: i.mint(AUDIENCE, kid="another-key"), "unknown-key"),
+    "expired": (
+        lambda i: i.mint(AUDIENCE, now=datetime.now(UTC) - timedelta(hours=2)),
+        "expired",
+    ),
+    "not yet valid": (
+        lambda i: i.mint(AUDIENCE, now=datetime.now(UTC) + timedelta(hours=2)),
+        "not-yet-valid",
+    ),
+    "wrong issuer": (
+        lambda i: i.mint(AUDIENCE, iss="https://token.actions.githubusercontent.com"),
+        "wrong-issuer",
+    ),
+    "wrong audience": (lambda i: i.mint("https://github.com/example-org"), "wrong-audience"),
+    "wrong repository": (
+        lambda i: i.mint(AUDIENCE, repository="example-org/blog"),
+        "wrong-repository",
+    ),
+    "wrong sha": (lambda i: i.mint(AUDIENCE, sha="f" * 40), "wrong-sha"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOKENS))
+def test_a_dispatch_whose_token_does_not_verify_deploys_nothing(
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer, case: str
+) -> None:
+    make, reason = BAD_TOKENS[case]
+    event = dispatch("shop", {"web": WEB}, token=make(issuer))
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
+    assert code == 1
+    assert f"deploy request refused ({reason})" in log, log
+    assert (out["count"], out["staging"], out["production"]) == ("0", "false", "false")
 
 
 @pytest.mark.parametrize(
@@ -195,7 +271,7 @@ def test_a_dispatch_deploys_its_project_to_staging_then_production(
     ],
 )  # fmt: skip
 def test_a_bad_dispatch_deploys_nothing(
-    repo: Platform, tmp_path: Path, event: dict[str, Any], message: str
+    repo: Platform, tmp_path: Path, event: dict[str, Any], message: str, issuer: LocalIssuer
 ) -> None:
     code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
     assert code == 1

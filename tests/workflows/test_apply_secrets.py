@@ -1,0 +1,83 @@
+"""actions/apply's secrets: from the tenant's GitHub environment (bare names) to the deploy's
+environment, where the CLI reads a tenant's secret NAME of project P as `<P>__<NAME>` and the
+platform's own credentials under their own names; a platform credential never becomes a
+tenant's secret."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from types import ModuleType
+
+import pytest
+from workflows import actrun
+
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-line-1\nkey-line-2\n"
+ENVIRONMENT = {
+    "DEPLOY_SSH_KEY": SSH_KEY,
+    "REGISTRY_TOKEN": "registry-token-value",
+    "POSTGRES_PASSWORD": "pg-password-value",
+    "API_KEY": "api-key-value",
+    "github_token": "runner-token-value",
+}
+
+
+@pytest.fixture(scope="module")
+def apply() -> ModuleType:
+    sys.path.insert(0, str(actrun.REPO_ROOT / "actions/lib"))
+    spec = importlib.util.spec_from_file_location(
+        "platform_apply", actrun.REPO_ROOT / "actions/apply/apply.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def environment_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_SECRETS", json.dumps(ENVIRONMENT))
+
+
+def test_tenant_secrets_are_exported_under_the_tenant_prefix_and_masked(
+    apply: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chosen = apply.secrets_for(
+        ["POSTGRES_PASSWORD", "API_KEY"], ["REGISTRY_TOKEN"], "filter-ical", ["REGISTRY_TOKEN"],
+        "filter-ical-staging",
+    )  # fmt: skip
+    assert chosen == {
+        "FILTER_ICAL__POSTGRES_PASSWORD": "pg-password-value",
+        "FILTER_ICAL__API_KEY": "api-key-value",
+        "REGISTRY_TOKEN": "registry-token-value",
+    }
+    masks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::add")]
+    assert masks == [f"::add-mask::{value}" for value in chosen.values()]
+
+
+def test_only_what_the_plan_names_leaves_the_environment(apply: ModuleType) -> None:
+    chosen = apply.secrets_for(["API_KEY"], [], "shop", ["REGISTRY_TOKEN"], "shop-staging")
+    assert chosen == {"SHOP__API_KEY": "api-key-value"}
+
+
+@pytest.mark.parametrize("name", ["DEPLOY_SSH_KEY", "GITHUB_TOKEN", "REGISTRY_TOKEN"])
+def test_a_tenant_secret_named_like_a_platform_credential_is_refused(
+    apply: ModuleType, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    with pytest.raises(apply.Refused):
+        apply.secrets_for([name], [], "shop", ["REGISTRY_TOKEN"], "shop-production")
+    assert SSH_KEY.splitlines()[1] not in capsys.readouterr().out
+
+
+def test_a_missing_secret_is_refused_by_name(apply: ModuleType) -> None:
+    with pytest.raises(apply.Refused) as refused:
+        apply.secrets_for(["SMTP_PASSWORD"], [], "shop", [], "shop-production")
+    assert "SMTP_PASSWORD" in str(refused.value) and "'shop-production'" in str(refused.value)
+
+
+def test_a_credential_the_plan_does_not_use_never_leaves_the_environment(
+    apply: ModuleType,
+) -> None:
+    chosen = apply.secrets_for(["API_KEY"], [], "shop", ["REGISTRY_TOKEN"], "shop-staging")
+    assert "REGISTRY_TOKEN" not in chosen and "DEPLOY_SSH_KEY" not in chosen
