@@ -120,16 +120,16 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
-            ("docker-compose.yml", "0644", tenant.compose_text),
-            ("platform.override.yml", "0644", override_file(tenant, env_name, images)),
-            ("health.tsv", "0644", health_checks(tenant)),
+            ("docker-compose.yml", "0600", tenant.compose_text),
+            ("platform.override.yml", "0600", override_file(tenant, env_name, images)),
+            ("health.tsv", "0600", health_checks(tenant)),
             (
                 ".env",
                 "0600",
                 env_file(tenant, env_name, variables),
             ),
             *(
-                (name, "0644", text)
+                (name, "0600", text)
                 for name, text in proxy_files(settings, tenant, env_name, project)
             ),
         )

@@ -147,9 +147,13 @@ platform_expect_current() {  # BASE EXPECTED ("" = nothing deployed yet)
 against '${2:-none}'. Make a new plan."
 }
 
+# Tenant data (releases, their .env and backups, history, the lock) is the deploy user's
+# alone: scripts run under umask 077, so it is written 0600 in 0700 directories; staging
+# also takes group and other bits off what older deploys left.
 platform_stage_release() {  # BASE RELEASE
-  local dir=$1/releases/$2
+  local base=$1 dir=$1/releases/$2
   [[ -e $dir/release.json ]] && { platform_die "release $2 already exists on the host"; return 1; }
+  chmod go-rwx "${base%/*}" && chmod -R go-rwx "$base" || return 1
   rm -rf "$dir"
   mkdir -p "$dir/backups"
 }
@@ -618,7 +622,9 @@ platform_proxy_install() {
   local skip=" $* " n svc port replicas upstream cert domain path variant id address
   local site='' modes='' upstreams='' servers
   local -A seen=()
-  mkdir -p "$pdir/sites" "$pdir/upstreams" || return 1
+  # nginx's own files stay as nginx needs them, 0644 in 0755 directories (unlike tenant data:
+  # its workers may run as another user); they hold routes and container addresses only.
+  (umask 022 && mkdir -p "$pdir/sites" "$pdir/upstreams") || return 1
   while IFS=$'\t' read -r n svc port replicas upstream cert domain path; do
     variant=plain
     [[ -s $cert/fullchain.pem && -s $cert/privkey.pem ]] && variant=tls
@@ -638,10 +644,13 @@ platform_proxy_install() {
   # Written beside their places first, named for this project (the shared http.conf too: other
   # tenants may deploy at the same time) and matching no include; moved under the lock.
   local new=".$project.new"
-  cp "$dir/nginx-http.conf" "$pdir/http.conf$new" &&
-    printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf$new" &&
-    printf '%s' "$site" >"$pdir/sites/$project.conf$new" &&
-    printf '%s' "$modes" >"$pdir/sites/$project.routes$new" || return 1
+  (
+    umask 022
+    cp "$dir/nginx-http.conf" "$pdir/http.conf$new" && chmod 0644 "$pdir/http.conf$new" &&
+      printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf$new" &&
+      printf '%s' "$site" >"$pdir/sites/$project.conf$new" &&
+      printf '%s' "$modes" >"$pdir/sites/$project.routes$new"
+  ) || return 1
   platform_proxy_locked "$pdir" platform_proxy_swap "$pdir" "$conf" "$pid" "$drain" "$new" \
     "http.conf" "upstreams/$project.conf" "sites/$project.conf" "sites/$project.routes"
 }
