@@ -134,6 +134,11 @@ platform_lock_release() {  # BASE
 platform_on_exit() {
   local rc=$?
   [[ -n ${PLATFORM_DOCKER_CONFIG:-} ]] && rm -rf "$PLATFORM_DOCKER_CONFIG"
+  # A release this deploy staged and did not complete goes, whichever way the deploy failed
+  # (aborted before the switch, rolled back, or a rollback that failed too), under the lock.
+  if ((rc != 0)) && [[ -n ${PLATFORM_STAGED:-} ]]; then
+    platform_discard_release "$PLATFORM_BASE" "$PLATFORM_STAGED" || true
+  fi
   [[ -n ${PLATFORM_LOCK_HELD:-} ]] && platform_lock_release "$PLATFORM_LOCK_HELD"
   return "$rc"
 }
@@ -153,9 +158,41 @@ against '${2:-none}'. Make a new plan."
 platform_stage_release() {  # BASE RELEASE
   local base=$1 dir=$1/releases/$2
   [[ -e $dir/release.json ]] && { platform_die "release $2 already exists on the host"; return 1; }
+  PLATFORM_STAGED=$2
   chmod go-rwx "${base%/*}" && chmod -R go-rwx "$base" || return 1
   rm -rf "$dir"
   mkdir -p "$dir/backups"
+}
+
+# platform_release_is_good BASE RELEASE: the release completed a deploy (its release.json,
+# written only after its health checks passed, says so). Only these count for retention and
+# are offered for rollback.
+platform_release_is_good() {
+  local record=$1/releases/$2/release.json
+  [[ -f $record && $(<"$record") == *'"outcome":"deployed"'* ]]
+}
+
+platform_remove_release() {  # BASE RELEASE: its .env (secret values) first, then the rest
+  local dir=$1/releases/$2
+  [[ -n $2 && -d $dir ]] || return 0
+  rm -f "$dir/.env" && rm -rf "$dir"
+}
+
+# platform_discard_release BASE RELEASE: a release that never completed a deploy leaves the
+# host. Backups taken before its switch are of the current release's data: they move to the
+# current release's backups as NAME.<release>.EXT, so they can still be restored.
+platform_discard_release() {
+  local base=$1 release=$2 current='' file name
+  [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
+  [[ -n $release && $release != "$current" && -d $base/releases/$release ]] || return 0
+  for file in "$base/releases/$release/backups"/*; do
+    [[ -f $file && -n $current && -d $base/releases/$current/backups ]] || continue
+    name=${file##*/}
+    mv -f "$file" "$base/releases/$current/backups/${name%%.*}.$release.${name#*.}" &&
+      platform_log "    kept its backup as $current/${name%%.*}.$release.${name#*.}"
+  done
+  platform_remove_release "$base" "$release" || return 1
+  platform_log "    removed the failed release $release"
 }
 
 platform_write_file() {  # PATH MODE SHA256  (base64 content on stdin)
@@ -352,7 +389,8 @@ platform_record_release() {  # BASE RELEASE ACTOR PLATFORM_SHA
     printf '"outcome":"deployed","digests":%s}\n' "$(cat "$dir/digests.json")"
   } >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json" || return 1
   platform_point_current "$base" "$2" || return 1
-  platform_history_event deployed ""
+  platform_history_event deployed "" || return 1
+  PLATFORM_STAGED=
 }
 
 platform_record_rollback() {  # BASE RELEASE: after a manual rollback to RELEASE
@@ -364,15 +402,25 @@ platform_record_rollback() {  # BASE RELEASE: after a manual rollback to RELEASE
     "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$PLATFORM_ACTOR")" >>"$1/history.jsonl"
 }
 
-platform_prune_releases() {  # BASE KEEP
-  local base=$1 keep=$2 current='' release
+# platform_prune_releases BASE KEEP: the newest KEEP good releases stay, and the current one
+# always (a rollback may have made an older one current); every other release directory goes:
+# older good ones, and any that never completed a deploy (a failed deploy removes its own;
+# one killed before it could is removed here). Failed releases never count towards KEEP.
+platform_prune_releases() {
+  local base=$1 keep=$2 current='' release good=0
   [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
+  [[ -d $base/releases ]] || return 0
   # Release ids start with a UTC timestamp: name order is age order.
   while read -r release; do
+    [[ -n $release ]] || continue
+    if platform_release_is_good "$base" "$release" && ((good < keep)); then
+      good=$((good + 1))
+      continue
+    fi
     [[ $release == "$current" ]] && continue
-    rm -rf "${base:?}/releases/$release"
+    platform_remove_release "$base" "$release" || return 1
     platform_log "    pruned release $release"
-  done < <(ls -1 "$base/releases" | sort -r | tail -n "+$((keep + 1))")
+  done < <(ls -1 "$base/releases" | sort -r)
 }
 
 platform_rollback() {  # BASE FAILED_RELEASE PROJECT UP_TIMEOUT PROXY(4) -- COMPOSE_ARGV...
@@ -847,7 +895,7 @@ platform_facts() {
   printf ',"releases":['
   if [[ -d $base/releases ]]; then
     while read -r release; do
-      [[ -f $base/releases/$release/release.json ]] || continue
+      platform_release_is_good "$base" "$release" || continue
       ((first)) || printf ','
       first=0
       cat "$base/releases/$release/release.json"
