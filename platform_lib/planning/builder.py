@@ -28,6 +28,7 @@ from platform_lib.planning.steps import (
     compose,
     health_steps,
     lock_step,
+    policy_step,
     precondition_step,
     proxy_preflight_step,
     step,
@@ -187,6 +188,7 @@ def _deploy_steps(
         steps.append(step("secrets", "Add secrets to the env file",
                           ("platform_append_secrets", f"{release_dir}/.env", *manifest.secrets),
                           30, "abort"))  # fmt: skip
+    steps.append(policy_step(base, release, project))
     if registry.username and registry.token_secret:
         steps.append(step("login", f"Log in to {registry.host}",
                           ("platform_registry_login", registry.host, registry.username,

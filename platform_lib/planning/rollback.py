@@ -15,6 +15,7 @@ from platform_lib.planning.canonical import with_id
 from platform_lib.planning.steps import (
     check_release_step,
     lock_step,
+    policy_step,
     precondition_step,
     proxy_preflight_step,
     step,
@@ -70,6 +71,7 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
         lock_step(base, request.actor, release, timeouts),
         precondition_step(base, request.state.current_release),
         *([proxy_preflight_step(proxy)] if proxy is not None and tenant.manifest.routes else []),
+        policy_step(base, release, project),
         switch_step(base, release, project, timeouts,
                     f"Start release {release} and wait until healthy", proxy),
         check_release_step("health", f"HTTP health of release {release}", base, release,

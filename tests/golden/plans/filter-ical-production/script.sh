@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 05698788094d27bbae41737693770e36d635a8785f06c2c20c6cc255795f4dd7
+# Deploy plan 079bb8224564ce434dd37a8ebececdb93bd35278bc2dca81c476c0b5cadc2174
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=05698788094d27bbae41737693770e36d635a8785f06c2c20c6cc255795f4dd7
+PLATFORM_PLAN_ID=079bb8224564ce434dd37a8ebececdb93bd35278bc2dca81c476c0b5cadc2174
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=22
+PLATFORM_STEP_COUNT=23
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -156,6 +156,7 @@ MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXByb2R1Y3Rpb24uZnJvbnRlbmQuODAJL2V0Yy9s
 ZXRzZW5jcnlwdC9saXZlL2ZpbHRlci1pY2FsLmRlCWZpbHRlci1pY2FsLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 </dev/null

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 5ec2f6b74cefbf381484d086cfa6b96d7eaa2c020cd96f0fc0dae35800fa0359
+# Deploy plan 720d9c1354201f8d862abf289ec6e61da5811bad7d4c431ee66b19c4b3ce6a5f
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=5ec2f6b74cefbf381484d086cfa6b96d7eaa2c020cd96f0fc0dae35800fa0359
+PLATFORM_PLAN_ID=720d9c1354201f8d862abf289ec6e61da5811bad7d4c431ee66b19c4b3ce6a5f
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -152,6 +152,7 @@ ZW5jcnlwdC9saXZlL3N0YWdpbmcuZmlsdGVyLWljYWwuZGUJc3RhZ2luZy5maWx0ZXItaWNhbC5k
 ZQkvaGVhbHRoCg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 </dev/null

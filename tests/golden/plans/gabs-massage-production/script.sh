@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 68ef5eed07688ceac482b53f29d04d546438c43b5c77b5d06bed7c9528107a15
+# Deploy plan 93661b7f7e32190522dd74379cdf00b72ea1dd530195317a366df1bb52172e8c
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=68ef5eed07688ceac482b53f29d04d546438c43b5c77b5d06bed7c9528107a15
+PLATFORM_PLAN_ID=93661b7f7e32190522dd74379cdf00b72ea1dd530195317a366df1bb52172e8c
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
 PLATFORM_COMPOSE_PROJECT=gabs-massage-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=24
+PLATFORM_STEP_COUNT=25
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -191,6 +191,7 @@ ZW5jcnlwdC9saXZlL2FwaS5nYWJzLW1hc3NhZ2UuZGUJYXBpLmdhYnMtbWFzc2FnZS5kZQkvaGVh
 bHRoCg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 </dev/null

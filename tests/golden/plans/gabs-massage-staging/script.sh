@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan b20ea59f5f48dba426d22bfc88c3804177254eb66567a4766f1307914a60c160
+# Deploy plan 9d1b388dcc3a5980beaf2e255f209e127d3351c03f21aff1ee7dccef7865110e
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=b20ea59f5f48dba426d22bfc88c3804177254eb66567a4766f1307914a60c160
+PLATFORM_PLAN_ID=9d1b388dcc3a5980beaf2e255f209e127d3351c03f21aff1ee7dccef7865110e
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
 PLATFORM_COMPOSE_PROJECT=gabs-massage-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=23
+PLATFORM_STEP_COUNT=24
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -185,6 +185,7 @@ CS9ldGMvbGV0c2VuY3J5cHQvbGl2ZS9zdGFnaW5nLmFwaS5nYWJzLW1hc3NhZ2UuZGUJc3RhZ2lu
 Zy5hcGkuZ2Ficy1tYXNzYWdlLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 </dev/null

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 58ce61ce235a2f572151904cf28ec572a9bf36a6bf2b00f6a6c3ba05825e73df
+# Deploy plan 1a75de378df24bcdd7d014e3a8886a8d32aa6a76606f2cd26705dcc506c9d71d
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=58ce61ce235a2f572151904cf28ec572a9bf36a6bf2b00f6a6c3ba05825e73df
+PLATFORM_PLAN_ID=1a75de378df24bcdd7d014e3a8886a8d32aa6a76606f2cd26705dcc506c9d71d
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=20
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -116,6 +116,7 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
 aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
 PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null

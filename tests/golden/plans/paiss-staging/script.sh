@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 9f6738b59708d67d6025435faf428c505b258918becd57f068fe4bcdc692bd73
+# Deploy plan 5d694bcb923fac341e21d5d4281b047ba494b50b1318a843fcdaf81c2f9d8055
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=9f6738b59708d67d6025435faf428c505b258918becd57f068fe4bcdc692bd73
+PLATFORM_PLAN_ID=5d694bcb923fac341e21d5d4281b047ba494b50b1318a843fcdaf81c2f9d8055
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=20
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -118,6 +118,7 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQl3ZWIJODAwMAkxCXBhaXNzLXN0YWdpbmcud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9saXZl
 L3N0YWdpbmcucGFpc3MubWUJc3RhZ2luZy5wYWlzcy5tZQkvaGVhbHRoego=
 PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
