@@ -956,12 +956,14 @@ platform_json_walk() {
 #   network_mode, external_links, network drivers but bridge/overlay, driver_opts),
 #   policy.host-file (secrets/configs file:, env_file, label_file outside the release),
 #   policy.platform-variable (secrets/configs environment: not set by the release's .env, or
-#   a PLATFORM_ variable).
+#   a PLATFORM_ variable; a ${VAR} the .env does not set but the deploy's environment does).
 platform_policy_check() {
   local base=$1 release=$2 project=$3 model files line refusals=0 ref svc key target
   shift 3
   local -A grants=() shared=() services=() env_keys=() vtype=() vsource=()
   local -A vol_name=() vol_external=() net_name=() net_external=() net_driver=() once=()
+  local -A exported=()
+  while read -r line; do exported[$line]=1; done < <(compgen -e)
   local -a refs=() roots=()
   while (($#)) && [[ $1 != -- ]]; do
     case $1 in
@@ -1102,10 +1104,25 @@ platform_policy_fact() {
   return 0
 }
 
-# Every scalar of the model without interpolation: only the files compose reads into it.
+# Every scalar of the model without interpolation: the files compose reads into the model,
+# and the variables it interpolates: one the release's .env does not set would be read from
+# the deploy's own environment (the registry token, the session's), which compose prefers.
 platform_policy_file_fact() {
-  local n=${#path[@]} s=$value
+  local n=${#path[@]} s=$value rest name
   [[ $s == \"*\" ]] && s=${s:1:${#s}-2}
+  rest=$s
+  while [[ $value == \"* && $rest == *'$'* ]]; do
+    rest=${rest#*'$'}
+    case $rest in
+      '$'*) rest=${rest:1}; continue ;;  # $$: a literal $
+      '{'*) name=${rest:1} ;;
+      *) name=$rest ;;
+    esac
+    name=${name%%[!A-Za-z0-9_]*}
+    if [[ -n $name && -z ${env_keys[$name]:-} && -n ${exported[$name]:-} ]]; then
+      platform_policy_refuse policy.platform-variable "reads a variable of the deploy's environment"
+    fi
+  done
   [[ ${path[0]} == services ]] || return 0
   case ${path[2]:-}:$n in
     env_file:5) [[ ${path[4]} != path ]] || platform_policy_inside "$s" ||

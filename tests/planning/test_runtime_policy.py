@@ -57,6 +57,7 @@ def run_check(
     release: str,
     argv: tuple[str, ...],
     path: str | None = None,
+    environ: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     script = f'{runtime()}\nplatform_policy_check "$@"\n'
     return subprocess.run(
@@ -69,6 +70,7 @@ def run_check(
             "HOME": str(base),
             # No daemon: compose resolves the model on its own.
             "DOCKER_HOST": f"unix://{base}/no-docker.sock",
+            **(environ or {}),
         },
     )
 
@@ -78,6 +80,7 @@ def check(
     compose: dict[str, Any],
     env: str = "",
     options: tuple[str, ...] = (),
+    environ: dict[str, str] | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
     """Exit status and the (rule, where) refused, of the check on a release of this file."""
     release = tmp_path / "base" / "releases" / "r1"
@@ -85,7 +88,7 @@ def check(
     (release / "docker-compose.yml").write_text(yaml.safe_dump(compose), encoding="utf-8")
     (release / "platform.override.yml").write_text("services: {}\n", encoding="utf-8")
     (release / ".env").write_text(env, encoding="utf-8")
-    done = run_check(tmp_path / "base", "r1", (PROJECT, *options, "--", *COMPOSE))
+    done = run_check(tmp_path / "base", "r1", (PROJECT, *options, "--", *COMPOSE), environ=environ)
     refused = [(m[1], m[2]) for m in REFUSED.finditer(done.stderr)]
     assert done.returncode == (1 if refused else done.returncode) in (0, 1), done.stderr
     return done.returncode, refused
@@ -241,6 +244,17 @@ def test_values_are_resolved_as_on_the_host(tmp_path: Path) -> None:
         [("policy.privileged", "services.web.privileged"),
          ("policy.host-bind-mount", "services.web.volumes.0")],
     )  # fmt: skip
+
+
+def test_a_variable_only_the_deploy_environment_sets_is_refused(tmp_path: Path) -> None:
+    """The deploy exports the registry token: compose would prefer it to a default."""
+    compose = web(environment={"A": "${REGISTRY_TOKEN:-none}", "B": "x$${REGISTRY_TOKEN}",
+                               "C": "${LOG_LEVEL:-info}", "D": "${SHOP_TOKEN}"})  # fmt: skip
+    environ = {"REGISTRY_TOKEN": "registry-secret", "SHOP_TOKEN": "s3"}
+    assert check(tmp_path, compose, "SHOP_TOKEN=s3\n", environ=environ) == (
+        1,
+        [("policy.platform-variable", "services.web.environment.A")],
+    )
 
 
 def test_services_of_every_profile_are_checked(tmp_path: Path) -> None:
