@@ -981,12 +981,14 @@ platform_policy_check() {
     [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] && env_keys[${BASH_REMATCH[1]}]=1
   done <"$dir/.env"
   # The model holds the release's configuration, secrets included: it is only read, never shown.
-  model=$(cd "$dir" && "$@" --profile '*' config --format json) || {
+  local -a config=(timeout --kill-after=10 "${PLATFORM_STEP_TIMEOUT:-60}" "$@" --profile '*' config
+    --format json)
+  model=$(cd "$dir" && "${config[@]}") || {
     platform_die "docker compose cannot read the release's compose files"
     return 1
   }
   # Without interpolation, compose keeps env_file and label_file (else read into the model).
-  files=$(cd "$dir" && "$@" --profile '*' config --format json --no-interpolate) || return 1
+  files=$(cd "$dir" && "${config[@]}" --no-interpolate) || return 1
   if ! platform_json_walk platform_policy_fact <<<"$model" ||
     ! platform_json_walk platform_policy_file_fact <<<"$files"; then
     platform_die "the output of docker compose config is not the JSON this check reads"

@@ -59,7 +59,10 @@ def run_check(
     path: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    script = f'{runtime()}\nplatform_policy_check "$@"\n'
+    # As a plan's step runs it: under `set -euo pipefail`, called with `|| rc=$?`.
+    script = (
+        f'set -euo pipefail\n{runtime()}\nrc=0\nplatform_policy_check "$@" || rc=$?\nexit $rc\n'
+    )
     return subprocess.run(
         [BASH, "-c", script, "bash", str(base), release, *argv],
         capture_output=True,
