@@ -404,8 +404,10 @@ platform_record_rollback() {  # BASE RELEASE: after a manual rollback to RELEASE
 
 # platform_prune_releases BASE KEEP: the newest KEEP good releases stay, and the current one
 # always (a rollback may have made an older one current); every other release directory goes:
-# older good ones, and any that never completed a deploy (a failed deploy removes its own;
-# one killed before it could is removed here). Failed releases never count towards KEEP.
+# older good ones, and those older than the current one that never completed a deploy (a
+# failed deploy removes its own; one killed before it could is removed here). A newer one
+# that has not completed may be another deploy's, under way (its lock broken by hand): it
+# stays. Failed releases never count towards KEEP.
 platform_prune_releases() {
   local base=$1 keep=$2 current='' release good=0
   [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
@@ -413,8 +415,12 @@ platform_prune_releases() {
   # Release ids start with a UTC timestamp: name order is age order.
   while read -r release; do
     [[ -n $release ]] || continue
-    if platform_release_is_good "$base" "$release" && ((good < keep)); then
-      good=$((good + 1))
+    if platform_release_is_good "$base" "$release"; then
+      if ((good < keep)); then
+        good=$((good + 1))
+        continue
+      fi
+    elif [[ -z $current || ! $release < $current ]]; then
       continue
     fi
     [[ $release == "$current" ]] && continue

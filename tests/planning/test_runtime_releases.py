@@ -70,6 +70,19 @@ def test_keep_counts_good_releases_only(tmp_path: Path) -> None:
     assert releases(tmp_path) == ["r2", "r3", "r8"]
 
 
+def test_an_unfinished_release_newer_than_the_current_one_stays(tmp_path: Path) -> None:
+    """Another deploy's release, under way (after its lock was broken by hand)."""
+    for release in ("r1", "r2", "r3", "r4"):
+        good(tmp_path, release)
+    failed(tmp_path, "r0")
+    failed(tmp_path, "r5")
+    point_current(tmp_path, "r4")
+
+    assert bash(f"platform_prune_releases {tmp_path} 2", tmp_path).returncode == 0
+
+    assert releases(tmp_path) == ["r3", "r4", "r5"]
+
+
 def test_the_current_release_stays_when_older_than_those_kept(tmp_path: Path) -> None:
     for release in ("r1", "r2", "r3", "r4", "r5"):
         good(tmp_path, release)
