@@ -24,25 +24,6 @@ from platform_lib.config.interpolation import (
 )
 from platform_lib.models.settings import PolicyRule
 
-# Docker's default capability set: adding one of these changes nothing.
-DEFAULT_CAPABILITIES: Final = frozenset(
-    [
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "MKNOD",
-        "NET_BIND_SERVICE",
-        "NET_RAW",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-    ]
-)
 HOST_NAMESPACE_KEYS: Final = ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup")
 SOCKETS: Final = re.compile(r"(^|/)(docker|containerd|podman|crio|dockershim)\.sock$")
 RESERVED_LABELS: Final = ("com.docker.", "io.github.multi-tenant-platform")
@@ -160,16 +141,13 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
             )
     for index, cap in enumerate(service.get("cap_add") or []):
         value = check.value(cap, (*at, "cap_add", index), "cap_add", name)
-        if (
-            value is not None
-            and str(value).upper().removeprefix("CAP_") not in DEFAULT_CAPABILITIES
-        ):
+        if value is not None:
             check.add(
                 (*at, "cap_add", index),
                 "policy.capabilities",
                 f"service {name!r} adds the capability {value}",
-                "tenants get Docker's default capabilities only; remove it, or ask "
-                "the platform maintainers for a grant",
+                "tenants get Docker's default capabilities, and the host refuses any "
+                "cap_add; remove it, or ask the platform maintainers for a grant",
                 name,
             )
     for index, option in enumerate(service.get("security_opt") or []):

@@ -106,7 +106,11 @@ class Releases(Model):
     """What is kept of old releases."""
 
     keep: int = Field(default=5, ge=2, le=100)
-    """Releases kept per tenant and environment (current included); older ones are pruned."""
+    """Good releases kept per tenant and environment: the newest `keep` releases that
+    completed a deploy (passed their health checks), and the current one always, even when a
+    rollback made an older one current. Failed releases never count: a deploy that fails
+    removes its release directory (its `.env` first), and only good releases are rollback
+    targets. Older releases are pruned after each deploy."""
 
 
 class Timeouts(Model):

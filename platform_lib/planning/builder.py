@@ -37,6 +37,7 @@ from platform_lib.planning.steps import (
     compose,
     health_steps,
     lock_step,
+    policy_step,
     precondition_step,
     proxy_preflight_step,
     step,
@@ -141,16 +142,16 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
-            ("docker-compose.yml", "0644", tenant.compose_text),
-            ("platform.override.yml", "0644", override_file(tenant, env_name, images)),
-            ("health.tsv", "0644", health_checks(tenant)),
+            ("docker-compose.yml", "0600", tenant.compose_text),
+            ("platform.override.yml", "0600", override_file(tenant, env_name, images)),
+            ("health.tsv", "0600", health_checks(tenant)),
             (
                 ".env",
                 "0600",
                 env_file(tenant, env_name, variables),
             ),
             *(
-                (name, "0644", text)
+                (name, "0600", text)
                 for name, text in proxy_files(settings, tenant, env_name, project)
             ),
         )
@@ -213,6 +214,8 @@ def _deploy_steps(
         steps.append(step("secrets", "Add secrets to the env file",
                           ("platform_append_secrets", f"{release_dir}/.env", *manifest.secrets),
                           30, "abort"))  # fmt: skip
+    granted = [grant.rule for grant in tenant_grants(config, tenant)]
+    steps.append(policy_step(base, release, project, granted))
     if registry.username and registry.token_secret:
         steps.append(step("login", f"Log in to {registry.host}",
                           ("platform_registry_login", registry.host, registry.username,

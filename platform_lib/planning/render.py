@@ -52,7 +52,7 @@ def render_script(plan: Plan) -> str:
         f"# {plan.project}/{plan.environment}, release {plan.release}, host {plan.host.name}\n",
         f"# Secrets read from the environment at apply time: {secrets}\n",
         "set -euo pipefail\n",
-        "umask 022\n",
+        "umask 077\n",  # tenant data is the deploy user's alone (nginx's files: see runtime)
         runtime(),
         "".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()),
         "trap platform_on_exit EXIT\n",
@@ -69,6 +69,7 @@ def render_operation(argv: tuple[str, ...], variables: dict[str, str]) -> str:
     return "".join(
         [
             "set -euo pipefail\n",
+            "umask 077\n",
             runtime(),
             "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(variables.items())),
             quote(argv) + " </dev/null\n",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from platform_lib.config.grants import tenant_grants
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.platform_vars import compose_project as compose_project_name
 from platform_lib.errors import PlanError
@@ -15,6 +16,7 @@ from platform_lib.planning.canonical import with_id
 from platform_lib.planning.steps import (
     check_release_step,
     lock_step,
+    policy_step,
     precondition_step,
     proxy_preflight_step,
     step,
@@ -70,6 +72,8 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
         lock_step(base, request.actor, release, timeouts),
         precondition_step(base, request.state.current_release),
         *([proxy_preflight_step(proxy)] if proxy is not None and tenant.manifest.routes else []),
+        # The tenant's grants as they are now: a revoked one no longer lets an old release run.
+        policy_step(base, release, project, [g.rule for g in tenant_grants(config, tenant)]),
         switch_step(base, release, project, timeouts,
                     f"Start release {release} and wait until healthy", proxy),
         check_release_step("health", f"HTTP health of release {release}", base, release,

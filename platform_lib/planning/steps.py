@@ -70,6 +70,21 @@ def backup_step(
     )
 
 
+def policy_step(base: str, release: str, compose_project: str, grants: Sequence[str] = ()) -> Step:
+    """Before anything is pulled or started: the host refuses a release whose compose model,
+    as `docker compose config` resolves it there, breaks the tenant security policy (defence
+    in depth behind validation). `grants` are the policy rule ids granted to the tenant."""
+    granted = tuple(arg for rule in sorted(set(grants)) for arg in ("--grant", rule))
+    return step(
+        "policy",
+        "Check the release against the tenant security policy",
+        ("platform_policy_check", base, release, compose_project, *granted, "--",
+         *compose(compose_project)),
+        60,
+        "abort",
+    )  # fmt: skip
+
+
 def health_step(
     number: int, route: Route, compose_project: str, timeout: int, prefix: str = ""
 ) -> Step:

@@ -157,6 +157,7 @@ class Platform:
         check: bool = True,
         env: dict[str, str] | None = None,
         timeout: float = 180,
+        root: bool = True,
     ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         full_env.update({
@@ -167,7 +168,8 @@ class Platform:
         full_env.update(self.env)
         full_env.update(env or {})
         done = subprocess.run(
-            [sys.executable, "-m", "platform_lib", *args, "--root", str(self.root)],
+            [sys.executable, "-m", "platform_lib", *args,
+             *(("--root", str(self.root)) if root else ())],
             env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         if check and done.returncode != 0:

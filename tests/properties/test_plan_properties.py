@@ -141,11 +141,12 @@ def check_plan(scenario: Scenario, plan: Plan) -> None:
     assert [f.path for f in plan.files] == [f"{release_dir}/{n}" for n in files]
     assert sorted(files) == [".env", "docker-compose.yml", "health.tsv", "platform.override.yml"]
     assert all(f.sha256 == sha256_text(f.content) for f in plan.files)
+    # Tenant data is the deploy user's alone on the host.
     assert {n: f.mode for n, f in files.items()} == {
         ".env": "0600",
-        "docker-compose.yml": "0644",
-        "health.tsv": "0644",
-        "platform.override.yml": "0644",
+        "docker-compose.yml": "0600",
+        "health.tsv": "0600",
+        "platform.override.yml": "0600",
     }
     # The release's own HTTP checks, which a later restore of it runs (service, port, path).
     assert files["health.tsv"].content == health_tsv(tree.manifest["routes"])
@@ -222,7 +223,7 @@ def check_script(plan: Plan, script: str) -> None:
     assert parsed.header[3] == "# Secrets read from the environment at apply time: " + (
         ", ".join((*plan.secrets, *plan.credentials)) or "none"
     )
-    assert parsed.header[4:] == ["set -euo pipefail", "umask 022"]
+    assert parsed.header[4:] == ["set -euo pipefail", "umask 077"]
     from_plan = {
         "PLATFORM_PLAN_ID": plan.id,
         "PLATFORM_RELEASE": plan.release,

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan db214dbefe6ef7710fad7cb4b95d9d91c198bee6144fccc79888f56ca8077374
+# Deploy plan 26144d348e242d96cca94017435291a5d601e251320d1333082dfae3597e8ba3
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=db214dbefe6ef7710fad7cb4b95d9d91c198bee6144fccc79888f56ca8077374
+PLATFORM_PLAN_ID=26144d348e242d96cca94017435291a5d601e251320d1333082dfae3597e8ba3
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=22
+PLATFORM_STEP_COUNT=23
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -23,7 +23,7 @@ platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /sr
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/docker-compose.yml 0644 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/docker-compose.yml 0600 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
 IyB5YW1sLWxhbmd1YWdlLXNlcnZlcjogJHNjaGVtYT1odHRwczovL3Jhdy5naXRodWJ1c2VyY29u
 dGVudC5jb20vY29tcG9zZS1zcGVjL2NvbXBvc2Utc3BlYy9tYXN0ZXIvc2NoZW1hL2NvbXBvc2Ut
 c3BlYy5qc29uCnNlcnZpY2VzOgogIGZyb250ZW5kOgogICAgIyBpbWFnZSBzZXQgYnkgdGhlIHBs
@@ -50,7 +50,7 @@ Z19pc3JlYWR5IC1VIGZpbHRlcl9pY2FsIC1kIGZpbHRlcl9pY2FsIl0KICAgICAgaW50ZXJ2YWw6
 IDVzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDEwCgp2b2x1bWVzOgogIHBnZGF0
 YToK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/platform.override.yml 0644 7bbbe6b241e08a2c5cb20e64747e05beb2e76e5751c760c48984d71d8d59be9a <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/platform.override.yml 0600 7bbbe6b241e08a2c5cb20e64747e05beb2e76e5751c760c48984d71d8d59be9a <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9wcm9kdWN0aW9uLiBE
 byBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNl
 cyI6IHsKICAgICJiYWNrZW5kIjogewogICAgICAiaW1hZ2UiOiAiZ2hjci5pby9leGFtcGxlLW9y
@@ -69,7 +69,7 @@ Lm11bHRpLXRlbmFudC1wbGF0Zm9ybS5lbnZpcm9ubWVudCI6ICJwcm9kdWN0aW9uIiwKICAgICAg
 ICAiaW8uZ2l0aHViLm11bHRpLXRlbmFudC1wbGF0Zm9ybS5wcm9qZWN0IjogImZpbHRlci1pY2Fs
 IgogICAgICB9CiAgICB9CiAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/health.tsv 0644 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/health.tsv 0600 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
 ZnJvbnRlbmQJODAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env 0600 14cf88cc2cd3b268bf80ce19fc1b5419dcef64c07e8f56254cf5f8382bd71427 <<'PLATFORM_BASE64_END'
@@ -87,7 +87,7 @@ aGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWZyb250ZW5kQHNoYTI1NjoyMjIyMjIyMjIy
 MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyJwpQ
 TEFURk9STV9QUk9KRUNUPSdmaWx0ZXItaWNhbCcK
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -105,7 +105,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.plain.conf 0644 e3b31c66490cc3dda99771bf21abf710923650aface14b7be07510f2d13a441f <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.plain.conf 0600 e3b31c66490cc3dda99771bf21abf710923650aface14b7be07510f2d13a441f <<'PLATFORM_BASE64_END'
 IyBmaWx0ZXItaWNhbC1wcm9kdWN0aW9uIHJvdXRlIDE6IGZpbHRlci1pY2FsLmRlIHd3dy5maWx0
 ZXItaWNhbC5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlz
 dGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBmaWx0ZXItaWNhbC5kZSB3d3cuZmlsdGVyLWlj
@@ -124,7 +124,7 @@ aG9zdDsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFkZTsKICAg
 ICAgICBwcm94eV9zZXRfaGVhZGVyIENvbm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rpb247CiAg
 ICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.tls.conf 0644 d8e899c17364d5707211f6e87067864e781c95deaa0485cc8014cf0dec9c8694 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx-1.tls.conf 0600 d8e899c17364d5707211f6e87067864e781c95deaa0485cc8014cf0dec9c8694 <<'PLATFORM_BASE64_END'
 IyBmaWx0ZXItaWNhbC1wcm9kdWN0aW9uIHJvdXRlIDE6IGZpbHRlci1pY2FsLmRlIHd3dy5maWx0
 ZXItaWNhbC5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlz
 dGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBmaWx0ZXItaWNhbC5kZSB3d3cuZmlsdGVyLWlj
@@ -151,11 +151,12 @@ ZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
 ciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBDb25uZWN0
 aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx.tsv 0644 234f0d3dacd5159a744b5b2ee3b1e78c68542bae9545e39ad2d1c15b959fbb25 <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/nginx.tsv 0600 234f0d3dacd5159a744b5b2ee3b1e78c68542bae9545e39ad2d1c15b959fbb25 <<'PLATFORM_BASE64_END'
 MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXByb2R1Y3Rpb24uZnJvbnRlbmQuODAJL2V0Yy9s
 ZXRzZW5jcnlwdC9saXZlL2ZpbHRlci1pY2FsLmRlCWZpbHRlci1pY2FsLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 </dev/null

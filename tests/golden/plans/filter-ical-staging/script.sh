@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan a4136f475c3463b6b9c11f461129080bb7427b8e16ddec07fed531b0979d11ce
+# Deploy plan b053b83ce8f52baed830299998c33625be6849809b266cf54e9fd1cf204fc574
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=a4136f475c3463b6b9c11f461129080bb7427b8e16ddec07fed531b0979d11ce
+PLATFORM_PLAN_ID=b053b83ce8f52baed830299998c33625be6849809b266cf54e9fd1cf204fc574
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -22,7 +22,7 @@ platform_rollback_plan() {
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/docker-compose.yml 0644 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/docker-compose.yml 0600 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'
 IyB5YW1sLWxhbmd1YWdlLXNlcnZlcjogJHNjaGVtYT1odHRwczovL3Jhdy5naXRodWJ1c2VyY29u
 dGVudC5jb20vY29tcG9zZS1zcGVjL2NvbXBvc2Utc3BlYy9tYXN0ZXIvc2NoZW1hL2NvbXBvc2Ut
 c3BlYy5qc29uCnNlcnZpY2VzOgogIGZyb250ZW5kOgogICAgIyBpbWFnZSBzZXQgYnkgdGhlIHBs
@@ -49,7 +49,7 @@ Z19pc3JlYWR5IC1VIGZpbHRlcl9pY2FsIC1kIGZpbHRlcl9pY2FsIl0KICAgICAgaW50ZXJ2YWw6
 IDVzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDEwCgp2b2x1bWVzOgogIHBnZGF0
 YToK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/platform.override.yml 0644 2a1c554e99554ae57b1bd4b4dcfe1b77fceea68b8c19914556725e658b66c84b <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/platform.override.yml 0600 2a1c554e99554ae57b1bd4b4dcfe1b77fceea68b8c19914556725e658b66c84b <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBmaWx0ZXItaWNhbC9zdGFnaW5nLiBEbyBu
 b3QgZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNlcyI6
 IHsKICAgICJiYWNrZW5kIjogewogICAgICAiaW1hZ2UiOiAiZ2hjci5pby9leGFtcGxlLW9yZy9m
@@ -65,7 +65,7 @@ ICAibGFiZWxzIjogewogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLmVu
 dmlyb25tZW50IjogInN0YWdpbmciLAogICAgICAgICJpby5naXRodWIubXVsdGktdGVuYW50LXBs
 YXRmb3JtLnByb2plY3QiOiAiZmlsdGVyLWljYWwiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/health.tsv 0644 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/health.tsv 0600 192e0603742dd040a4270921fbe018398feb019a4bf7fbe9fa51c24d8960bb87 <<'PLATFORM_BASE64_END'
 ZnJvbnRlbmQJODAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env 0600 00cf34c03a998f4d53560b04f187681bb0d26d15bd31a128b8c6ad5a4e4d1b6c <<'PLATFORM_BASE64_END'
@@ -81,7 +81,7 @@ Y2tlbmQ6djEuNC4yJwpQTEFURk9STV9JTUFHRV9GUk9OVEVORD0nZ2hjci5pby9leGFtcGxlLW9y
 Zy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjInClBMQVRGT1JNX1BST0pFQ1Q9J2ZpbHRlci1p
 Y2FsJwo=
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -99,7 +99,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.plain.conf 0644 cde7716febbed4797cb6d8b1099678a343aa62d01dbc4f2d680400aefa850f4b <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.plain.conf 0600 cde7716febbed4797cb6d8b1099678a343aa62d01dbc4f2d680400aefa850f4b <<'PLATFORM_BASE64_END'
 IyBmaWx0ZXItaWNhbC1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcuZmlsdGVyLWljYWwuZGUgc3Rh
 Z2luZy53d3cuZmlsdGVyLWljYWwuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxpc3Rl
 biA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5maWx0ZXIt
@@ -118,7 +118,7 @@ X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIg
 VXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlv
 biAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.tls.conf 0644 270e147c6d9b1e7a073b506a7a575fbd2cf45220372af6eee3c7d85fe06f9167 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx-1.tls.conf 0600 270e147c6d9b1e7a073b506a7a575fbd2cf45220372af6eee3c7d85fe06f9167 <<'PLATFORM_BASE64_END'
 IyBmaWx0ZXItaWNhbC1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcuZmlsdGVyLWljYWwuZGUgc3Rh
 Z2luZy53d3cuZmlsdGVyLWljYWwuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxpc3Rl
 biA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5maWx0ZXIt
@@ -146,12 +146,13 @@ c2V0X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFk
 ZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVj
 dGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx.tsv 0644 79466328a16f6aecb0f59fb6d1855df03f7ad6f1a5abded3a2f82a1168f73442 <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/nginx.tsv 0600 79466328a16f6aecb0f59fb6d1855df03f7ad6f1a5abded3a2f82a1168f73442 <<'PLATFORM_BASE64_END'
 MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXN0YWdpbmcuZnJvbnRlbmQuODAJL2V0Yy9sZXRz
 ZW5jcnlwdC9saXZlL3N0YWdpbmcuZmlsdGVyLWljYWwuZGUJc3RhZ2luZy5maWx0ZXItaWNhbC5k
 ZQkvaGVhbHRoCg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 </dev/null

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan 6921c1b634f41fec84d0128935134eb6a16da51b8ffbe5a1a535f8513a315b89
+# Deploy plan 5cfe9ca78c8599475eb433a52eb5e3d08bef487dc75e1884f6983dc89e211242
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=6921c1b634f41fec84d0128935134eb6a16da51b8ffbe5a1a535f8513a315b89
+PLATFORM_PLAN_ID=5cfe9ca78c8599475eb433a52eb5e3d08bef487dc75e1884f6983dc89e211242
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
 PLATFORM_COMPOSE_PROJECT=gabs-massage-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=24
+PLATFORM_STEP_COUNT=25
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -23,7 +23,7 @@ platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /sr
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/gabs-massage/production 20261101T000000Z-deadbeef </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/docker-compose.yml 0644 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/docker-compose.yml 0600 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgZnJvbnRlbmQ6CiAgICByZXN0YXJ0OiB1bmxlc3Mtc3RvcHBlZAogICAgZW52
 aXJvbm1lbnQ6CiAgICAgIEFQSV9VUkw6ICR7QVBJX1BVQkxJQ19VUkx9CiAgICBoZWFsdGhjaGVj
 azoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIsICItTy0iLCAiaHR0cDovLzEyNy4w
@@ -39,7 +39,7 @@ cSIsICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aCJdCiAgICAgIGludGVydmFs
 OiAxMHMKICAgICAgdGltZW91dDogM3MKICAgICAgcmV0cmllczogMwoKdm9sdW1lczoKICBib29r
 aW5nczoK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/platform.override.yml 0644 4172adebb5778c07868f8e0cbcc1358bd8798211926a89cb541cb31fe5d60b16 <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/platform.override.yml 0600 4172adebb5778c07868f8e0cbcc1358bd8798211926a89cb541cb31fe5d60b16 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2UvcHJvZHVjdGlvbi4g
 RG8gbm90IGVkaXQ6IGl0IGlzIHJld3JpdHRlbiBvbiBldmVyeSBkZXBsb3kuCnsKICAic2Vydmlj
 ZXMiOiB7CiAgICAiYmFja2VuZCI6IHsKICAgICAgImltYWdlIjogImdoY3IuaW8vZXhhbXBsZS1v
@@ -55,7 +55,7 @@ dGktdGVuYW50LXBsYXRmb3JtLmVudmlyb25tZW50IjogInByb2R1Y3Rpb24iLAogICAgICAgICJp
 by5naXRodWIubXVsdGktdGVuYW50LXBsYXRmb3JtLnByb2plY3QiOiAiZ2Ficy1tYXNzYWdlIgog
 ICAgICB9CiAgICB9CiAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/health.tsv 0644 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/health.tsv 0600 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
 ZnJvbnRlbmQJODAJLwpiYWNrZW5kCTgwMDAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env 0600 dd33db203d3923d6007fcd1632b4ea6db36631ef5230adec9afea851b61689a4 <<'PLATFORM_BASE64_END'
@@ -74,7 +74,7 @@ c3NhZ2UtZnJvbnRlbmRAc2hhMjU2OjU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1
 NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTUnClBMQVRGT1JNX1BST0pFQ1Q9J2dhYnMtbWFz
 c2FnZScK
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -92,7 +92,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-1.plain.conf 0644 e6280fab3b67ee50e51374bbb79ee3e19243bd9b4970aa6667b05c22458ea8df <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-1.plain.conf 0600 e6280fab3b67ee50e51374bbb79ee3e19243bd9b4970aa6667b05c22458ea8df <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbiByb3V0ZSAxOiBnYWJzLW1hc3NhZ2UuZGUgd3d3Lmdh
 YnMtbWFzc2FnZS5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAg
 bGlzdGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBnYWJzLW1hc3NhZ2UuZGUgd3d3LmdhYnMt
@@ -111,7 +111,7 @@ SG9zdCAkaG9zdDsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFk
 ZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIENvbm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rp
 b247CiAgICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-1.tls.conf 0644 6e0eca17b5ed4a3d822b4fe5de104d518cc708ab9042a6b4a0dd9b7298d4f0de <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-1.tls.conf 0600 6e0eca17b5ed4a3d822b4fe5de104d518cc708ab9042a6b4a0dd9b7298d4f0de <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbiByb3V0ZSAxOiBnYWJzLW1hc3NhZ2UuZGUgd3d3Lmdh
 YnMtbWFzc2FnZS5kZSAtPiBmcm9udGVuZDo4MApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAg
 bGlzdGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBnYWJzLW1hc3NhZ2UuZGUgd3d3LmdhYnMt
@@ -138,7 +138,7 @@ ICAgcHJveHlfc2V0X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5
 X3NldF9oZWFkZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFk
 ZXIgQ29ubmVjdGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx-2.plain.conf 'Write nginx-2.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-2.plain.conf 0644 dc2e276419477fa952d7ace9854e8a17cc9578fd3401617ec1b727c8592f3a44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-2.plain.conf 'Write nginx-2.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-2.plain.conf 0600 dc2e276419477fa952d7ace9854e8a17cc9578fd3401617ec1b727c8592f3a44 <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbiByb3V0ZSAyOiBhcGkuZ2Ficy1tYXNzYWdlLmRlIC0+
 IGJhY2tlbmQ6ODAwMApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlzdGVuIFs6Ol06ODA7
 CiAgICBzZXJ2ZXJfbmFtZSBhcGkuZ2Ficy1tYXNzYWdlLmRlOwogICAgbG9jYXRpb24gLy53ZWxs
@@ -156,7 +156,7 @@ b3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtSG9zdCAkaG9zdDsKICAgICAgICBwcm94eV9zZXRf
 aGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFkZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIENv
 bm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rpb247CiAgICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-nginx-2.tls.conf 'Write nginx-2.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-2.tls.conf 0644 24a7671b2690ca761adcbb39e6e4a594835166da39d6b6892f4f30453577ae85 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-2.tls.conf 'Write nginx-2.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx-2.tls.conf 0600 24a7671b2690ca761adcbb39e6e4a594835166da39d6b6892f4f30453577ae85 <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbiByb3V0ZSAyOiBhcGkuZ2Ficy1tYXNzYWdlLmRlIC0+
 IGJhY2tlbmQ6ODAwMApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwogICAgbGlzdGVuIFs6Ol06ODA7
 CiAgICBzZXJ2ZXJfbmFtZSBhcGkuZ2Ficy1tYXNzYWdlLmRlOwogICAgbG9jYXRpb24gLy53ZWxs
@@ -183,7 +183,7 @@ aG9zdDsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFkZTsKICAg
 ICAgICBwcm94eV9zZXRfaGVhZGVyIENvbm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rpb247CiAg
 ICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx.tsv 0644 22e373ce153e87fdd4e41cec732b34c201db2f1d8db5df86857f40a0c709a185 <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/nginx.tsv 0600 22e373ce153e87fdd4e41cec732b34c201db2f1d8db5df86857f40a0c709a185 <<'PLATFORM_BASE64_END'
 MQlmcm9udGVuZAk4MAkxCWdhYnMtbWFzc2FnZS1wcm9kdWN0aW9uLmZyb250ZW5kLjgwCS9ldGMv
 bGV0c2VuY3J5cHQvbGl2ZS9nYWJzLW1hc3NhZ2UuZGUJZ2Ficy1tYXNzYWdlLmRlCS8KMgliYWNr
 ZW5kCTgwMDAJMQlnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbi5iYWNrZW5kLjgwMDAJL2V0Yy9sZXRz
@@ -191,6 +191,7 @@ ZW5jcnlwdC9saXZlL2FwaS5nYWJzLW1hc3NhZ2UuZGUJYXBpLmdhYnMtbWFzc2FnZS5kZQkvaGVh
 bHRoCg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 </dev/null

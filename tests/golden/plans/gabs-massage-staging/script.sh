@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan f9f4928827e57800050815d4993b69eff2e04e39b9a9ac85ce913f4e9a1c6a13
+# Deploy plan 7c1b7c1a9d638018f439fd75254cd403449aa5095f752d075e81714cd536bbbb
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=f9f4928827e57800050815d4993b69eff2e04e39b9a9ac85ce913f4e9a1c6a13
+PLATFORM_PLAN_ID=7c1b7c1a9d638018f439fd75254cd403449aa5095f752d075e81714cd536bbbb
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
 PLATFORM_COMPOSE_PROJECT=gabs-massage-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=23
+PLATFORM_STEP_COUNT=24
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -22,7 +22,7 @@ platform_rollback_plan() {
 platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/staging alice 20261126T120000Z-eafd36fd 300 3600 </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/docker-compose.yml 0644 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/docker-compose.yml 0600 8fe776080f3c2bc8ddf1743ef1e7883cc273c9ada979683214817f3e3bb5ae23 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgZnJvbnRlbmQ6CiAgICByZXN0YXJ0OiB1bmxlc3Mtc3RvcHBlZAogICAgZW52
 aXJvbm1lbnQ6CiAgICAgIEFQSV9VUkw6ICR7QVBJX1BVQkxJQ19VUkx9CiAgICBoZWFsdGhjaGVj
 azoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIsICItTy0iLCAiaHR0cDovLzEyNy4w
@@ -38,7 +38,7 @@ cSIsICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aCJdCiAgICAgIGludGVydmFs
 OiAxMHMKICAgICAgdGltZW91dDogM3MKICAgICAgcmV0cmllczogMwoKdm9sdW1lczoKICBib29r
 aW5nczoK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/platform.override.yml 0644 00b8460b54017d08c413316148c171451c42fcbe7f18bbea5586f4cf00b2484f <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/platform.override.yml 0600 00b8460b54017d08c413316148c171451c42fcbe7f18bbea5586f4cf00b2484f <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBnYWJzLW1hc3NhZ2Uvc3RhZ2luZy4gRG8g
 bm90IGVkaXQ6IGl0IGlzIHJld3JpdHRlbiBvbiBldmVyeSBkZXBsb3kuCnsKICAic2VydmljZXMi
 OiB7CiAgICAiYmFja2VuZCI6IHsKICAgICAgImltYWdlIjogImdoY3IuaW8vZXhhbXBsZS1vcmcv
@@ -51,7 +51,7 @@ CiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZv
 cm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdpdGh1Yi5tdWx0aS10ZW5h
 bnQtcGxhdGZvcm0ucHJvamVjdCI6ICJnYWJzLW1hc3NhZ2UiCiAgICAgIH0KICAgIH0KICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/health.tsv 0644 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/health.tsv 0600 46da26879271db282cba536c081cb863d1ade12989855a1f7113642aab2473a5 <<'PLATFORM_BASE64_END'
 ZnJvbnRlbmQJODAJLwpiYWNrZW5kCTgwMDAJL2hlYWx0aAo=
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env 0600 ed00e57810ad9326d4c7dedef1921a301516794239f61951d26e707c4d8b6a11 <<'PLATFORM_BASE64_END'
@@ -67,7 +67,7 @@ QUNLRU5EPSdnaGNyLmlvL2V4YW1wbGUtb3JnL2dhYnMtbWFzc2FnZS1iYWNrZW5kOjIwMjYuMTEu
 MycKUExBVEZPUk1fSU1BR0VfRlJPTlRFTkQ9J2doY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNz
 YWdlLWZyb250ZW5kOjIwMjYuMTEuMycKUExBVEZPUk1fUFJPSkVDVD0nZ2Ficy1tYXNzYWdlJwo=
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -85,7 +85,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-1.plain.conf 0644 b9d030980fba2ab3b209396274d80a7730591057721984dbba13b871f2631e22 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-1.plain.conf 0600 b9d030980fba2ab3b209396274d80a7730591057721984dbba13b871f2631e22 <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2Utc3RhZ2luZyByb3V0ZSAxOiBzdGFnaW5nLmdhYnMtbWFzc2FnZS5kZSBz
 dGFnaW5nLnd3dy5nYWJzLW1hc3NhZ2UuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxp
 c3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5nYWJz
@@ -104,7 +104,7 @@ eHlfc2V0X2hlYWRlciBYLUZvcndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9o
 ZWFkZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29u
 bmVjdGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAgIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-1.tls.conf 0644 2e1f93597b205176a9e94fc63a91e8d335733ebce7af30b8bd168f6241334978 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-1.tls.conf 0600 2e1f93597b205176a9e94fc63a91e8d335733ebce7af30b8bd168f6241334978 <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2Utc3RhZ2luZyByb3V0ZSAxOiBzdGFnaW5nLmdhYnMtbWFzc2FnZS5kZSBz
 dGFnaW5nLnd3dy5nYWJzLW1hc3NhZ2UuZGUgLT4gZnJvbnRlbmQ6ODAKc2VydmVyIHsKICAgIGxp
 c3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUgc3RhZ2luZy5nYWJz
@@ -132,7 +132,7 @@ ICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtSG9zdCAkaG9zdDsKICAgICAgICBwcm94
 eV9zZXRfaGVhZGVyIFVwZ3JhZGUgJGh0dHBfdXBncmFkZTsKICAgICAgICBwcm94eV9zZXRfaGVh
 ZGVyIENvbm5lY3Rpb24gJHBsYXRmb3JtX2Nvbm5lY3Rpb247CiAgICB9Cn0K
 PLATFORM_BASE64_END
-platform_step write-nginx-2.plain.conf 'Write nginx-2.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-2.plain.conf 0644 a02e2c53cd026b1a8a13daf41d3187c4d205d4dc62071eb47554a3ec7f4d3f6f <<'PLATFORM_BASE64_END'
+platform_step write-nginx-2.plain.conf 'Write nginx-2.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-2.plain.conf 0600 a02e2c53cd026b1a8a13daf41d3187c4d205d4dc62071eb47554a3ec7f4d3f6f <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2Utc3RhZ2luZyByb3V0ZSAyOiBzdGFnaW5nLmFwaS5nYWJzLW1hc3NhZ2Uu
 ZGUgLT4gYmFja2VuZDo4MDAwCnNlcnZlciB7CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6
 XTo4MDsKICAgIHNlcnZlcl9uYW1lIHN0YWdpbmcuYXBpLmdhYnMtbWFzc2FnZS5kZTsKICAgIGxv
@@ -150,7 +150,7 @@ ICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAg
 cHJveHlfc2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0
 X2hlYWRlciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-nginx-2.tls.conf 'Write nginx-2.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-2.tls.conf 0644 4eca7ac1d4cb5e491799f3e45ace93e75b34485fa849ec84196387f882dcb94b <<'PLATFORM_BASE64_END'
+platform_step write-nginx-2.tls.conf 'Write nginx-2.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx-2.tls.conf 0600 4eca7ac1d4cb5e491799f3e45ace93e75b34485fa849ec84196387f882dcb94b <<'PLATFORM_BASE64_END'
 IyBnYWJzLW1hc3NhZ2Utc3RhZ2luZyByb3V0ZSAyOiBzdGFnaW5nLmFwaS5nYWJzLW1hc3NhZ2Uu
 ZGUgLT4gYmFja2VuZDo4MDAwCnNlcnZlciB7CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6
 XTo4MDsKICAgIHNlcnZlcl9uYW1lIHN0YWdpbmcuYXBpLmdhYnMtbWFzc2FnZS5kZTsKICAgIGxv
@@ -177,7 +177,7 @@ cm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0
 X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBD
 b25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx.tsv 0644 c5d19f13a3da84e4b84de76e8b57703c6b0b61177d010df555099f426a9c015b <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/nginx.tsv 0600 c5d19f13a3da84e4b84de76e8b57703c6b0b61177d010df555099f426a9c015b <<'PLATFORM_BASE64_END'
 MQlmcm9udGVuZAk4MAkxCWdhYnMtbWFzc2FnZS1zdGFnaW5nLmZyb250ZW5kLjgwCS9ldGMvbGV0
 c2VuY3J5cHQvbGl2ZS9zdGFnaW5nLmdhYnMtbWFzc2FnZS5kZQlzdGFnaW5nLmdhYnMtbWFzc2Fn
 ZS5kZQkvCjIJYmFja2VuZAk4MDAwCTEJZ2Ficy1tYXNzYWdlLXN0YWdpbmcuYmFja2VuZC44MDAw
@@ -185,6 +185,7 @@ CS9ldGMvbGV0c2VuY3J5cHQvbGl2ZS9zdGFnaW5nLmFwaS5nYWJzLW1hc3NhZ2UuZGUJc3RhZ2lu
 Zy5hcGkuZ2Ficy1tYXNzYWdlLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 </dev/null

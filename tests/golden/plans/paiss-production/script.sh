@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan d48510715168081154b4849892b4a9a92acbf67b7b3a42cdb47b3ca39d85a062
+# Deploy plan c9c8efa7ba5fad25d65f3263b02f7b1766cca54da88dc142a200d6f4ee6f7c60
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=d48510715168081154b4849892b4a9a92acbf67b7b3a42cdb47b3ca39d85a062
+PLATFORM_PLAN_ID=c9c8efa7ba5fad25d65f3263b02f7b1766cca54da88dc142a200d6f4ee6f7c60
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=20
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -23,13 +23,13 @@ platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /sr
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/docker-compose.yml 0644 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/docker-compose.yml 0600 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl
 OiAuZW52CiAgICBoZWFsdGhjaGVjazoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIs
 ICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aHoiXQogICAgICBpbnRlcnZhbDog
 MTBzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDMK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/platform.override.yml 0644 f9cce052f98ca6bb9e820d2af39ce3abdcded33605fce0231f5d5d5906780175 <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/platform.override.yml 0600 f9cce052f98ca6bb9e820d2af39ce3abdcded33605fce0231f5d5d5906780175 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg
 ZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNlcyI6IHsK
 ICAgICJ3ZWIiOiB7CiAgICAgICJpbWFnZSI6ICJnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdl
@@ -39,7 +39,7 @@ dWx0aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAicHJvZHVjdGlvbiIsCiAgICAgICAg
 ImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAg
 fQogICAgfQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/health.tsv 0644 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/health.tsv 0600 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
 d2ViCTgwMDAJL2hlYWx0aHoK
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/.env 0600 c8626f0d0d02c905fe844bf94c95b8bd4400f0e9eb5a33121024512559206602 <<'PLATFORM_BASE64_END'
@@ -52,7 +52,7 @@ cHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNz
 LXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
 MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnCg==
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -70,7 +70,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.plain.conf 0644 0856dc73036975e2322e2b6d78cc019eb3d7d00d3d5965c4d8a6150bc2c9406d <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.plain.conf 0600 0856dc73036975e2322e2b6d78cc019eb3d7d00d3d5965c4d8a6150bc2c9406d <<'PLATFORM_BASE64_END'
 IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
 CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
 Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
@@ -87,7 +87,7 @@ ZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAg
 ICAgcHJveHlfc2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlf
 c2V0X2hlYWRlciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.tls.conf 0644 de0c6e24c02ae2d05fcec7566db44ed4e65d1a2ebf44bcaac6e80fb72dac0fb5 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx-1.tls.conf 0600 de0c6e24c02ae2d05fcec7566db44ed4e65d1a2ebf44bcaac6e80fb72dac0fb5 <<'PLATFORM_BASE64_END'
 IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
 CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
 Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
@@ -112,10 +112,11 @@ ICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlf
 c2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
 ciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx.tsv 0644 a422fc12e399ef06572c27dbf19785e75fcf56bc7ec97d78cb34861afac38a6b <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/nginx.tsv 0600 a422fc12e399ef06572c27dbf19785e75fcf56bc7ec97d78cb34861afac38a6b <<'PLATFORM_BASE64_END'
 MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
 aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
 PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Deploy plan c2c31cae475c6cccb50bc2a2e1000c13cd61f3fb3131a97d716cf46e5d5a55b4
+# Deploy plan e2d96a447d84c56874c5d94ac4930793142ca7c8d4c74f3ab35cdbc9cc93dc43
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
-umask 022
+umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=c2c31cae475c6cccb50bc2a2e1000c13cd61f3fb3131a97d716cf46e5d5a55b4
+PLATFORM_PLAN_ID=e2d96a447d84c56874c5d94ac4930793142ca7c8d4c74f3ab35cdbc9cc93dc43
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=20
+PLATFORM_STEP_COUNT=21
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -23,13 +23,13 @@ platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /sr
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c </dev/null
-platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/docker-compose.yml 0644 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/docker-compose.yml 0600 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
 c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl
 OiAuZW52CiAgICBoZWFsdGhjaGVjazoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIs
 ICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aHoiXQogICAgICBpbnRlcnZhbDog
 MTBzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDMK
 PLATFORM_BASE64_END
-platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/platform.override.yml 0644 911559229e36295c55bd2a55005beb27b4806e3798b92c9125541f594ea57e7c <<'PLATFORM_BASE64_END'
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/platform.override.yml 0600 911559229e36295c55bd2a55005beb27b4806e3798b92c9125541f594ea57e7c <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
 dDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNlcyI6IHsKICAg
 ICJ3ZWIiOiB7CiAgICAgICJpbWFnZSI6ICJnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdlYkBz
@@ -39,7 +39,7 @@ aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdp
 dGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAgfQogICAg
 fQogIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/health.tsv 0644 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/health.tsv 0600 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
 d2ViCTgwMDAJL2hlYWx0aHoK
 PLATFORM_BASE64_END
 platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/.env 0600 64fa58c5066b060b20075da312ad9a92eefcdc3b06913661cce2fcbdbac70f5d <<'PLATFORM_BASE64_END'
@@ -52,7 +52,7 @@ aW5nJwpQTEFURk9STV9JTUFHRV9XRUI9J2doY3IuaW8vZXhhbXBsZS1vcmcvcGFpc3Mtd2ViQHNo
 YTI1NjozMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
 MzMzMzMzMzMzMzMzJwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycK
 PLATFORM_BASE64_END
-platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-http.conf 0644 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
 IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
 IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
 Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
@@ -70,7 +70,7 @@ ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
 IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
 L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
 PLATFORM_BASE64_END
-platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.plain.conf 0644 fc9cb7d78177c4c489129d51ce4b300e24e3f8ae4a585d904d30c0912ceae001 <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.plain.conf 0600 fc9cb7d78177c4c489129d51ce4b300e24e3f8ae4a585d904d30c0912ceae001 <<'PLATFORM_BASE64_END'
 IyBwYWlzcy1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcucGFpc3MubWUgLT4gd2ViOjgwMDAKc2Vy
 dmVyIHsKICAgIGxpc3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUg
 c3RhZ2luZy5wYWlzcy5tZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1rbm93bi9hY21lLWNoYWxsZW5n
@@ -88,7 +88,7 @@ b3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgVXBncmFkZSAkaHR0cF91cGdyYWRlOwogICAg
 ICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlvbiAkcGxhdGZvcm1fY29ubmVjdGlvbjsKICAg
 IH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.tls.conf 0644 cffc1a638616e7305e7911d4a971a395beb6a183539575a0cbf72826572f000d <<'PLATFORM_BASE64_END'
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx-1.tls.conf 0600 cffc1a638616e7305e7911d4a971a395beb6a183539575a0cbf72826572f000d <<'PLATFORM_BASE64_END'
 IyBwYWlzcy1zdGFnaW5nIHJvdXRlIDE6IHN0YWdpbmcucGFpc3MubWUgLT4gd2ViOjgwMDAKc2Vy
 dmVyIHsKICAgIGxpc3RlbiA4MDsKICAgIGxpc3RlbiBbOjpdOjgwOwogICAgc2VydmVyX25hbWUg
 c3RhZ2luZy5wYWlzcy5tZTsKICAgIGxvY2F0aW9uIC8ud2VsbC1rbm93bi9hY21lLWNoYWxsZW5n
@@ -114,10 +114,11 @@ cndhcmRlZC1Ib3N0ICRob3N0OwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgVXBncmFkZSAkaHR0
 cF91cGdyYWRlOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgQ29ubmVjdGlvbiAkcGxhdGZvcm1f
 Y29ubmVjdGlvbjsKICAgIH0KfQo=
 PLATFORM_BASE64_END
-platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx.tsv 0644 74b057e3d0f57cdf87221207567e76e0d4cf2e6f86afc58e1ea4963c22ba3643 <<'PLATFORM_BASE64_END'
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/nginx.tsv 0600 74b057e3d0f57cdf87221207567e76e0d4cf2e6f86afc58e1ea4963c22ba3643 <<'PLATFORM_BASE64_END'
 MQl3ZWIJODAwMAkxCXBhaXNzLXN0YWdpbmcud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9saXZl
 L3N0YWdpbmcucGFpc3MubWUJc3RhZ2luZy5wYWlzcy5tZQkvaGVhbHRoego=
 PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
