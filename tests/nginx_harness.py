@@ -92,12 +92,32 @@ class Nginx:
             assert time.monotonic() < deadline, "nginx did not write its pid file"
             time.sleep(0.02)
 
+    def workers(self) -> set[int]:
+        """Pids of the master's worker processes."""
+        master = self.pid_file.read_text().strip()
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == master:
+                found.add(int(stat.parent.name))
+        return found
+
     def reload(self) -> None:
+        """Reload, and return once the old config's workers are gone: until then a new
+        connection may still be served by one of them."""
+        old = self.workers()
         subprocess.run(
             [nginx_binary(), "-p", str(self.prefix), "-e", "stderr", "-c", str(self.conf),
              "-s", "reload"],
             check=True, capture_output=True, text=True, timeout=30,
         )  # fmt: skip
+        deadline = time.monotonic() + 15
+        while old & self.workers():
+            assert time.monotonic() < deadline, "nginx's old workers did not exit"
+            time.sleep(0.02)
 
     def stop(self) -> None:
         if self.pid_file.exists():

@@ -215,7 +215,7 @@ def _deploy_steps(
                           ("platform_append_secrets", f"{release_dir}/.env", *manifest.secrets),
                           30, "abort"))  # fmt: skip
     granted = [grant.rule for grant in tenant_grants(config, tenant)]
-    steps.append(policy_step(base, release, project, granted))
+    steps.append(policy_step(base, release, project, granted, settings.shared_networks))
     if registry.username and registry.token_secret:
         steps.append(step("login", f"Log in to {registry.host}",
                           ("platform_registry_login", registry.host, registry.username,

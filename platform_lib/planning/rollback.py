@@ -73,7 +73,8 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
         precondition_step(base, request.state.current_release),
         *([proxy_preflight_step(proxy)] if proxy is not None and tenant.manifest.routes else []),
         # The tenant's grants as they are now: a revoked one no longer lets an old release run.
-        policy_step(base, release, project, [g.rule for g in tenant_grants(config, tenant)]),
+        policy_step(base, release, project, [g.rule for g in tenant_grants(config, tenant)],
+                    config.settings.shared_networks),
         switch_step(base, release, project, timeouts,
                     f"Start release {release} and wait until healthy", proxy),
         check_release_step("health", f"HTTP health of release {release}", base, release,

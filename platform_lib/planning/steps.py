@@ -70,15 +70,25 @@ def backup_step(
     )
 
 
-def policy_step(base: str, release: str, compose_project: str, grants: Sequence[str] = ()) -> Step:
+def policy_step(
+    base: str,
+    release: str,
+    compose_project: str,
+    grants: Sequence[str] = (),
+    shared_networks: Sequence[str] = (),
+) -> Step:
     """Before anything is pulled or started: the host refuses a release whose compose model,
     as `docker compose config` resolves it there, breaks the tenant security policy (defence
-    in depth behind validation). `grants` are the policy rule ids granted to the tenant."""
+    in depth behind validation). `grants` are the policy rule ids granted to the tenant,
+    `shared_networks` the networks the platform lets tenants join."""
     granted = tuple(arg for rule in sorted(set(grants)) for arg in ("--grant", rule))
+    shared = tuple(
+        arg for name in sorted(set(shared_networks)) for arg in ("--shared-network", name)
+    )
     return step(
         "policy",
         "Check the release against the tenant security policy",
-        ("platform_policy_check", base, release, compose_project, *granted, "--",
+        ("platform_policy_check", base, release, compose_project, *granted, *shared, "--",
          *compose(compose_project)),
         60,
         "abort",

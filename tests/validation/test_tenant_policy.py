@@ -269,7 +269,11 @@ def with_settings(tree: dict[str, str], extra: str) -> dict[str, str]:
 
 def test_a_shared_network_the_platform_declares_may_be_joined() -> None:
     tree = sources("    networks: [default, edge]\n", "\nnetworks:\n  edge:\n    external: true\n")
-    assert problems_of(with_settings(tree, "shared_networks: [edge]\n")) == []
+    tree = with_settings(tree, "shared_networks: [edge]\n")
+    assert problems_of(tree) == []
+    plan = build_plan(load_valid_config(tree), request("paiss", {"web": "v1"}))
+    policy = next(s for s in plan.steps if s.id == "policy")
+    assert policy.argv[4:7] == ("--shared-network", "edge", "--")
 
 
 SOCKET = "    volumes: ['/var/run/docker.sock:/var/run/docker.sock:ro']\n"
@@ -287,6 +291,9 @@ def test_a_grant_allows_one_rule_for_one_tenant_and_shows_in_its_plan() -> None:
     assert [(g.rule, g.service, g.reason) for g in plan.grants] == [
         ("policy.docker-socket", "web", "the log shipper reads container logs (ops ticket 42)")
     ]
+    # ...and the host's own check of the release lets that rule through, and only it.
+    policy = next(s for s in plan.steps if s.id == "policy")
+    assert policy.argv[4:7] == ("--grant", "policy.docker-socket", "--")
     other = build_plan(config, PlanRequest(project="filter-ical", environment="staging",
                                            now=NOW, actor="alice", platform_sha="",
                                            images={"backend": "v1", "frontend": "v1"}))  # fmt: skip
