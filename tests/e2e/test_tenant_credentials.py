@@ -56,7 +56,7 @@ def _container_env(platform: Platform, project: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in json.loads(raw))
 
 
-def test_a_compose_file_past_validation_cannot_read_the_registry_token(
+def test_a_compose_file_past_validation_that_reads_the_registry_token_is_refused_on_the_host(
     platform: Platform, tmp_path: Path
 ) -> None:
     platform.add_tenant("shop", web_tenant())
@@ -77,8 +77,16 @@ def test_a_compose_file_past_validation_cannot_read_the_registry_token(
              "PLATFORM_SSH_KEY": platform.servers.env["SSH_CLIENT_KEY"]},
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert _container_env(platform, "shop-staging")["STOLEN"] == "nothing"
+    # The host's own policy check sees that compose would fill ${REGISTRY_TOKEN} from the
+    # deploy's environment, and refuses the release before anything is pulled or started.
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "refused policy.platform-variable: services.web.environment.STOLEN" in done.stderr
+    assert (
+        platform.servers.docker(
+            "ps", "-aq", "--filter", "label=com.docker.compose.project=shop-staging"
+        ).split()
+        == []
+    )
     assert _files_holding(platform.deploy_root, _token(platform)) == []
 
 
