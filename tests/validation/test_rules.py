@@ -137,6 +137,84 @@ def test_yaml_duplicate_key() -> None:
     ]
 
 
+def test_a_key_after_a_merge_key_overrides_the_merged_value() -> None:
+    # Compose's own reading (Airflow's, Sentry self-hosted's, netbox-docker's files do this).
+    problems = validate(
+        edit(
+            PAISS_COMPOSE,
+            (
+                "services:\n",
+                "x-defaults: &defaults\n  restart: always\n  init: true\n\nservices:\n",
+            ),
+            ("    restart: unless-stopped\n", "    <<: *defaults\n    restart: unless-stopped\n"),
+        )
+    )
+    assert problems == []
+
+
+def test_yaml_excessive_aliasing() -> None:
+    bomb = (
+        "x-a0: &a0 ["
+        + ", ".join(["x"] * 10)
+        + "]\n"
+        + "".join(f"x-a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10))
+    )
+    problems = validate({PAISS_COMPOSE: bomb + BASE[PAISS_COMPOSE]})
+    assert problems == [
+        Problem(
+            at(PAISS_COMPOSE, 9, 7),
+            "yaml.excessive-aliasing",
+            "aliases copy more than 1,000,000 values into the document, more than the 100,000 "
+            "allowed (the value anchored here is copied 10 times)",
+            "docker compose refuses such a file as excessive aliasing: write the values out or "
+            "use fewer levels of aliases",
+        )
+    ]
+
+
+def test_yaml_recursive_alias() -> None:
+    problems = validate(
+        edit(
+            PAISS_COMPOSE,
+            ("    env_file: .env\n", "    labels: &l\n      a: *l\n    env_file: .env\n"),
+        )
+    )
+    assert problems == [
+        Problem(
+            at(PAISS_COMPOSE, 4, 13, "/services/web/labels/a"),
+            "yaml.recursive-alias",
+            "an alias refers to the value that contains it: the value would never end",
+            "refer only to anchors of values defined before and outside this one",
+        )
+    ]
+
+
+def test_yaml_too_deep() -> None:
+    problems = validate({PAISS_PROJECT: BASE[PAISS_PROJECT] + "x: " + "{a: " * 60 + "1" + "}" * 60})
+    # The first value 51 levels down: the key `a` of the 50th mapping.
+    assert problems == [
+        Problem(
+            at(PAISS_PROJECT, 14, 4 + 4 * 49 + 1, "/x" + "/a" * 50),
+            "yaml.too-deep",
+            "values nest more than 50 levels deep here (aliases included)",
+            "a config nests a few levels deep: flatten this structure",
+        )
+    ]
+
+
+def test_yaml_too_large() -> None:
+    problems = validate({PLATFORM: BASE[PLATFORM] + "#" * 300_000 + "\n"})
+    size = len(BASE[PLATFORM]) + 300_001
+    assert problems == [
+        Problem(
+            at(PLATFORM, 1, 1),
+            "yaml.too-large",
+            f"the file has {size:,} bytes, more than the 262,144 a config file may have",
+            "split it or remove what is not configuration (a config file is a few KiB)",
+        )
+    ]
+
+
 # --- platform.yml ---------------------------------------------------------------------------
 
 
