@@ -79,6 +79,8 @@ RULES = frozenset(
         "project.derived-domain",
         "project.reserved-name",
         "file.missing",
+        "file.encoding",
+        "project.nested-folder",
         "env.missing-file",
         "env.syntax",
         "env.duplicate-key",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from platform_lib.config.envfile import parse_env_file
-from platform_lib.config.sources import read_sources
+from platform_lib.config.sources import decode, read_sources
 from platform_lib.config.validate import validate_sources
 from platform_lib.errors import Location, Problem
 from platform_lib.report import render_problems
@@ -337,6 +337,74 @@ def test_file_missing() -> None:
 
 
 # --- env files ------------------------------------------------------------------------------
+
+
+def test_file_encoding_is_a_problem_of_that_file_only() -> None:
+    latin1 = decode(BASE[PAISS_COMPOSE].replace("services:", "# Café\nservices:").encode("latin-1"))
+    env = "configs/gabs-massage/.env.staging"
+    problems = validate(
+        {PAISS_COMPOSE: latin1},
+        {env: decode(BASE[env].encode() + b"NOTE=\xff\n")},
+        edit(FILTER_PROJECT, ("app_repository:", "app_repo:")),
+    )
+    assert problems == [
+        Problem(
+            at(FILTER_PROJECT, 3, 1, "/app_repo"),
+            "project.unknown-key",
+            "unknown key 'app_repo'",
+            "check the spelling; the schema lists the allowed keys",
+        ),
+        Problem(
+            at(env, 5, 6),
+            "file.encoding",
+            f"{env} is not UTF-8 text: byte 0xFF cannot be decoded",
+            "save the file as UTF-8 (a config file is text; a binary file does not belong here)",
+        ),
+        Problem(
+            at(PAISS_COMPOSE, 1, 6),
+            "file.encoding",
+            f"{PAISS_COMPOSE} is not UTF-8 text: byte 0xE9 cannot be decoded",
+            "save the file as UTF-8 (a config file is text; a binary file does not belong here)",
+        ),
+    ]
+
+
+def test_cli_reports_a_file_that_is_not_utf8_and_goes_on(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    (tmp_path / PLATFORM).write_bytes(b"\xfe\xff" + (REPO / PLATFORM).read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "platform_lib", "validate", "--root", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.splitlines()) == (
+        1,
+        [
+            f"{PLATFORM}:1:1: error: {PLATFORM} is not UTF-8 text: byte 0xFE cannot be decoded "
+            "[file.encoding]",
+            "    hint: save the file as UTF-8 (a config file is text; a binary file does not "
+            "belong here)",
+        ],
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_project_nested_folder() -> None:
+    problems = validate(
+        {
+            "configs/team-a/paiss/project.yml": BASE[PAISS_PROJECT],
+            "configs/team-a/paiss/docker-compose.yml": BASE[PAISS_COMPOSE],
+            "configs/team-a/paiss/.env.staging": "",
+        }
+    )
+    assert problems == [
+        Problem(
+            at("configs/team-a/paiss", None, None),
+            "project.nested-folder",
+            "configs/team-a/paiss/ holds tenant files but is not a tenant folder: tenants are the "
+            "folders right under configs/, and this one is never validated nor deployed",
+            "move it to configs/paiss/ (one folder per tenant, no grouping folders)",
+        )
+    ]
 
 
 def test_env_missing_file() -> None:
@@ -1013,7 +1081,7 @@ def corpus_sources(case: str) -> dict[str, str]:
             path.name in ("project.yml", "docker-compose.yml", "platform.yml")
             or path.name.startswith(".env.")
         ):
-            sources[rel] = path.read_text(encoding="utf-8")
+            sources[rel] = decode(path.read_bytes())
     return sources
 
 
@@ -1028,7 +1096,12 @@ def test_every_corpus_problem_is_actionable(case: str) -> None:
         assert problem.message.strip() and problem.hint.strip(), problem
         assert problem.message != problem.hint
         assert problem.location.file.startswith("configs/")
-        if problem.rule not in ("file.missing", "env.missing-file", "project.name"):
+        if problem.rule not in (
+            "file.missing",
+            "env.missing-file",
+            "project.name",
+            "project.nested-folder",
+        ):
             assert problem.location.line is not None and problem.location.line >= 1, problem
             assert problem.location.column is not None and problem.location.column >= 1, problem
 
