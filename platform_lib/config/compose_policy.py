@@ -7,7 +7,7 @@ from typing import Any
 
 from platform_lib.config.images import is_valid_image_ref, parse_image
 from platform_lib.config.interpolation import InterpolationSyntaxError, find_references
-from platform_lib.config.ports import PublishedPort, published_ports
+from platform_lib.config.ports import PortClaims, published_ports
 from platform_lib.config.yaml_source import YamlDocument
 from platform_lib.errors import Problem
 
@@ -24,7 +24,7 @@ def compose_policy_problems(doc: YamlDocument, built: Set[str]) -> list[Problem]
     """Rules that hold whatever the environment: no container_name, no build:, pinned images,
     no host port published twice."""
     problems: list[Problem] = []
-    seen_ports: list[tuple[PublishedPort, str]] = []
+    seen_ports: PortClaims[str] = PortClaims()
     for name, service in services(doc).items():
         at = ["services", name]
         if "container_name" in service:
@@ -51,21 +51,24 @@ def compose_policy_problems(doc: YamlDocument, built: Set[str]) -> list[Problem]
             )
         problems.extend(_image_problems(doc, name, service, built))
         for index, entry in enumerate(service.get("ports") or []):
-            for port in published_ports(entry) or []:
-                clash = next((other for other in seen_ports if other[0].clashes_with(port)), None)
-                if clash is not None:
-                    problems.append(
-                        Problem(
-                            doc.locate([*at, "ports", index]),
-                            "compose.port-collision",
-                            f"service {name!r} publishes host port {port}, already published by "
-                            f"service {clash[1]!r}",
-                            "publish each host port once, or route HTTP through the platform's "
-                            "proxy (routes: in project.yml) instead of publishing ports",
-                        )
-                    )
+            for ports in published_ports(entry) or []:
+                clashes = seen_ports.claim(ports, name)
+                if not clashes:
+                    continue
+                overlap, first = clashes[0]
+                if ports.first == ports.last:
+                    message = f"publishes host port {ports}, already published"
                 else:
-                    seen_ports.append((port, name))
+                    message = f"publishes host ports {ports}: {overlap} of them already published"
+                problems.append(
+                    Problem(
+                        doc.locate([*at, "ports", index]),
+                        "compose.port-collision",
+                        f"service {name!r} {message} by service {first!r}",
+                        "publish each host port once, or route HTTP through the platform's "
+                        "proxy (routes: in project.yml) instead of publishing ports",
+                    )
+                )
     return problems
 
 

@@ -104,6 +104,7 @@ RULES = frozenset(
         "project.secret-in-env-file",
         "tenant.domain-conflict",
         "host.port-conflict",
+        "host.proxy-port",
         "network.alias-conflict",
     }
 )

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -999,6 +1000,155 @@ def test_host_port_conflict_between_staging_and_production_on_one_host() -> None
     ]
     env = "configs/paiss/.env.production"
     assert validate(port, *shared_host, {env: BASE[env] + "WEB_PORT=8081\n"}) == []
+
+
+PROXY_PORT_HINT = (
+    "the proxy listens on this port on every address of every host: route HTTP through it "
+    "with routes: in project.yml, or publish another host port"
+)
+
+
+def db_ports(*entries: str) -> dict[str, str]:
+    """filter-ical's db (not routed) publishing these `ports:` entries."""
+    listed = "".join(f"      - {entry}\n" for entry in entries)
+    return edit(
+        FILTER_COMPOSE,
+        ("    volumes:\n      - pgdata", f"    ports:\n{listed}    volumes:\n      - pgdata"),
+    )
+
+
+def test_host_proxy_port() -> None:
+    problems = validate(
+        db_ports(
+            '"80:5432"', "{target: 5432, published: 443}", '"[::]:443:5432"', '"127.0.0.1:81:81"'
+        )
+    )
+    where = "configs/platform.yml:34:1"  # proxy: sets neither port, both are the defaults
+    expected = []
+    for env, host in (("production", "prod-1"), ("staging", "staging-1")):
+        for index, port, what in (
+            (0, "80/tcp", "HTTP (http_port: 80)"),
+            (1, "443/tcp", "HTTPS (https_port: 443)"),
+            (2, "443/tcp", "HTTPS (https_port: 443)"),
+        ):
+            expected.append(
+                Problem(
+                    at(FILTER_COMPOSE, 40 + index, 9, f"/services/db/ports/{index}"),
+                    "host.proxy-port",
+                    f"filter-ical/{env} publishes port {port} on host {host!r}, where the proxy "
+                    f"listens for {what} at {where}",
+                    PROXY_PORT_HINT,
+                )
+            )
+    assert sorted(p for p in problems if p.rule == "host.proxy-port") == sorted(expected)
+    # [::]:443 and 443 on every address are one port: compose refuses the second one too.
+    assert [(p.location.line, p.rule) for p in problems if p.rule != "host.proxy-port"] == [
+        (42, "compose.port-collision")
+    ]
+
+
+def test_host_proxy_port_of_the_settings_and_a_range_over_it() -> None:
+    settings = edit(
+        PLATFORM,
+        ("  dir: /etc/nginx/platform\n", "  dir: /etc/nginx/platform\n  https_port: 8443\n"),
+    )
+    problems = validate(settings, db_ports('"443:5432"', '"8000-9000:8000-9000"'))
+    assert [(p.location, p.message) for p in problems if "production" in p.message] == [
+        (
+            at(FILTER_COMPOSE, 41, 9, "/services/db/ports/1"),
+            "filter-ical/production publishes ports 8000-9000/tcp: 8443/tcp of them on host "
+            "'prod-1', where the proxy listens for HTTPS (https_port: 8443) at "
+            "configs/platform.yml:36:3",
+        )
+    ]
+    # Without the proxy, 80 and 443 are ports like any other.
+    assert validate(NO_PROXY, db_ports('"80:5432"', '"[::]:443:5432"')) == []
+
+
+def test_host_port_conflict_of_a_range_names_both_places() -> None:
+    problems = validate(
+        NO_PROXY,
+        edit(PAISS_COMPOSE, PAISS_PORT),
+        edit(
+            GABS_COMPOSE,
+            (
+                "    volumes:\n      - bookings",
+                '    ports:\n      - "8000-8100:8000-8100"\n    volumes:\n      - bookings',
+            ),
+        ),
+    )
+    assert [p.message for p in problems] == [
+        "paiss/production publishes port 8080/tcp on host 'prod-1', already published by "
+        "gabs-massage/production at configs/gabs-massage/docker-compose.yml:22:9",
+        "paiss/staging publishes port 8080/tcp on host 'staging-1', already published by "
+        "gabs-massage/staging at configs/gabs-massage/docker-compose.yml:22:9",
+    ]
+    # The range after the single port: the range is reported, with the part that clashes.
+    problems = validate(
+        NO_PROXY,
+        edit(
+            PAISS_COMPOSE,
+            (
+                "    env_file: .env\n",
+                '    env_file: .env\n    ports:\n      - "8000-8100:8000-8100/tcp"\n',
+            ),
+        ),
+        edit(GABS_COMPOSE, GABS_PORT),
+    )
+    assert [(p.location, p.rule, p.message, p.hint) for p in problems][:1] == [
+        (
+            at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0"),
+            "host.port-conflict",
+            "paiss/production publishes ports 8000-8100/tcp: 8080/tcp of them on host 'prod-1', "
+            "already published by gabs-massage/production at "
+            "configs/gabs-massage/docker-compose.yml:22:9",
+            PORT_HINT,
+        )
+    ]
+
+
+def test_the_full_port_range_validates_in_well_under_a_second() -> None:
+    full = '"1-65535:1-65535"'
+    started = time.perf_counter()
+    problems = validate(
+        NO_PROXY,
+        db_ports(full, '"1-65535:1-65535/udp"'),
+        edit(
+            PAISS_COMPOSE,
+            ("    env_file: .env\n", f"    env_file: .env\n    ports:\n      - {full}\n"),
+        ),
+        edit(
+            GABS_COMPOSE,
+            (
+                "    volumes:\n      - bookings",
+                f"    ports:\n      - {full}\n    volumes:\n      - bookings",
+            ),
+        ),
+    )
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    assert [(p.location.file, p.location.line, p.rule) for p in problems] == [
+        (GABS_COMPOSE, 22, "host.port-conflict"),
+        (GABS_COMPOSE, 22, "host.port-conflict"),
+        (PAISS_COMPOSE, 6, "host.port-conflict"),
+        (PAISS_COMPOSE, 6, "host.port-conflict"),
+    ]
+    assert problems[0].message == (
+        "gabs-massage/production publishes ports 1-65535/tcp: 1-65535/tcp of them on host "
+        "'prod-1', already published by filter-ical/production at "
+        "configs/filter-ical/docker-compose.yml:40:9"
+    )
+
+
+def test_compose_port_collision_of_ranges() -> None:
+    problems = validate(db_ports('"5000-5999:5000-5999"', '"127.0.0.1:5432-6000:5432-6000"'))
+    assert [(p.location, p.message) for p in problems] == [
+        (
+            at(FILTER_COMPOSE, 41, 9, "/services/db/ports/1"),
+            "service 'db' publishes host ports 127.0.0.1:5432-6000/tcp: 127.0.0.1:5432-5999/tcp "
+            "of them already published by service 'db'",
+        )
+    ]
 
 
 SHARED_EDGE = edit(PLATFORM, ("releases:\n", "shared_networks: [edge]\n\nreleases:\n"))
