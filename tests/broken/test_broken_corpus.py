@@ -71,6 +71,7 @@ RULES = frozenset(
         "settings.missing-key",
         "settings.invalid",
         "settings.unknown-env",
+        "settings.deploy-after-cycle",
         "project.unknown-key",
         "project.missing-key",
         "project.invalid",

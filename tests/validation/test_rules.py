@@ -1556,6 +1556,115 @@ def test_unknown_deploy_after_is_located_at_its_key() -> None:
     ]
 
 
+CYCLE_HINT = "one environment deploys first (usually staging): remove deploy_after from one of "
+
+
+def test_settings_deploy_after_cycle() -> None:
+    problems = validate(
+        edit(PLATFORM, ("  staging:\n", "  staging:\n    deploy_after: production\n"))
+    )
+    assert problems == [
+        Problem(
+            at(PLATFORM, 14, 5, "/environments/staging/deploy_after"),
+            "settings.deploy-after-cycle",
+            "environments deploy after each other in a cycle (staging after production, "
+            "production after staging): none of them can ever deploy",
+            CYCLE_HINT + "staging, production",
+        )
+    ]
+
+
+def test_settings_deploy_after_cycle_of_three_behind_a_chain() -> None:
+    qa = (
+        "  qa:\n    deploy_after: production\n    hosts:\n      qa-1:\n"
+        "        address: 203.0.113.30\n        host_key: ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix\n"
+        "  demo:\n    deploy_after: qa\n    hosts:\n      demo-1:\n"
+        "        address: 203.0.113.40\n        host_key: ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix\n"
+    )
+    problems = validate(
+        edit(
+            PLATFORM,
+            ("  staging:\n", "  staging:\n    deploy_after: qa\n"),
+            ("\nreleases:", qa + "\nreleases:"),
+        )
+    )
+    # demo waits for the ring without being in it: one problem, at the ring's first environment.
+    assert [p for p in problems if p.rule == "settings.deploy-after-cycle"] == [
+        Problem(
+            at(PLATFORM, 14, 5, "/environments/staging/deploy_after"),
+            "settings.deploy-after-cycle",
+            "environments deploy after each other in a cycle (staging after qa, qa after "
+            "production, production after staging): none of them can ever deploy",
+            CYCLE_HINT + "staging, qa, production",
+        )
+    ]
+
+
+NESTED_HINT = (
+    "add {0}=... (or {1}=...) to configs/filter-ical/.env.{2}, declare it under secrets: in "
+    "project.yml, or give it a default: ${{{0}:-value}}"
+)
+
+
+def test_compose_unresolved_variable_in_a_default() -> None:
+    env = "configs/filter-ical/.env.production"
+    problems = validate(
+        edit(
+            FILTER_COMPOSE,
+            (
+                "      LOG_LEVEL: ${LOG_LEVEL:-info}\n",
+                "      LOG_LEVEL: ${LOG_LEVEL:-info}\n"
+                "      A: ${TZ_NAME:-${FALLBACK_TZ}}\n"
+                "      B: ${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}\n"
+                "      C: ${APP_ENV:+${APP_ENV_SUFFIX}}\n"
+                "      D: ${TZ_NAME:-${APP_ENV}}\n",
+            ),
+        ),
+        {env: BASE[env] + "TZ_NAME=Europe/Vienna\nMAIL_HOST=\n"},
+    )
+    assert problems == [
+        Problem(
+            at(FILTER_COMPOSE, 23, 7, "/services/backend/environment/A"),
+            "compose.unresolved-variable",
+            "${FALLBACK_TZ} is not set for environment 'staging', and compose reads it: it is in "
+            "the default of ${TZ_NAME:-${FALLBACK_TZ}}",
+            NESTED_HINT.format("FALLBACK_TZ", "TZ_NAME", "staging"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 24, 7, "/services/backend/environment/B"),
+            "compose.unresolved-variable",
+            "${MAIL_HOST:?...} requires a value but MAIL_HOST is empty or unset for environment "
+            "'production', and compose reads it: it is in the default of "
+            "${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}",
+            NESTED_HINT.format("MAIL_HOST", "MAIL", "production"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 24, 7, "/services/backend/environment/B"),
+            "compose.unresolved-variable",
+            "${MAIL_HOST:?...} requires a value but MAIL_HOST is empty or unset for environment "
+            "'staging', and compose reads it: it is in the default of "
+            "${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}",
+            NESTED_HINT.format("MAIL_HOST", "MAIL", "staging"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 25, 7, "/services/backend/environment/C"),
+            "compose.unresolved-variable",
+            "${APP_ENV_SUFFIX} is not set for environment 'production', and compose reads it: it "
+            "is in the alternative value of ${APP_ENV:+${APP_ENV_SUFFIX}}",
+            NESTED_HINT.format("APP_ENV_SUFFIX", "APP_ENV", "production"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 25, 7, "/services/backend/environment/C"),
+            "compose.unresolved-variable",
+            "${APP_ENV_SUFFIX} is not set for environment 'staging', and compose reads it: it "
+            "is in the alternative value of ${APP_ENV:+${APP_ENV_SUFFIX}}",
+            NESTED_HINT.format("APP_ENV_SUFFIX", "APP_ENV", "staging"),
+        ),
+    ]
+
+
 def test_missing_key_in_a_backup_names_the_backup() -> None:
     problems = validate(edit(GABS_PROJECT, ("    volume: bookings\n", "")))
     assert [p.message for p in problems] == ["missing required key 'volume' in backups.0"]
