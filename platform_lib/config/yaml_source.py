@@ -216,9 +216,14 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     try:
         node = loader.get_single_node()
         positions: dict[str, tuple[int, int]] = {}
-        if node is not None:
+        if node is not None and "*" in text:  # aliases: measure the graph first
             _check_graph(node, file)
             _walk(node, [], positions)
+        elif node is not None:  # a tree: the walk checks depth and duplicates itself
+            duplicate: list[YamlSyntaxError] = []
+            _walk_at(node, "", positions, {}, (file, [], duplicate))
+            if duplicate:
+                raise duplicate[0]
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         raise _python_error(text, file, exc) from None
@@ -391,17 +396,42 @@ def _merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
 
 
 def _walk(node: yaml.Node, path: list[object], out: dict[str, tuple[int, int]]) -> None:
-    here = pointer(path)
+    _walk_at(node, pointer(path), out, {})
+
+
+def _walk_at(
+    node: yaml.Node,
+    here: str,
+    out: dict[str, tuple[int, int]],
+    pairs: dict[int, list[tuple[yaml.Node, yaml.Node]]],
+    checks: tuple[str, list[object], list[YamlSyntaxError]] | None = None,
+) -> None:
+    """Positions of `node` and everything under it, `here` being its pointer. With `checks`
+    (file, path, duplicates found) on a document without aliases, also what `_check_graph`
+    checks there: the depth, and the first duplicate key."""
     out.setdefault(here, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if checks is not None:
+        file, path, duplicate = checks
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(file, node.start_mark, path)
+        if isinstance(node, yaml.MappingNode) and not duplicate:
+            _first_duplicate(node, path, file, duplicate)
     if isinstance(node, yaml.MappingNode):
+        merged = pairs.get(id(node))
+        if merged is None:
+            merged = pairs[id(node)] = _merged_pairs(node)
         winners: dict[object, tuple[yaml.Node, yaml.Node]] = {}
-        for key_node, value_node in _merged_pairs(node):
+        for key_node, value_node in merged:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             winners[key] = (key_node, value_node)
         for key, (key_node, value_node) in winners.items():
-            child = [*path, key]
-            out[pointer(child)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, child, out)
+            child = f"{here}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            out[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if checks is not None and len(checks[1]) >= MAX_DEPTH:
+                raise _too_deep(checks[0], key_node.start_mark, [*checks[1], key])
+            below = None if checks is None else (checks[0], [*checks[1], key], checks[2])
+            _walk_at(value_node, child, out, pairs, below)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, [*path, index], out)
+            below = None if checks is None else (checks[0], [*checks[1], index], checks[2])
+            _walk_at(item, f"{here}/{index}", out, pairs, below)
