@@ -6,8 +6,14 @@ from collections.abc import Iterator, Mapping, Set
 from typing import Any
 
 from platform_lib.config.images import is_valid_image_ref, parse_image
-from platform_lib.config.interpolation import InterpolationSyntaxError, find_references
-from platform_lib.config.ports import PublishedPort, published_ports
+from platform_lib.config.interpolation import (
+    InterpolationSyntaxError,
+    MissingVariable,
+    VarRef,
+    find_references,
+    substitute,
+)
+from platform_lib.config.ports import PortClaims, published_ports
 from platform_lib.config.yaml_source import YamlDocument
 from platform_lib.errors import Problem
 
@@ -24,7 +30,7 @@ def compose_policy_problems(doc: YamlDocument, built: Set[str]) -> list[Problem]
     """Rules that hold whatever the environment: no container_name, no build:, pinned images,
     no host port published twice."""
     problems: list[Problem] = []
-    seen_ports: list[tuple[PublishedPort, str]] = []
+    seen_ports: PortClaims[str] = PortClaims()
     for name, service in services(doc).items():
         at = ["services", name]
         if "container_name" in service:
@@ -51,21 +57,24 @@ def compose_policy_problems(doc: YamlDocument, built: Set[str]) -> list[Problem]
             )
         problems.extend(_image_problems(doc, name, service, built))
         for index, entry in enumerate(service.get("ports") or []):
-            for port in published_ports(entry) or []:
-                clash = next((other for other in seen_ports if other[0].clashes_with(port)), None)
-                if clash is not None:
-                    problems.append(
-                        Problem(
-                            doc.locate([*at, "ports", index]),
-                            "compose.port-collision",
-                            f"service {name!r} publishes host port {port}, already published by "
-                            f"service {clash[1]!r}",
-                            "publish each host port once, or route HTTP through the platform's "
-                            "proxy (routes: in project.yml) instead of publishing ports",
-                        )
-                    )
+            for ports in published_ports(entry) or []:
+                clashes = seen_ports.claim(ports, name)
+                if not clashes:
+                    continue
+                overlap, first = clashes[0]
+                if ports.first == ports.last:
+                    message = f"publishes host port {ports}, already published"
                 else:
-                    seen_ports.append((port, name))
+                    message = f"publishes host ports {ports}: {overlap} of them already published"
+                problems.append(
+                    Problem(
+                        doc.locate([*at, "ports", index]),
+                        "compose.port-collision",
+                        f"service {name!r} {message} by service {first!r}",
+                        "publish each host port once, or route HTTP through the platform's "
+                        "proxy (routes: in project.yml) instead of publishing ports",
+                    )
+                )
     return problems
 
 
@@ -166,6 +175,10 @@ def variable_problems(
             )
             continue
         for ref in refs:
+            if not ref.nested and _argument_used(ref, provided, env_values):
+                problems += _fallback_problems(
+                    doc, path, ref, environment, provided, env_values, env_file
+                )
             if ref.nested or not ref.required or ref.name in provided:
                 continue
             if ref.name not in env_values:
@@ -189,3 +202,51 @@ def variable_problems(
                     )
                 )
     return problems
+
+
+def _argument_used(ref: VarRef, provided: Set[str], env_values: Mapping[str, str]) -> bool:
+    """Whether compose evaluates the references in `ref`'s default (or `:+` value)."""
+    if "$" not in ref.argument:
+        return False
+    value = "set" if ref.name in provided else env_values.get(ref.name)
+    if ref.operator in (":-", "-"):
+        return value is None or (ref.operator == ":-" and value == "")
+    if ref.operator in (":+", "+"):
+        return value is not None and (ref.operator == "+" or value != "")
+    return False
+
+
+def _fallback_problems(
+    doc: YamlDocument,
+    path: tuple[object, ...],
+    ref: VarRef,
+    environment: str,
+    provided: Set[str],
+    env_values: Mapping[str, str],
+    env_file: str,
+) -> list[Problem]:
+    """`${A:-${B}}` with A and B unset: the default compose falls back to needs B."""
+    variables = {**env_values, **dict.fromkeys(provided, "set")}
+    try:
+        substitute(ref.argument, variables)
+        return []
+    except InterpolationSyntaxError:
+        return []  # reported once for the whole value already
+    except MissingVariable as exc:
+        missing = exc
+    role = "default" if ref.operator in (":-", "-") else "alternative value"
+    need = (
+        f"${{{missing.name}:?...}} requires a value but {missing.name} is empty or unset"
+        if missing.message
+        else f"${{{missing.name}}} is not set"
+    )
+    return [
+        Problem(
+            doc.locate(path),
+            "compose.unresolved-variable",
+            f"{need} for environment {environment!r}, and compose reads it: it is in the "
+            f"{role} of ${{{ref.name}{ref.operator}{ref.argument}}}",
+            f"add {missing.name}=... (or {ref.name}=...) to {env_file}, declare it under "
+            f"secrets: in project.yml, or give it a default: ${{{missing.name}:-value}}",
+        )
+    ]

@@ -15,7 +15,7 @@ from platform_lib.config.interpolation import (
 )
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
-from platform_lib.config.ports import PublishedPort, published_ports
+from platform_lib.config.ports import PortClaims, PublishedPort, published_ports
 from platform_lib.errors import Location, Problem
 
 
@@ -98,49 +98,94 @@ def _has_variable(entry: Any) -> bool:
 
 
 def _port_conflicts(config: PlatformConfig, skip: Set[str]) -> list[Problem]:
-    taken: dict[str, list[tuple[PublishedPort, Claim, bool]]] = {}
+    taken: dict[str, PortClaims[tuple[Claim, bool]]] = {}
+    proxy = _proxy_ports(config)
     problems: list[Problem] = []
     for tenant, env in _deployments(config, skip):
         machine, host_name = _machine(config, tenant, env)
         env_file = tenant.env_files.get(env)
         variables = env_file.values() if env_file is not None else {}
         owner = f"{tenant.name}/{env}"
-        claims = taken.setdefault(machine, [])
+        claims = taken.setdefault(machine, PortClaims())
         for name, service in services(tenant.compose).items():
             for index, entry in enumerate(service.get("ports") or []):
                 location = tenant.compose.locate(["services", name, "ports", index])
                 dynamic = _has_variable(entry)
-                for port in published_ports(_resolved(entry, variables)) or []:
-                    clash = next(((c, d) for p, c, d in claims if p.clashes_with(port)), None)
-                    if clash is None:
-                        claims.append((port, Claim(owner, location), dynamic))
-                        continue
-                    first, first_dynamic = clash
-                    if first.owner != owner:
+                for ports in published_ports(_resolved(entry, variables)) or []:
+                    for listens, what, where in proxy:
+                        overlap = ports.overlap(listens)
+                        if overlap is not None:
+                            problems.append(
+                                Problem(
+                                    location,
+                                    "host.proxy-port",
+                                    f"{owner} {_publishes(ports, overlap)} on host "
+                                    f"{host_name!r}, {what} at {where}",
+                                    "the proxy listens on this port on every address of every "
+                                    "host: route HTTP through it with routes: in project.yml, "
+                                    "or publish another host port",
+                                )
+                            )
+                    clashes = claims.claim(ports, (Claim(owner, location), dynamic))
+                    other = next(((o, c) for o, (c, _) in clashes if c.owner != owner), None)
+                    if other is not None:
+                        overlap, first = other
                         problems.append(
                             Problem(
                                 location,
                                 "host.port-conflict",
-                                f"{owner} publishes port {port} on host {host_name!r}, already "
-                                f"published by {first.owner} at {first.location}",
+                                f"{owner} {_publishes(ports, overlap)} on host {host_name!r}, "
+                                f"already published by {first.owner} at {first.location}",
                                 "choose another host port (per environment via ${VAR} in the "
                                 "env file) or route HTTP through the proxy with routes: in "
                                 "project.yml",
                             )
                         )
-                    elif dynamic or first_dynamic:
+                    own = next(
+                        ((o, c) for o, (c, d) in clashes if c.owner == owner and (d or dynamic)),
+                        None,
+                    )
+                    if own is not None:
                         # Same file: collisions of literal ports are compose.port-collision
                         # already; through variables they only show once interpolated.
+                        overlap, first = own
                         problems.append(
                             Problem(
                                 location,
                                 "compose.port-collision",
-                                f"service {name!r} publishes host port {port} in {env}, "
-                                f"already published at {first.location}",
+                                f"service {name!r} {_publishes(ports, overlap, 'host ')} in "
+                                f"{env}, already published at {first.location}",
                                 "publish each host port once",
                             )
                         )
     return problems
+
+
+def _publishes(ports: PublishedPort, overlap: PublishedPort, kind: str = "") -> str:
+    """`publishes port 8080/tcp`, or for a range `publishes ports 8000-8100/tcp: 8080/tcp of
+    them` (the part the message goes on about)."""
+    if ports.first == ports.last:
+        return f"publishes {kind}port {ports}"
+    return f"publishes {kind}ports {ports}: {overlap} of them"
+
+
+def _proxy_ports(config: PlatformConfig) -> list[tuple[PublishedPort, str, str]]:
+    """The ports the proxy listens on, on every host (every address), when there is one."""
+    proxy = config.settings.proxy
+    if proxy is None:
+        return []
+    doc = config.settings_doc
+    return [
+        (
+            PublishedPort("", port, "tcp", port),
+            f"where the proxy listens for {label} ({key}: {port})",
+            str(doc.locate(["proxy", key])),
+        )
+        for key, label, port in (
+            ("http_port", "HTTP", proxy.http_port),
+            ("https_port", "HTTPS", proxy.https_port),
+        )
+    ]
 
 
 def _external_networks(compose: dict[str, Any]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from platform_lib.config.envfile import EnvFile, parse_env_file
 from platform_lib.config.model_errors import validate_model
-from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE
+from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE, TENANT_FILES, encoding_problem
 from platform_lib.config.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 from platform_lib.errors import Location, Problem
 from platform_lib.models.names import ProjectName, conforms
@@ -62,6 +62,10 @@ def parse_yaml_file(
             )
         )
         return None
+    undecodable = encoding_problem(path, sources[path])
+    if undecodable is not None:
+        problems.append(undecodable)
+        return None
     try:
         return parse_yaml(sources[path], path)
     except YamlSyntaxError as exc:
@@ -74,19 +78,35 @@ def project_names(sources: Mapping[str, str]) -> list[str]:
     names = set()
     for path in sources:
         parts = path.split("/")
-        if (
-            len(parts) == 3
-            and parts[0] == CONFIG_DIR
-            and parts[2] in ("project.yml", "docker-compose.yml")
-        ):
+        if len(parts) == 3 and parts[0] == CONFIG_DIR and parts[2] in TENANT_FILES:
             names.add(parts[1])
     return sorted(names)
+
+
+def nested_tenant_problems(sources: Mapping[str, str]) -> list[Problem]:
+    """A folder deeper than `configs/<name>/` that holds a tenant's files: the platform would
+    never deploy it, so it is reported rather than silently left out."""
+    folders: dict[str, str] = {}
+    for path in sources:
+        parts = path.split("/")
+        if len(parts) > 3 and parts[0] == CONFIG_DIR and parts[-1] in TENANT_FILES:
+            folders.setdefault("/".join(parts[:-1]), parts[-2])
+    return [
+        Problem(
+            Location(folder),
+            "project.nested-folder",
+            f"{folder}/ holds tenant files but is not a tenant folder: tenants are the folders "
+            f"right under {CONFIG_DIR}/, and this one is never validated nor deployed",
+            f"move it to {CONFIG_DIR}/{name}/ (one folder per tenant, no grouping folders)",
+        )
+        for folder, name in sorted(folders.items())
+    ]
 
 
 def load_config(sources: Mapping[str, str]) -> tuple[PlatformConfig | None, list[Problem]]:
     """Parse and schema-check everything. Returns the config (None if it could not be built)
     and every problem found on the way; cross-file rules live in `validate`."""
-    problems: list[Problem] = []
+    problems = nested_tenant_problems(sources)
     settings_doc = parse_yaml_file(sources, SETTINGS_FILE, problems)
     settings = None
     if settings_doc is not None:
@@ -144,6 +164,10 @@ def _load_tenant(
                         f"create it (it may be empty) with the {env} settings of {name}",
                     )
                 )
+                continue
+            undecodable = encoding_problem(path, sources[path])
+            if undecodable is not None:
+                problems.append(undecodable)
                 continue
             env_file = parse_env_file(sources[path], path)
             problems.extend(env_file.problems)

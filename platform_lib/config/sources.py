@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from platform_lib.errors import PlatformError
+from platform_lib.errors import Location, PlatformError, Problem
 
 CONFIG_DIR = "configs"
 SETTINGS_FILE = f"{CONFIG_DIR}/platform.yml"
@@ -21,12 +22,31 @@ def read_sources(root: Path) -> dict[str, str]:
     sources: dict[str, str] = {}
     for path in sorted(base.rglob("*")):
         if path.is_file() and _is_config_file(path.name):
-            rel = path.relative_to(root).as_posix()
-            try:
-                sources[rel] = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                raise PlatformError(f"{rel}: not UTF-8 text") from None
+            sources[path.relative_to(root).as_posix()] = decode(path.read_bytes())
     return sources
+
+
+def decode(raw: bytes) -> str:
+    """A file's text. Bytes that are not UTF-8 stay in it as lone surrogates (U+DC80..U+DCFF),
+    so one such file is a problem of that file (`encoding_problem`), not of the whole run."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def encoding_problem(path: str, text: str) -> Problem | None:
+    """file.encoding at the first byte of `text` (from `decode`) that is not UTF-8, if any."""
+    found = _UNDECODED.search(text)
+    if found is None:
+        return None
+    before = text[: found.start()]
+    return Problem(
+        Location(path, before.count("\n") + 1, len(before) - before.rfind("\n"), ""),
+        "file.encoding",
+        f"{path} is not UTF-8 text: byte 0x{ord(found.group()) - 0xDC00:02X} cannot be decoded",
+        "save the file as UTF-8 (a config file is text; a binary file does not belong here)",
+    )
 
 
 def _is_config_file(name: str) -> bool:

@@ -13,13 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from platform_lib.config.envfile import parse_env_file
-from platform_lib.config.sources import read_sources
+from platform_lib.config.sources import decode, read_sources
 from platform_lib.config.validate import validate_sources
 from platform_lib.errors import Location, Problem
 from platform_lib.report import render_problems
@@ -133,6 +134,84 @@ def test_yaml_duplicate_key() -> None:
             "yaml.duplicate-key",
             "duplicate key 'restart' (first defined on line 3)",
             "YAML keeps only the last value; remove one of them",
+        )
+    ]
+
+
+def test_a_key_after_a_merge_key_overrides_the_merged_value() -> None:
+    # Compose's own reading (Airflow's, Sentry self-hosted's, netbox-docker's files do this).
+    problems = validate(
+        edit(
+            PAISS_COMPOSE,
+            (
+                "services:\n",
+                "x-defaults: &defaults\n  restart: always\n  init: true\n\nservices:\n",
+            ),
+            ("    restart: unless-stopped\n", "    <<: *defaults\n    restart: unless-stopped\n"),
+        )
+    )
+    assert problems == []
+
+
+def test_yaml_excessive_aliasing() -> None:
+    bomb = (
+        "x-a0: &a0 ["
+        + ", ".join(["x"] * 10)
+        + "]\n"
+        + "".join(f"x-a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10))
+    )
+    problems = validate({PAISS_COMPOSE: bomb + BASE[PAISS_COMPOSE]})
+    assert problems == [
+        Problem(
+            at(PAISS_COMPOSE, 9, 7),
+            "yaml.excessive-aliasing",
+            "aliases copy more than 1,000,000 values into the document, more than the 100,000 "
+            "allowed (the value anchored here is copied 10 times)",
+            "docker compose refuses such a file as excessive aliasing: write the values out or "
+            "use fewer levels of aliases",
+        )
+    ]
+
+
+def test_yaml_recursive_alias() -> None:
+    problems = validate(
+        edit(
+            PAISS_COMPOSE,
+            ("    env_file: .env\n", "    labels: &l\n      a: *l\n    env_file: .env\n"),
+        )
+    )
+    assert problems == [
+        Problem(
+            at(PAISS_COMPOSE, 4, 13, "/services/web/labels/a"),
+            "yaml.recursive-alias",
+            "an alias refers to the value that contains it: the value would never end",
+            "refer only to anchors of values defined before and outside this one",
+        )
+    ]
+
+
+def test_yaml_too_deep() -> None:
+    problems = validate({PAISS_PROJECT: BASE[PAISS_PROJECT] + "x: " + "{a: " * 60 + "1" + "}" * 60})
+    # The first value 51 levels down: the key `a` of the 50th mapping.
+    assert problems == [
+        Problem(
+            at(PAISS_PROJECT, 14, 4 + 4 * 49 + 1, "/x" + "/a" * 50),
+            "yaml.too-deep",
+            "values nest more than 50 levels deep here (aliases included)",
+            "a config nests a few levels deep: flatten this structure",
+        )
+    ]
+
+
+def test_yaml_too_large() -> None:
+    problems = validate({PLATFORM: BASE[PLATFORM] + "#" * 300_000 + "\n"})
+    size = len(BASE[PLATFORM]) + 300_001
+    assert problems == [
+        Problem(
+            at(PLATFORM, 1, 1),
+            "yaml.too-large",
+            f"the file has {size:,} bytes, more than the 262,144 a config file may have",
+            "split it or remove what is not configuration (a config file is a few KiB)",
         )
     ]
 
@@ -259,6 +338,74 @@ def test_file_missing() -> None:
 
 
 # --- env files ------------------------------------------------------------------------------
+
+
+def test_file_encoding_is_a_problem_of_that_file_only() -> None:
+    latin1 = decode(BASE[PAISS_COMPOSE].replace("services:", "# Café\nservices:").encode("latin-1"))
+    env = "configs/gabs-massage/.env.staging"
+    problems = validate(
+        {PAISS_COMPOSE: latin1},
+        {env: decode(BASE[env].encode() + b"NOTE=\xff\n")},
+        edit(FILTER_PROJECT, ("app_repository:", "app_repo:")),
+    )
+    assert problems == [
+        Problem(
+            at(FILTER_PROJECT, 3, 1, "/app_repo"),
+            "project.unknown-key",
+            "unknown key 'app_repo'",
+            "check the spelling; the schema lists the allowed keys",
+        ),
+        Problem(
+            at(env, 5, 6),
+            "file.encoding",
+            f"{env} is not UTF-8 text: byte 0xFF cannot be decoded",
+            "save the file as UTF-8 (a config file is text; a binary file does not belong here)",
+        ),
+        Problem(
+            at(PAISS_COMPOSE, 1, 6),
+            "file.encoding",
+            f"{PAISS_COMPOSE} is not UTF-8 text: byte 0xE9 cannot be decoded",
+            "save the file as UTF-8 (a config file is text; a binary file does not belong here)",
+        ),
+    ]
+
+
+def test_cli_reports_a_file_that_is_not_utf8_and_goes_on(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    (tmp_path / PLATFORM).write_bytes(b"\xfe\xff" + (REPO / PLATFORM).read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "platform_lib", "validate", "--root", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.splitlines()) == (
+        1,
+        [
+            f"{PLATFORM}:1:1: error: {PLATFORM} is not UTF-8 text: byte 0xFE cannot be decoded "
+            "[file.encoding]",
+            "    hint: save the file as UTF-8 (a config file is text; a binary file does not "
+            "belong here)",
+        ],
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_project_nested_folder() -> None:
+    problems = validate(
+        {
+            "configs/team-a/paiss/project.yml": BASE[PAISS_PROJECT],
+            "configs/team-a/paiss/docker-compose.yml": BASE[PAISS_COMPOSE],
+            "configs/team-a/paiss/.env.staging": "",
+        }
+    )
+    assert problems == [
+        Problem(
+            at("configs/team-a/paiss", None, None),
+            "project.nested-folder",
+            "configs/team-a/paiss/ holds tenant files but is not a tenant folder: tenants are the "
+            "folders right under configs/, and this one is never validated nor deployed",
+            "move it to configs/paiss/ (one folder per tenant, no grouping folders)",
+        )
+    ]
 
 
 def test_env_missing_file() -> None:
@@ -855,6 +1002,155 @@ def test_host_port_conflict_between_staging_and_production_on_one_host() -> None
     assert validate(port, *shared_host, {env: BASE[env] + "WEB_PORT=8081\n"}) == []
 
 
+PROXY_PORT_HINT = (
+    "the proxy listens on this port on every address of every host: route HTTP through it "
+    "with routes: in project.yml, or publish another host port"
+)
+
+
+def db_ports(*entries: str) -> dict[str, str]:
+    """filter-ical's db (not routed) publishing these `ports:` entries."""
+    listed = "".join(f"      - {entry}\n" for entry in entries)
+    return edit(
+        FILTER_COMPOSE,
+        ("    volumes:\n      - pgdata", f"    ports:\n{listed}    volumes:\n      - pgdata"),
+    )
+
+
+def test_host_proxy_port() -> None:
+    problems = validate(
+        db_ports(
+            '"80:5432"', "{target: 5432, published: 443}", '"[::]:443:5432"', '"127.0.0.1:81:81"'
+        )
+    )
+    where = "configs/platform.yml:34:1"  # proxy: sets neither port, both are the defaults
+    expected = []
+    for env, host in (("production", "prod-1"), ("staging", "staging-1")):
+        for index, port, what in (
+            (0, "80/tcp", "HTTP (http_port: 80)"),
+            (1, "443/tcp", "HTTPS (https_port: 443)"),
+            (2, "443/tcp", "HTTPS (https_port: 443)"),
+        ):
+            expected.append(
+                Problem(
+                    at(FILTER_COMPOSE, 40 + index, 9, f"/services/db/ports/{index}"),
+                    "host.proxy-port",
+                    f"filter-ical/{env} publishes port {port} on host {host!r}, where the proxy "
+                    f"listens for {what} at {where}",
+                    PROXY_PORT_HINT,
+                )
+            )
+    assert sorted(p for p in problems if p.rule == "host.proxy-port") == sorted(expected)
+    # [::]:443 and 443 on every address are one port: compose refuses the second one too.
+    assert [(p.location.line, p.rule) for p in problems if p.rule != "host.proxy-port"] == [
+        (42, "compose.port-collision")
+    ]
+
+
+def test_host_proxy_port_of_the_settings_and_a_range_over_it() -> None:
+    settings = edit(
+        PLATFORM,
+        ("  dir: /etc/nginx/platform\n", "  dir: /etc/nginx/platform\n  https_port: 8443\n"),
+    )
+    problems = validate(settings, db_ports('"443:5432"', '"8000-9000:8000-9000"'))
+    assert [(p.location, p.message) for p in problems if "production" in p.message] == [
+        (
+            at(FILTER_COMPOSE, 41, 9, "/services/db/ports/1"),
+            "filter-ical/production publishes ports 8000-9000/tcp: 8443/tcp of them on host "
+            "'prod-1', where the proxy listens for HTTPS (https_port: 8443) at "
+            "configs/platform.yml:36:3",
+        )
+    ]
+    # Without the proxy, 80 and 443 are ports like any other.
+    assert validate(NO_PROXY, db_ports('"80:5432"', '"[::]:443:5432"')) == []
+
+
+def test_host_port_conflict_of_a_range_names_both_places() -> None:
+    problems = validate(
+        NO_PROXY,
+        edit(PAISS_COMPOSE, PAISS_PORT),
+        edit(
+            GABS_COMPOSE,
+            (
+                "    volumes:\n      - bookings",
+                '    ports:\n      - "8000-8100:8000-8100"\n    volumes:\n      - bookings',
+            ),
+        ),
+    )
+    assert [p.message for p in problems] == [
+        "paiss/production publishes port 8080/tcp on host 'prod-1', already published by "
+        "gabs-massage/production at configs/gabs-massage/docker-compose.yml:22:9",
+        "paiss/staging publishes port 8080/tcp on host 'staging-1', already published by "
+        "gabs-massage/staging at configs/gabs-massage/docker-compose.yml:22:9",
+    ]
+    # The range after the single port: the range is reported, with the part that clashes.
+    problems = validate(
+        NO_PROXY,
+        edit(
+            PAISS_COMPOSE,
+            (
+                "    env_file: .env\n",
+                '    env_file: .env\n    ports:\n      - "8000-8100:8000-8100/tcp"\n',
+            ),
+        ),
+        edit(GABS_COMPOSE, GABS_PORT),
+    )
+    assert [(p.location, p.rule, p.message, p.hint) for p in problems][:1] == [
+        (
+            at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0"),
+            "host.port-conflict",
+            "paiss/production publishes ports 8000-8100/tcp: 8080/tcp of them on host 'prod-1', "
+            "already published by gabs-massage/production at "
+            "configs/gabs-massage/docker-compose.yml:22:9",
+            PORT_HINT,
+        )
+    ]
+
+
+def test_the_full_port_range_validates_in_well_under_a_second() -> None:
+    full = '"1-65535:1-65535"'
+    started = time.perf_counter()
+    problems = validate(
+        NO_PROXY,
+        db_ports(full, '"1-65535:1-65535/udp"'),
+        edit(
+            PAISS_COMPOSE,
+            ("    env_file: .env\n", f"    env_file: .env\n    ports:\n      - {full}\n"),
+        ),
+        edit(
+            GABS_COMPOSE,
+            (
+                "    volumes:\n      - bookings",
+                f"    ports:\n      - {full}\n    volumes:\n      - bookings",
+            ),
+        ),
+    )
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    assert [(p.location.file, p.location.line, p.rule) for p in problems] == [
+        (GABS_COMPOSE, 22, "host.port-conflict"),
+        (GABS_COMPOSE, 22, "host.port-conflict"),
+        (PAISS_COMPOSE, 6, "host.port-conflict"),
+        (PAISS_COMPOSE, 6, "host.port-conflict"),
+    ]
+    assert problems[0].message == (
+        "gabs-massage/production publishes ports 1-65535/tcp: 1-65535/tcp of them on host "
+        "'prod-1', already published by filter-ical/production at "
+        "configs/filter-ical/docker-compose.yml:40:9"
+    )
+
+
+def test_compose_port_collision_of_ranges() -> None:
+    problems = validate(db_ports('"5000-5999:5000-5999"', '"127.0.0.1:5432-6000:5432-6000"'))
+    assert [(p.location, p.message) for p in problems] == [
+        (
+            at(FILTER_COMPOSE, 41, 9, "/services/db/ports/1"),
+            "service 'db' publishes host ports 127.0.0.1:5432-6000/tcp: 127.0.0.1:5432-5999/tcp "
+            "of them already published by service 'db'",
+        )
+    ]
+
+
 SHARED_EDGE = edit(PLATFORM, ("releases:\n", "shared_networks: [edge]\n\nreleases:\n"))
 
 
@@ -935,7 +1231,7 @@ def corpus_sources(case: str) -> dict[str, str]:
             path.name in ("project.yml", "docker-compose.yml", "platform.yml")
             or path.name.startswith(".env.")
         ):
-            sources[rel] = path.read_text(encoding="utf-8")
+            sources[rel] = decode(path.read_bytes())
     return sources
 
 
@@ -950,7 +1246,12 @@ def test_every_corpus_problem_is_actionable(case: str) -> None:
         assert problem.message.strip() and problem.hint.strip(), problem
         assert problem.message != problem.hint
         assert problem.location.file.startswith("configs/")
-        if problem.rule not in ("file.missing", "env.missing-file", "project.name"):
+        if problem.rule not in (
+            "file.missing",
+            "env.missing-file",
+            "project.name",
+            "project.nested-folder",
+        ):
             assert problem.location.line is not None and problem.location.line >= 1, problem
             assert problem.location.column is not None and problem.location.column >= 1, problem
 
@@ -1252,6 +1553,115 @@ def test_unknown_deploy_after_is_located_at_its_key() -> None:
     problems = validate(edit(PLATFORM, ("deploy_after: staging", "deploy_after: stageing")))
     assert [(p.location, p.rule) for p in problems] == [
         (at(PLATFORM, 22, 5, "/environments/production/deploy_after"), "settings.unknown-env")
+    ]
+
+
+CYCLE_HINT = "one environment deploys first (usually staging): remove deploy_after from one of "
+
+
+def test_settings_deploy_after_cycle() -> None:
+    problems = validate(
+        edit(PLATFORM, ("  staging:\n", "  staging:\n    deploy_after: production\n"))
+    )
+    assert problems == [
+        Problem(
+            at(PLATFORM, 14, 5, "/environments/staging/deploy_after"),
+            "settings.deploy-after-cycle",
+            "environments deploy after each other in a cycle (staging after production, "
+            "production after staging): none of them can ever deploy",
+            CYCLE_HINT + "staging, production",
+        )
+    ]
+
+
+def test_settings_deploy_after_cycle_of_three_behind_a_chain() -> None:
+    qa = (
+        "  qa:\n    deploy_after: production\n    hosts:\n      qa-1:\n"
+        "        address: 203.0.113.30\n        host_key: ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix\n"
+        "  demo:\n    deploy_after: qa\n    hosts:\n      demo-1:\n"
+        "        address: 203.0.113.40\n        host_key: ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBWRnk8G6iV3FDzv1k5MZ5Zs/aBlc50T2qlzdpfnExix\n"
+    )
+    problems = validate(
+        edit(
+            PLATFORM,
+            ("  staging:\n", "  staging:\n    deploy_after: qa\n"),
+            ("\nreleases:", qa + "\nreleases:"),
+        )
+    )
+    # demo waits for the ring without being in it: one problem, at the ring's first environment.
+    assert [p for p in problems if p.rule == "settings.deploy-after-cycle"] == [
+        Problem(
+            at(PLATFORM, 14, 5, "/environments/staging/deploy_after"),
+            "settings.deploy-after-cycle",
+            "environments deploy after each other in a cycle (staging after qa, qa after "
+            "production, production after staging): none of them can ever deploy",
+            CYCLE_HINT + "staging, qa, production",
+        )
+    ]
+
+
+NESTED_HINT = (
+    "add {0}=... (or {1}=...) to configs/filter-ical/.env.{2}, declare it under secrets: in "
+    "project.yml, or give it a default: ${{{0}:-value}}"
+)
+
+
+def test_compose_unresolved_variable_in_a_default() -> None:
+    env = "configs/filter-ical/.env.production"
+    problems = validate(
+        edit(
+            FILTER_COMPOSE,
+            (
+                "      LOG_LEVEL: ${LOG_LEVEL:-info}\n",
+                "      LOG_LEVEL: ${LOG_LEVEL:-info}\n"
+                "      A: ${TZ_NAME:-${FALLBACK_TZ}}\n"
+                "      B: ${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}\n"
+                "      C: ${APP_ENV:+${APP_ENV_SUFFIX}}\n"
+                "      D: ${TZ_NAME:-${APP_ENV}}\n",
+            ),
+        ),
+        {env: BASE[env] + "TZ_NAME=Europe/Vienna\nMAIL_HOST=\n"},
+    )
+    assert problems == [
+        Problem(
+            at(FILTER_COMPOSE, 23, 7, "/services/backend/environment/A"),
+            "compose.unresolved-variable",
+            "${FALLBACK_TZ} is not set for environment 'staging', and compose reads it: it is in "
+            "the default of ${TZ_NAME:-${FALLBACK_TZ}}",
+            NESTED_HINT.format("FALLBACK_TZ", "TZ_NAME", "staging"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 24, 7, "/services/backend/environment/B"),
+            "compose.unresolved-variable",
+            "${MAIL_HOST:?...} requires a value but MAIL_HOST is empty or unset for environment "
+            "'production', and compose reads it: it is in the default of "
+            "${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}",
+            NESTED_HINT.format("MAIL_HOST", "MAIL", "production"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 24, 7, "/services/backend/environment/B"),
+            "compose.unresolved-variable",
+            "${MAIL_HOST:?...} requires a value but MAIL_HOST is empty or unset for environment "
+            "'staging', and compose reads it: it is in the default of "
+            "${MAIL:-${MAIL_HOST:?set MAIL or MAIL_HOST}}",
+            NESTED_HINT.format("MAIL_HOST", "MAIL", "staging"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 25, 7, "/services/backend/environment/C"),
+            "compose.unresolved-variable",
+            "${APP_ENV_SUFFIX} is not set for environment 'production', and compose reads it: it "
+            "is in the alternative value of ${APP_ENV:+${APP_ENV_SUFFIX}}",
+            NESTED_HINT.format("APP_ENV_SUFFIX", "APP_ENV", "production"),
+        ),
+        Problem(
+            at(FILTER_COMPOSE, 25, 7, "/services/backend/environment/C"),
+            "compose.unresolved-variable",
+            "${APP_ENV_SUFFIX} is not set for environment 'staging', and compose reads it: it "
+            "is in the alternative value of ${APP_ENV:+${APP_ENV_SUFFIX}}",
+            NESTED_HINT.format("APP_ENV_SUFFIX", "APP_ENV", "staging"),
+        ),
     ]
 
 

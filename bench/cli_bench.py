@@ -1,0 +1,148 @@
+"""How the command line scales with the number of tenants, as ratios to `python -c pass`
+measured in the same run, with each command's peak memory.
+
+    .venv/bin/python bench/cli_bench.py [--tenants 30,300,3000] [--rounds N]
+
+For each count it generates a platform root in a temporary directory: configs/platform.yml
+with its two hosts at 127.0.0.1 and 127.0.0.2 on a port nothing listens on, and that many
+tenants, copies of the example tenants (configs/) with unique names, domains and (for the
+filter-ical copies) a published database port. Then it times, as a child process each:
+
+- `validate` of every tenant;
+- `plan` of one tenant (its staging environment);
+- `deploy` of that tenant until it fails at its first contact with the host (the host refuses
+  the connection): the time a deploy spends before it talks to a host;
+- `--help`.
+
+Each figure is the median of --rounds runs; peak memory is the child's maximum resident set
+(`resource`, via os.wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = {
+    "filter-ical": ("filter-ical.de",),
+    "gabs-massage": ("gabs-massage.de",),
+    "paiss": ("paiss.me",),
+}
+TENANT_FILES = ("project.yml", "docker-compose.yml", ".env.staging", ".env.production")
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def generate(root: Path, count: int, ssh_port: int) -> str:
+    """`count` tenants under root/configs; returns the name of the first one."""
+    configs = root / "configs"
+    configs.mkdir(parents=True)
+    settings = (REPO / "configs" / "platform.yml").read_text(encoding="utf-8")
+    for address, local in (("203.0.113.10", "127.0.0.1"), ("203.0.113.20", "127.0.0.2")):
+        settings = settings.replace(
+            f"address: {address}\n", f"address: {local}\n        port: {ssh_port}\n"
+        )
+    (configs / "platform.yml").write_text(settings, encoding="utf-8")
+    names = list(EXAMPLES)
+    first = ""
+    for index in range(count):
+        example = names[index % len(names)]
+        name = f"{example}-{index}"
+        first = first or name
+        folder = configs / name
+        folder.mkdir()
+        for file in TENANT_FILES:
+            text = (REPO / "configs" / example / file).read_text(encoding="utf-8")
+            for domain in EXAMPLES[example]:
+                stem, _, tld = domain.rpartition(".")
+                text = text.replace(domain, f"{stem}-{index}.{tld}")
+            if file == "docker-compose.yml" and example == "filter-ical":
+                text = text.replace(
+                    "    volumes:\n      - pgdata",
+                    f'    ports:\n      - "127.0.0.1:{20000 + index}:5432"\n'
+                    "    volumes:\n      - pgdata",
+                )
+            (folder / file).write_text(text, encoding="utf-8")
+    return first
+
+
+def run(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS in KiB, exit code) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss, child.returncode
+
+
+def measure(argv: Sequence[str], env: dict[str, str], rounds: int) -> tuple[float, int, int]:
+    runs = [run(argv, env) for _ in range(rounds)]
+    return (
+        statistics.median(r[0] for r in runs),
+        max(r[1] for r in runs),
+        runs[-1][2],
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", default="3,30,300,3000")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    counts = [int(c) for c in args.tenants.split(",")]
+    python = sys.executable
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PLATFORM_ROOT", None)
+    subprocess.run([python, "-m", "compileall", "-q", str(REPO / "platform_lib")], check=True)
+    baseline, base_rss, _ = measure([python, "-c", "pass"], env, args.rounds * 2)
+    print(f"python -c pass: {baseline * 1000:.0f} ms, {base_rss / 1024:.1f} MiB")
+    print(f"{'tenants':>7}  {'command':<24} {'ms':>8} {'x pass':>7} {'MiB':>7}  exit")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in counts:
+            root = Path(tmp) / str(count)
+            first = generate(root, count, closed_port())
+            base = [python, "-m", "platform_lib"]
+            target = ["--project", first, "--env", "staging"]
+            commands = {
+                "validate": [*base, "validate", "--root", str(root)],
+                "plan (one tenant)": [*base, "plan", "--root", str(root), *target,
+                                      "--platform-sha", "bench", "--image", "backend=v1",
+                                      "--image", "frontend=v1"],
+                "deploy until the host": [*base, "deploy", "--root", str(root), *target,
+                                          "--platform-sha", "bench", "--image", "backend=v1",
+                                          "--image", "frontend=v1"],
+                "--help": [*base, "--help"],
+            }  # fmt: skip
+            for label, argv in commands.items():
+                seconds, rss, code = measure(argv, env, args.rounds)
+                rows.append((count, label, seconds, rss, code))
+                print(
+                    f"{count:>7}  {label:<24} {seconds * 1000:>8.0f} {seconds / baseline:>7.1f} "
+                    f"{rss / 1024:>7.1f}  {code}",
+                    flush=True,
+                )
+            shutil.rmtree(root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
