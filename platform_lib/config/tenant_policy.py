@@ -188,7 +188,7 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
         if isinstance(value, str) and value.startswith("container:"):
             check.add(
                 (*at, "volumes_from", index),
-                "policy.foreign-container",
+                "policy.foreign-volume",
                 f"service {name!r} mounts the volumes of container {value[10:]!r}",
                 "use volumes_from: with a service of this compose file",
                 name,
@@ -232,7 +232,7 @@ def _namespace(check: _Checker, name: str, key: str, value: Any) -> None:
     elif text.startswith("container:"):
         check.add(
             path,
-            "policy.foreign-container",
+            "policy.host-namespace",
             f"service {name!r} joins the {key} namespace of container {text[10:]!r}",
             f"use {key}: service:<name> with a service of this compose file",
             name,

@@ -182,7 +182,6 @@ PolicyRule = Literal[
     "policy.capabilities",
     "policy.security-opt",
     "policy.host-namespace",
-    "policy.foreign-container",
     "policy.devices",
     "policy.cgroup-parent",
     "policy.docker-socket",

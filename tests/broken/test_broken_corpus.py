@@ -47,7 +47,6 @@ RULES = frozenset(
         "policy.capabilities",
         "policy.security-opt",
         "policy.host-namespace",
-        "policy.foreign-container",
         "policy.devices",
         "policy.cgroup-parent",
         "policy.docker-socket",

@@ -114,11 +114,11 @@ CASES = {
         "service 'web' shares the host's userns namespace",
         "remove userns_mode: the container gets a namespace of its own",
     ),
-    "foreign-container": (
+    "container-namespace": (
         "    pid: container:filter-ical-production-db-1\n",
         "",
         at(5, 5, "/services/web/pid"),
-        "policy.foreign-container",
+        "policy.host-namespace",
         "service 'web' joins the pid namespace of container 'filter-ical-production-db-1'",
         "use pid: service:<name> with a service of this compose file",
     ),
