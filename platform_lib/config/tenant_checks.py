@@ -137,6 +137,12 @@ def _environments_and_placement(config: PlatformConfig, tenant: Tenant) -> list[
                     f"known: {known}",
                 )
             )
+    for env in manifest.windows:
+        if env not in envs:
+            problems.append(
+                Problem(doc.locate(["windows", env]), "project.unknown-env",
+                        f"unknown environment {env!r}", f"known: {known}")
+            )  # fmt: skip
     for env, host in manifest.placement.items():
         if env not in envs:
             problems.append(

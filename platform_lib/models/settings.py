@@ -16,6 +16,7 @@ from platform_lib.models.names import (
     SecretName,
     ServiceName,
 )
+from platform_lib.models.windows import DeployWindows
 
 # The host's public SSH key, `TYPE BASE64` as in a known_hosts line.
 HostKey = Annotated[
@@ -84,6 +85,8 @@ class Environment(Model):
     """Gate deploys behind the GitHub environment's required reviewers."""
     deploy_after: EnvName | None = None
     """The environment whose verified image digests this one deploys (promotion by digest)."""
+    windows: DeployWindows | None = None
+    """When deploys may start (default: any time); a tenant's manifest may set its own."""
 
 
 class Registry(Model):

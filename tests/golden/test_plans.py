@@ -39,6 +39,7 @@ def _request(case: Path) -> PlanRequest:
         platform_sha=data["platform_sha"],
         images=data.get("images", {}),
         facts=ServerFacts.model_validate(facts) if facts is not None else None,
+        outside_window=data.get("outside_window"),
     )
 
 
