@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,16 @@ from platform_lib.github.follow import (
 from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.render import gate_lines, gates_text
-from platform_lib.github.settings import deploy_after, load_settings, load_tenants, resolve_repo
+from platform_lib.github.settings import (
+    deploy_after,
+    load_manifest,
+    load_settings,
+    load_tenants,
+    resolve_repo,
+)
+from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
+from platform_lib.planning.windows import effective_windows, window_state
 
 
 def _settings(args: argparse.Namespace) -> PlatformSettings | None:
@@ -161,6 +170,8 @@ def cmd_trigger(args: argparse.Namespace) -> int:
         "environment": args.env,
         "images": " ".join(f"{service}={image}" for service, image in sorted(images.items())),
     }
+    if args.outside_window:
+        inputs["outside_window"] = args.outside_window
     started = client.dispatch_workflow(repo, WORKFLOW_FILE, ref, inputs)
     common.log(f"started {WORKFLOW_PATH} of {repo} on {ref}: deploy {project} to {args.env}")
     if started is not None:
@@ -172,7 +183,24 @@ def _gates(args: argparse.Namespace) -> list[approvals.Gate]:
     settings = _settings(args)
     repo = _repo(args, settings)
     waiting = waiting_runs(_client(), repo)
-    return approvals.gates(waiting, deploy_after(settings))
+    found = approvals.gates(waiting, deploy_after(settings))
+    return _with_windows(common.root(args), settings, found, datetime.now(UTC))
+
+
+def _with_windows(
+    root: Path, settings: PlatformSettings | None, found: list[approvals.Gate], now: datetime
+) -> list[approvals.Gate]:
+    """Each gate with its project's deployment windows at `now`, where it has some."""
+    if settings is None:
+        return found
+    out = []
+    for gate in found:
+        manifest = load_manifest(root, gate.projects[0]) if len(gate.projects) == 1 else None
+        windows = None
+        if gate.environment in settings.environments:
+            windows = effective_windows(settings, manifest or ProjectManifest(), gate.environment)
+        out.append(replace(gate, window=window_state(windows, now)) if windows else gate)
+    return out
 
 
 def cmd_pending(args: argparse.Namespace) -> int:
@@ -388,6 +416,11 @@ def register(sub: Any) -> None:
     p.add_argument("--env", required=True)
     _images(p, "image of a built service: a tag, a digest or a full reference")
     p.add_argument("--ref", help="branch or tag to run the workflow from (default: default branch)")
+    p.add_argument(
+        "--outside-window",
+        metavar="REASON",
+        help="an emergency: deploy even while the deployment windows are closed (recorded)",
+    )
     p.set_defaults(func=cmd_trigger)
 
     p = gh.add_parser("pending", help="deploys waiting for approval and what each would deploy")

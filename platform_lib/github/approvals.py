@@ -22,6 +22,7 @@ from platform_lib.errors import PlatformError, UsageError
 from platform_lib.github.models import Job, PendingDeployment, WorkflowRun
 from platform_lib.github.naming import parse_github_environment, parse_job_name, parse_title
 from platform_lib.github.runs import deploy_job, job_outcome
+from platform_lib.planning.windows import WindowState
 
 UNKNOWN_PROJECT = "?"
 
@@ -58,6 +59,8 @@ class Gate:
     reviewers: tuple[str, ...] = ()
     github_environment: str = ""
     """The GitHub environment: `<project>-<environment>`, or a shared one (`production`)."""
+    window: WindowState | None = None
+    """The deployment windows of the project's environment when asked (None: it has none)."""
 
     @property
     def shared(self) -> bool:
@@ -79,6 +82,13 @@ class Gate:
             "before": dict(self.before),
             "current_user_can_approve": self.can_approve,
             "reviewers": list(self.reviewers),
+            "window": None
+            if self.window is None
+            else {
+                "open": self.window.open,
+                "closed_by": self.window.closed_by or None,
+                "next_open": self.window.next_open.isoformat() if self.window.next_open else None,
+            },
         }
 
 
