@@ -20,7 +20,12 @@ from typing import Any
 
 from platform_lib.errors import PlatformError, UsageError
 from platform_lib.github.models import Job, PendingDeployment, WorkflowRun
-from platform_lib.github.naming import parse_github_environment, parse_job_name, parse_title
+from platform_lib.github.naming import (
+    approval_gate,
+    parse_github_environment,
+    parse_job_name,
+    parse_title,
+)
 from platform_lib.github.runs import deploy_job, job_outcome
 from platform_lib.planning.windows import WindowState
 
@@ -173,6 +178,13 @@ def choose(
             f"no {environment} deployment of {project} is waiting for approval{which} "
             "(make pending lists what waits)"
         )
+    if len({g.run_id for g in candidates}) == 1 and len(candidates) > 1:
+        # One deploy's approval gates (`<project>-<env>-approval-<n>`, then its own): the
+        # first that this token can approve; each person approves one of them.
+        candidates = sorted(
+            candidates,
+            key=lambda g: (not g.can_approve, approval_gate(g.github_environment) or 99),
+        )[:1]
     if len(candidates) > 1:
         runs = ", ".join(f"{g.run_id} ({g.title})" for g in candidates)
         raise UsageError(

@@ -84,6 +84,9 @@ class ProjectManifest(Model):
     windows: dict[EnvName, DeployWindows] = Field(default_factory=dict)
     """Deployment windows per environment, replacing the environment's `windows` of
     configs/platform.yml for this tenant."""
+    approvals: dict[EnvName, Annotated[int, Field(ge=1, le=6)]] = Field(default_factory=dict)
+    """Distinct approvers per environment with `requires_approval`, replacing the
+    environment's `approvals` for this tenant."""
     environments: list[EnvName] | None = None
     """Environments this tenant deploys to (default: all of the platform's)."""
     placement: dict[EnvName, HostName] = Field(default_factory=dict)

