@@ -56,9 +56,10 @@ plan: install ## show the deploy plan: make plan project=X env=Y [images="svc=re
 	$(RUN) plan --project $(project) --env $(env) $(images-args)
 
 .PHONY: deploy rollback deployment-status status health history backups restore lock-release promote ssh proxy-refresh proxy-prune
-deploy: install ## deploy now (emergency override): make deploy project=X env=Y [images=...]
+deploy: install ## deploy now: make deploy project=X env=Y [images=...] [outside_window=REASON]
 	$(need-project)
-	$(RUN) deploy --project $(project) --env $(env) $(images-args)
+	$(RUN) deploy --project $(project) --env $(env) $(images-args) \
+	  $(if $(outside_window),--outside-window "$(outside_window)")
 
 rollback: install ## back to the previous release (or to=RELEASE): make rollback project=X env=Y
 	$(need-project)

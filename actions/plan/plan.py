@@ -35,7 +35,9 @@ import yaml
 from imagerefs import as_lines, parse_images, repository_of
 from pydantic import ValidationError
 
+from platform_lib.github.gates import required_approvals
 from platform_lib.github.payload import DeployPayload
+from platform_lib.github.settings import load_manifest, load_settings
 
 PROJECT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
@@ -223,6 +225,20 @@ def preview(root: Path, project: str, images: dict[str, str], actor: str) -> str
     return done.stdout
 
 
+def approval_gates(root: Path, projects: list[str]) -> list[dict[str, Any]]:
+    """One matrix entry per extra approval gate of each tenant's production deploy
+    (`approvals: N` needs N-1 gates before the deploy job's own environment)."""
+    settings = load_settings(root)
+    entries: list[dict[str, Any]] = []
+    if settings is None or "production" not in settings.environments:
+        return entries
+    for project in projects:
+        manifest = load_manifest(root, project)
+        needed = required_approvals(settings, manifest, "production") if manifest else 0
+        entries += [{"project": project, "gate": gate, "of": needed} for gate in range(1, needed)]
+    return entries
+
+
 def main() -> int:
     root = Path(os.environ.get("PLATFORM_ROOT") or ".").resolve()
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
@@ -266,6 +282,9 @@ def main() -> int:
         "production", str(bool(projects) and "production" in request.environments).lower()
     )
     gha.set_output("actor", request.actor)
+    gates = approval_gates(root, projects) if "production" in request.environments else []
+    gha.set_output("approval_gates", json.dumps({"include": gates}, separators=(",", ":")))
+    gha.set_output("gated", str(bool(gates)).lower())
 
     where = " → ".join(request.environments) or "nothing"
     lines = [

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from platform_lib.commands import common
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
-from platform_lib.github import approvals, environments, oidc, oidc_http
+from platform_lib.github import approvals, environments, gates, oidc, oidc_http
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import (
     ApprovalRefused,
@@ -37,8 +38,16 @@ from platform_lib.github.follow import (
 from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.render import gate_lines, gates_text
-from platform_lib.github.settings import deploy_after, load_settings, load_tenants, resolve_repo
+from platform_lib.github.settings import (
+    deploy_after,
+    load_manifest,
+    load_settings,
+    load_tenants,
+    resolve_repo,
+)
+from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
+from platform_lib.planning.windows import effective_windows, window_state
 
 
 def _settings(args: argparse.Namespace) -> PlatformSettings | None:
@@ -161,6 +170,8 @@ def cmd_trigger(args: argparse.Namespace) -> int:
         "environment": args.env,
         "images": " ".join(f"{service}={image}" for service, image in sorted(images.items())),
     }
+    if args.outside_window:
+        inputs["outside_window"] = args.outside_window
     started = client.dispatch_workflow(repo, WORKFLOW_FILE, ref, inputs)
     common.log(f"started {WORKFLOW_PATH} of {repo} on {ref}: deploy {project} to {args.env}")
     if started is not None:
@@ -172,7 +183,24 @@ def _gates(args: argparse.Namespace) -> list[approvals.Gate]:
     settings = _settings(args)
     repo = _repo(args, settings)
     waiting = waiting_runs(_client(), repo)
-    return approvals.gates(waiting, deploy_after(settings))
+    found = approvals.gates(waiting, deploy_after(settings))
+    return _with_windows(common.root(args), settings, found, datetime.now(UTC))
+
+
+def _with_windows(
+    root: Path, settings: PlatformSettings | None, found: list[approvals.Gate], now: datetime
+) -> list[approvals.Gate]:
+    """Each gate with its project's deployment windows at `now`, where it has some."""
+    if settings is None:
+        return found
+    out = []
+    for gate in found:
+        manifest = load_manifest(root, gate.projects[0]) if len(gate.projects) == 1 else None
+        windows = None
+        if gate.environment in settings.environments:
+            windows = effective_windows(settings, manifest or ProjectManifest(), gate.environment)
+        out.append(replace(gate, window=window_state(windows, now)) if windows else gate)
+    return out
 
 
 def cmd_pending(args: argparse.Namespace) -> int:
@@ -202,6 +230,11 @@ def _review(args: argparse.Namespace, state: str) -> int:
     gate = approvals.choose(found, project, args.env, args.run, args.allow_shared_run)
     for line in gate_lines(gate):
         print(line)
+    counted = (
+        _approval_count(args, client, repo, settings, gate, project)
+        if state == "approved"
+        else None
+    )
     if not args.yes and not _confirm(f"{verb} {args.env} of {', '.join(gate.projects)}?"):
         common.log("nothing done")
         return 1
@@ -223,7 +256,92 @@ def _review(args: argparse.Namespace, state: str) -> int:
         f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id} "
         f"(environment {gate.github_environment})"
     )
+    if counted is not None:
+        needed, done, allowed = counted
+        left = max(0, needed - len(done.approvers) - 1)
+        print(
+            f"approvals: {needed - left} of {needed}"
+            + (f"; {left} more needed, from: {', '.join(allowed) or 'nobody left'}" if left else "")
+        )
     return 0
+
+
+def _approval_count(
+    args: argparse.Namespace,
+    client: GitHubClient,
+    repo: Repo,
+    settings: PlatformSettings | None,
+    gate: approvals.Gate,
+    project: str,
+) -> tuple[int, gates.Tally, list[str]] | None:
+    """For a deploy needing several distinct approvers: how many it has, and who may still
+    give one; refuses when this token's user already approved one of its gates (a second
+    approval of the same person would release a gate and still not count)."""
+    manifest = load_manifest(common.root(args), project)
+    if settings is None or manifest is None or gate.environment not in settings.environments:
+        return None
+    needed = gates.required_approvals(settings, manifest, gate.environment)
+    if needed < 2 or gate.shared:
+        return None
+    done = gates.tally(
+        client.run_approvals(repo, gate.run_id),
+        gates.gate_environments(project, gate.environment, needed),
+        [],
+        needed,
+    )
+    me = gates.login(client.me().login)
+    allowed = [r for r in gates.still_allowed(gate.reviewers, done, []) if gates.login(r) != me]
+    print(
+        f"    approvals: {len(done.approvers)} of {needed} distinct people"
+        + (f" ({', '.join(done.approvers)})" if done.approvers else "")
+        + "; the author's own approval never counts"
+    )
+    if me in done.approvers:
+        raise UsageError(
+            f"you ({me}) already approved a gate of this deploy: {needed - len(done.approvers)} "
+            f"more needed from other people ({', '.join(allowed) or 'none of its reviewers left'})"
+        )
+    return needed, done, allowed
+
+
+def cmd_check_approvals(args: argparse.Namespace) -> int:
+    """Before a deploy job deploys: N distinct people other than the author approved its
+    gates in this run (`GET .../actions/runs/{run_id}/approvals`)."""
+    settings = _need_settings(args)
+    project = _project(args.project)
+    manifest = load_manifest(common.root(args), project)
+    if manifest is None:
+        raise UsageError(f"configs/{project}/project.yml: missing or invalid")
+    if args.env not in settings.environments:
+        raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
+    needed = gates.required_approvals(settings, manifest, args.env)
+    where = {"project": project, "environment": args.env, "run_id": args.run}
+    if needed == 0:
+        print(json.dumps({**where, **gates.Tally(0, ()).as_dict()}, sort_keys=True))
+        return 0
+    repo = _repo(args, settings)
+    reviews = _client().run_approvals(repo, args.run)
+    result = gates.tally(
+        reviews, gates.gate_environments(project, args.env, needed), args.author, needed
+    )
+    print(json.dumps({**where, **result.as_dict()}, sort_keys=True))
+    if result.ok:
+        common.log(
+            f"approved by {len(result.approvers)} of {needed}: {', '.join(result.approvers)}"
+        )
+        return 0
+    why = (
+        f"rejected by {', '.join(result.rejected_by)}"
+        if result.rejected_by
+        else f"{result.missing} more distinct approval(s) needed"
+        + (
+            f" (not counted, the author's own: {', '.join(result.by_authors)})"
+            if result.by_authors
+            else ""
+        )
+    )
+    common.log(f"refused: {project} to {args.env} needs {needed} distinct approvers: {why}")
+    return 1
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -278,13 +396,18 @@ def _check_environment(
         problem = f"no such environment in {repo} (or the token cannot see it)"
         return {**_where(env), "problems": [problem], "warnings": [], "missing_secrets": []}
     problems = environments.environment_problems(environment, env.gated)
+    warnings = environments.environment_warnings(environment) if env.gated else []
+    if env.gated:
+        found, warned = environments.approval_findings(environment, env.approvals)
+        problems += found
+        warnings += warned
     missing = environments.missing_secrets(env, client.environment_secret_names(repo, env.name))
     if missing:
         problems.append(f"secrets not set: {', '.join(missing)} (a deploy would refuse to start)")
     return {
         **_where(env),
         "problems": problems,
-        "warnings": environments.environment_warnings(environment) if env.gated else [],
+        "warnings": warnings,
         "missing_secrets": missing,
         "description": environments.describe(environment),
     }
@@ -388,6 +511,11 @@ def register(sub: Any) -> None:
     p.add_argument("--env", required=True)
     _images(p, "image of a built service: a tag, a digest or a full reference")
     p.add_argument("--ref", help="branch or tag to run the workflow from (default: default branch)")
+    p.add_argument(
+        "--outside-window",
+        metavar="REASON",
+        help="an emergency: deploy even while the deployment windows are closed (recorded)",
+    )
     p.set_defaults(func=cmd_trigger)
 
     p = gh.add_parser("pending", help="deploys waiting for approval and what each would deploy")
@@ -404,6 +532,25 @@ def register(sub: Any) -> None:
     p = gh.add_parser("reject", help="reject a project's deploy waiting on its environment gate")
     _review_args(p)
     p.set_defaults(func=cmd_reject)
+
+    p = gh.add_parser(
+        "check-approvals",
+        help="before a deploy job deploys: the run's approvals of its gates come from enough "
+        "distinct people, none the author (exit 1 if not)",
+    )
+    _common(p)
+    p.add_argument("--project", required=True)
+    p.add_argument("--env", default="production")
+    p.add_argument("--run", type=int, required=True, metavar="ID", help="the workflow run")
+    p.add_argument(
+        "--author",
+        action="append",
+        default=[],
+        metavar="LOGIN",
+        help="who asked for the deploy (the verified requester, the pusher, the run's actor): "
+        "their approvals never count; repeatable",
+    )
+    p.set_defaults(func=cmd_check_approvals)
 
     p = gh.add_parser(
         "setup-environments",

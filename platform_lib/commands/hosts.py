@@ -61,6 +61,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "deployed_at": current.deployed_at if current else None,
                 "actor": current.actor if current else None,
                 "platform_sha": current.platform_sha if current else None,
+                "window_override": (current.window_override or None) if current else None,
                 "images": dict(current.digests.services) if current else {},
                 "containers": [{"service": c.get("Labels", ""), "name": c.get("Names"),
                                 "state": c.get("State"), "status": c.get("Status")}
@@ -79,6 +80,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{row['release'] or 'nothing deployed'}{who}; {row['health']}"
             + (f"; LOCKED by {row['lock']['actor']}" if row["lock"] else "")
         )
+        if row["window_override"]:
+            print(f"    deployed outside its deployment windows: {row['window_override']}")
         for service, digest in sorted(row["images"].items()):
             print(f"    {service}: {digest}")
         for route in row["routes"]:

@@ -39,6 +39,7 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
         platform_sha=common.platform_sha(common.root(args), args.platform_sha),
         images=common.image_overrides(args.image),
         facts=_facts(getattr(args, "facts", None)),
+        outside_window=args.outside_window,
     )
 
 
@@ -71,6 +72,16 @@ def add_plan_inputs(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--actor", help="who deploys (default: $GITHUB_ACTOR or $USER)")
     p.add_argument("--platform-sha", help="platform repo commit (default: git rev-parse HEAD)")
+    add_outside_window(p)
+
+
+def add_outside_window(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--outside-window",
+        metavar="REASON",
+        help="deploy even while the environment's deployment windows are closed (an "
+        "emergency); the reason is recorded in the plan and the release",
+    )
 
 
 def register(sub: Any) -> None:

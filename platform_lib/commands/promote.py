@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from platform_lib.commands import common
+from platform_lib.commands.planning import add_outside_window
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connections
@@ -49,7 +50,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.env} deploys after no environment: nothing to promote from")
     request = PlanRequest(project=tenant.name, environment=args.env, now=common.clock(None),
                           actor=common.actor(args.actor),
-                          platform_sha=common.platform_sha(common.root(args), None))  # fmt: skip
+                          platform_sha=common.platform_sha(common.root(args), None),
+                          outside_window=args.outside_window)  # fmt: skip
     with Connections(common.identity(args)) as hosts:
         source_state = _state(config, tenant, source, hosts)
         target_state = _state(config, tenant, args.env, hosts)
@@ -73,5 +75,6 @@ def register(sub: Any) -> None:
     p.add_argument("--env", default="production", help="the environment to promote into")
     p.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     p.add_argument("--actor", help="who promotes (default: $GITHUB_ACTOR or $USER)")
+    add_outside_window(p)
     common.add_identity(p)
     p.set_defaults(func=cmd_promote)

@@ -137,6 +137,13 @@ def _environments_and_placement(config: PlatformConfig, tenant: Tenant) -> list[
                     f"known: {known}",
                 )
             )
+    for key, per_env in (("windows", manifest.windows), ("approvals", manifest.approvals)):
+        for env in per_env:
+            if env not in envs:
+                problems.append(
+                    Problem(doc.locate([key, env]), "project.unknown-env",
+                            f"unknown environment {env!r}", f"known: {known}")
+                )  # fmt: skip
     for env, host in manifest.placement.items():
         if env not in envs:
             problems.append(

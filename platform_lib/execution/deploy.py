@@ -21,6 +21,7 @@ from platform_lib.planning.builder import (
 )
 from platform_lib.planning.rollback import RollbackRequest, build_rollback_plan
 from platform_lib.planning.summary import render_summary
+from platform_lib.planning.windows import check_window, effective_windows
 from platform_lib.transport.base import LineSink
 
 
@@ -44,6 +45,9 @@ def deploy(
     log: LineSink,
 ) -> Plan:
     tenant = find_tenant(config, request.project, request.environment)
+    # Outside its windows (and without an override) nothing is run on any host.
+    windows = effective_windows(config.settings, tenant.manifest, request.environment)
+    check_window(windows, tenant.name, request.environment, request.now, request.outside_window)
     transport = hosts.to(target_host(config, tenant, request.environment))
     state = read_state(transport, base_dir(config, tenant.name, request.environment), log)
     verified = promotion_source(config, request, hosts, log)

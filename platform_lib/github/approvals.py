@@ -20,8 +20,14 @@ from typing import Any
 
 from platform_lib.errors import PlatformError, UsageError
 from platform_lib.github.models import Job, PendingDeployment, WorkflowRun
-from platform_lib.github.naming import parse_github_environment, parse_job_name, parse_title
+from platform_lib.github.naming import (
+    approval_gate,
+    parse_github_environment,
+    parse_job_name,
+    parse_title,
+)
 from platform_lib.github.runs import deploy_job, job_outcome
+from platform_lib.planning.windows import WindowState
 
 UNKNOWN_PROJECT = "?"
 
@@ -58,6 +64,8 @@ class Gate:
     reviewers: tuple[str, ...] = ()
     github_environment: str = ""
     """The GitHub environment: `<project>-<environment>`, or a shared one (`production`)."""
+    window: WindowState | None = None
+    """The deployment windows of the project's environment when asked (None: it has none)."""
 
     @property
     def shared(self) -> bool:
@@ -79,6 +87,13 @@ class Gate:
             "before": dict(self.before),
             "current_user_can_approve": self.can_approve,
             "reviewers": list(self.reviewers),
+            "window": None
+            if self.window is None
+            else {
+                "open": self.window.open,
+                "closed_by": self.window.closed_by or None,
+                "next_open": self.window.next_open.isoformat() if self.window.next_open else None,
+            },
         }
 
 
@@ -163,6 +178,13 @@ def choose(
             f"no {environment} deployment of {project} is waiting for approval{which} "
             "(make pending lists what waits)"
         )
+    if len({g.run_id for g in candidates}) == 1 and len(candidates) > 1:
+        # One deploy's approval gates (`<project>-<env>-approval-<n>`, then its own): the
+        # first that this token can approve; each person approves one of them.
+        candidates = sorted(
+            candidates,
+            key=lambda g: (not g.can_approve, approval_gate(g.github_environment) or 99),
+        )[:1]
     if len(candidates) > 1:
         runs = ", ".join(f"{g.run_id} ({g.title})" for g in candidates)
         raise UsageError(

@@ -150,6 +150,15 @@ class GitHubClient:
         path = f"{repo.path}/actions/runs/{run_id}/pending_deployments"
         return self._get(path, models.PendingDeployments).root
 
+    def run_approvals(self, repo: Repo, run_id: int) -> list[models.EnvironmentApproval]:
+        """Every approval and rejection given in the run, each with its environments."""
+        path = f"{repo.path}/actions/runs/{run_id}/approvals"
+        return self._get(path, models.EnvironmentApprovals).root
+
+    def me(self) -> models.User:
+        """The user the token acts for."""
+        return self._get("/user", models.User)
+
     def review_pending(
         self,
         repo: Repo,

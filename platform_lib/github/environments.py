@@ -20,8 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from platform_lib.errors import PlatformError
+from platform_lib.github.gates import required_approvals, reviewer_problems
 from platform_lib.github.models import Environment
-from platform_lib.github.naming import github_environment
+from platform_lib.github.naming import approval_environment, github_environment
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
 
@@ -83,6 +84,11 @@ class TenantEnvironment:
     """Who approves, when gated: user logins and `org/team` slugs."""
     secrets: tuple[str, ...]
     """Names of the secrets a deploy job in it reads (the platform's and the tenant's)."""
+    approvals: int = 0
+    """Distinct approvers a deploy through it needs (0: not gated); the same on its gates."""
+    gate: int | None = None
+    """For an approval gate (`<project>-<env>-approval-<gate>`): its number. Its jobs read
+    no secrets."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,20 @@ def needed(
         secrets = required_secrets(settings, manifest)
         for name in tenant_environments(settings, manifest):
             gate = name in gates
+            count = required_approvals(settings, manifest, name)
+            found += [
+                TenantEnvironment(
+                    name=approval_environment(project, name, number),
+                    project=project,
+                    environment=name,
+                    gated=True,
+                    reviewers=handles,
+                    secrets=(),
+                    approvals=count,
+                    gate=number,
+                )
+                for number in range(1, count)
+            ]
             found.append(
                 TenantEnvironment(
                     name=github_environment(project, name),
@@ -181,6 +201,7 @@ def needed(
                     gated=gate,
                     reviewers=handles if gate else (),
                     secrets=secrets,
+                    approvals=count,
                 )
             )
     return found
@@ -237,6 +258,21 @@ def environment_warnings(environment: Environment) -> list[str]:
     if rules and not any(r.prevent_self_review for r in rules):
         return ["prevent_self_review is off: whoever triggers a deploy may approve it"]
     return []
+
+
+def approval_findings(environment: Environment, needed: int) -> tuple[list[str], list[str]]:
+    """(problems, warnings): can `needed` distinct people other than the author approve
+    through this environment's required reviewers, as GitHub holds them?"""
+    rules = [r for r in environment.protection_rules if r.type == "required_reviewers"]
+    handles = [
+        (f"team/{r.reviewer.slug}" if r.type == "Team" and r.reviewer else r.handle)
+        for rule in rules
+        for r in rule.reviewers
+    ]
+    if not handles:
+        return [], []  # environment_problems says so: nobody must approve
+    prevent = any(r.prevent_self_review for r in rules)
+    return reviewer_problems(needed, handles, prevent)
 
 
 def describe(environment: Environment) -> str:

@@ -82,6 +82,20 @@ class PendingDeployments(RootModel[list[PendingDeployment]]):
     model_config = ConfigDict(frozen=True)
 
 
+class EnvironmentApproval(_Answer):
+    """One review of `GET .../actions/runs/{run_id}/approvals`: who approved or rejected
+    which of the run's environments."""
+
+    environments: list[EnvironmentRef]
+    state: Literal["approved", "rejected", "pending"]
+    user: ReviewerIdentity
+    comment: str
+
+
+class EnvironmentApprovals(RootModel[list[EnvironmentApproval]]):
+    model_config = ConfigDict(frozen=True)
+
+
 class DispatchedRun(_Answer):
     """Answer of a workflow_dispatch asked for `return_run_details`."""
 

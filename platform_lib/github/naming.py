@@ -34,7 +34,9 @@ _TITLE = re.compile(
     rf"^deploy (?P<project>{_PROJECT})(?: to (?P<env>{_ENV}))?"
     r"(?::(?P<images>[^()]*))?(?: \((?P<source>[^()]*)\))?\s*$"
 )
-_GITHUB_ENV = re.compile(rf"^(?P<project>{_PROJECT})-(?P<env>{_ENV})$")
+_GITHUB_ENV = re.compile(
+    rf"^(?P<project>{_PROJECT})-(?P<env>{_ENV})(?:-approval-(?P<gate>[1-9]))?$"
+)
 _JOB = re.compile(rf"(?:^|[\s/(])deploy (?P<project>{_PROJECT}) to (?P<env>{_ENV})(?:$|[\s)])")
 
 
@@ -96,7 +98,21 @@ def github_environment(project: str, environment: str) -> str:
 
 
 def parse_github_environment(name: str) -> tuple[str, str] | None:
-    """(project, platform environment) of a per-tenant GitHub environment; None for any other
-    name, e.g. the shared `production` of a platform repository not yet moved."""
+    """(project, platform environment) of a per-tenant GitHub environment, or of one of its
+    approval gates; None for any other name, e.g. the shared `production` of a platform
+    repository not yet moved."""
     match = _GITHUB_ENV.match(name)
     return (match["project"], match["env"]) if match else None
+
+
+def approval_environment(project: str, environment: str, gate: int) -> str:
+    """The GitHub environment of a deploy's `gate`-th extra approval (1-based): the deploy
+    job's own environment is the last approval. A platform environment name starts with a
+    letter, so `<project>-<env>-approval-<n>` never reads as a tenant's deploy environment."""
+    return f"{github_environment(project, environment)}-approval-{gate}"
+
+
+def approval_gate(name: str) -> int | None:
+    """The gate number of an approval environment's name; None for any other name."""
+    match = _GITHUB_ENV.match(name)
+    return int(match["gate"]) if match and match["gate"] else None

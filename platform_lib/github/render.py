@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from platform_lib.github.approvals import UNKNOWN_PROJECT, Gate
+from platform_lib.planning.windows import format_instant
 
 
 def gate_lines(gate: Gate) -> list[str]:
@@ -26,6 +27,13 @@ def gate_lines(gate: Gate) -> list[str]:
     reviewers = ", ".join(gate.reviewers) or "none listed"
     can = "yes" if gate.can_approve else "no (not a required reviewer's user token)"
     lines.append(f"    reviewers: {reviewers}; this token can approve: {can}")
+    window = gate.window
+    if window is not None and not window.open:
+        opens = format_instant(window.next_open, window.time_zone) if window.next_open else "never"
+        lines.append(
+            f"    window: closed ({window.closed_by}); opens {opens}: a deploy approved before "
+            "then fails and is re-run then"
+        )
     lines.append(f"    {gate.run_url}")
     return lines
 

@@ -55,6 +55,18 @@ def deploy_after(settings: PlatformSettings | None) -> dict[str, str | None]:
     return {name: env.deploy_after for name, env in settings.environments.items()}
 
 
+def load_manifest(root: Path, project: str) -> ProjectManifest | None:
+    """One tenant's manifest, or None when it is missing or broken (for what is only shown,
+    such as its deployment windows in `pending`)."""
+    path = root / CONFIGS / project / MANIFEST
+    try:
+        doc = parse_yaml(path.read_text(encoding="utf-8"), f"{CONFIGS}/{project}/{MANIFEST}")
+    except (OSError, UnicodeDecodeError, YamlSyntaxError):
+        return None
+    manifest, _ = validate_model(doc, ProjectManifest, "project")
+    return manifest
+
+
 def load_tenants(root: Path) -> dict[str, ProjectManifest]:
     """Every tenant's manifest (`configs/<project>/project.yml`); a broken one is an error."""
     tenants: dict[str, ProjectManifest] = {}

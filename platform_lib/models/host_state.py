@@ -28,6 +28,8 @@ class ReleaseRecord(_Record):
     deployed_at: str = ""
     outcome: str = ""
     digests: Digests = Digests()
+    window_override: str = ""
+    """The reason given for deploying it outside its deployment windows, if it was."""
 
 
 class LockHolder(_Record):

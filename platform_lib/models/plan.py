@@ -59,6 +59,18 @@ class PlanGrant(Model):
     reason: str
 
 
+class WindowOverride(Model):
+    """A deploy made while its environment's deployment windows were closed, by an explicit
+    override (`deploy --outside-window REASON`)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    """Why it could not wait, as given."""
+    closed_by: str
+    """What closed the windows: a deny period, or being outside the allow windows."""
+    next_open: str | None
+    """When the windows would have opened (ISO 8601 with the zone's offset)."""
+
+
 class Plan(Model):
     format: Literal[1] = 1
     kind: Literal["deploy", "rollback"] = "deploy"
@@ -85,6 +97,8 @@ class Plan(Model):
     token); never given to the tenant."""
     grants: tuple[PlanGrant, ...] = ()
     """Exceptions to the tenant security policy this tenant's config uses, with their reasons."""
+    window_override: WindowOverride | None = None
+    """Set when the deploy starts outside its deployment windows, by an override."""
     domains: tuple[str, ...]
     facts: ServerFacts | None
     files: tuple[PlannedFile, ...]

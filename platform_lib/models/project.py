@@ -18,6 +18,7 @@ from platform_lib.models.names import (
     ServiceName,
     VolumeName,
 )
+from platform_lib.models.windows import DeployWindows
 
 
 class BuiltImage(Model):
@@ -80,6 +81,12 @@ class ProjectManifest(Model):
     """GitHub users (or `org/team`) who approve this tenant's deploys to environments with
     `requires_approval`, in its own GitHub environments (default:
     `github.production_reviewers` of configs/platform.yml)."""
+    windows: dict[EnvName, DeployWindows] = Field(default_factory=dict)
+    """Deployment windows per environment, replacing the environment's `windows` of
+    configs/platform.yml for this tenant."""
+    approvals: dict[EnvName, Annotated[int, Field(ge=1, le=6)]] = Field(default_factory=dict)
+    """Distinct approvers per environment with `requires_approval`, replacing the
+    environment's `approvals` for this tenant."""
     environments: list[EnvName] | None = None
     """Environments this tenant deploys to (default: all of the platform's)."""
     placement: dict[EnvName, HostName] = Field(default_factory=dict)

@@ -16,6 +16,7 @@ from platform_lib.models.names import (
     SecretName,
     ServiceName,
 )
+from platform_lib.models.windows import DeployWindows
 
 # The host's public SSH key, `TYPE BASE64` as in a known_hosts line.
 HostKey = Annotated[
@@ -82,8 +83,21 @@ class Environment(Model):
     `staging.{domain}`. Routes may list domains per environment explicitly instead."""
     requires_approval: bool = False
     """Gate deploys behind the GitHub environment's required reviewers."""
+    approvals: int = Field(default=1, ge=1, le=6)
+    """How many distinct people must approve each deploy (with `requires_approval`), none of
+    them its author (the verified requester, or the pusher of a config change). From 2 on,
+    each deploy also waits on the gate environments `<project>-<env>-approval-1..N-1`, and
+    the deploy job checks the run's approvals before anything deploys."""
     deploy_after: EnvName | None = None
     """The environment whose verified image digests this one deploys (promotion by digest)."""
+    windows: DeployWindows | None = None
+    """When deploys may start (default: any time); a tenant's manifest may set its own."""
+
+    @model_validator(mode="after")
+    def _approvals_need_approval(self) -> Environment:
+        if self.approvals > 1 and not self.requires_approval:
+            raise ValueError("`approvals` above 1 needs `requires_approval: true`")
+        return self
 
 
 class Registry(Model):

@@ -20,6 +20,7 @@ from platform_lib.models.plan import (
     ServerFacts,
     Step,
     TargetHost,
+    WindowOverride,
 )
 from platform_lib.models.settings import Host
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
@@ -45,6 +46,7 @@ from platform_lib.planning.steps import (
     undo_steps,
     unlock_step,
 )
+from platform_lib.planning.windows import check_window, effective_windows
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class PlanRequest:
     platform_sha: str
     images: Mapping[str, str] = field(default_factory=dict)
     facts: ServerFacts | None = None
+    outside_window: str | None = None
+    """The reason for deploying while the environment's deployment windows are closed (an
+    emergency override, recorded in the plan); ignored while they are open."""
 
 
 def find_tenant(config: PlatformConfig, project: str, environment: str) -> Tenant:
@@ -122,6 +127,8 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     if request.now.tzinfo is None:
         raise PlanError("the plan's clock needs a time zone", "give the time in UTC")
     settings = config.settings
+    windows = effective_windows(settings, tenant.manifest, env_name)
+    override = check_window(windows, tenant.name, env_name, request.now, request.outside_window)
     target = target_host(config, tenant, env_name)
     project = compose_project_name(tenant.name, env_name)
     images = resolve_images(config, tenant, env_name, request.images, request.facts)
@@ -157,7 +164,9 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         )
     )
     pulled = service_images(tenant, env_name, images, variables)
-    steps, undo = _deploy_steps(config, tenant, request, project, base, release, pulled, files)
+    steps, undo = _deploy_steps(
+        config, tenant, request, project, base, release, pulled, files, override
+    )
     plan = Plan(
         project=tenant.name,
         environment=env_name,
@@ -175,6 +184,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
             PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
             for g in tenant_grants(config, tenant)
         ),
+        window_override=override,
         domains=tuple(domains),
         facts=request.facts,
         files=files,
@@ -193,6 +203,7 @@ def _deploy_steps(
     release: str,
     pulled: Mapping[str, str],
     files: tuple[PlannedFile, ...],
+    override: WindowOverride | None,
 ) -> tuple[list[Step], list[Step]]:
     """The deploy, in order, and what undoes a failed switch."""
     settings, manifest = config.settings, tenant.manifest
@@ -238,9 +249,17 @@ def _deploy_steps(
                                         proxy))  # fmt: skip
     else:
         steps += health_steps(manifest.routes, project, timeouts)
-    steps.append(step("record", "Record the release and point current at it",
-                      ("platform_record_release", base, release, request.actor,
-                       request.platform_sha), 30, "rollback"))  # fmt: skip
+    record: tuple[str, ...] = (
+        "platform_record_release",
+        base,
+        release,
+        request.actor,
+        request.platform_sha,
+    )
+    if override is not None:
+        record += (override.reason,)  # release.json keeps it: `status` shows it
+    steps.append(step("record", "Record the release and point current at it", record, 30,
+                      "rollback"))  # fmt: skip
     steps.append(step("prune", f"Keep the newest {settings.releases.keep} releases",
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip

@@ -383,12 +383,15 @@ platform_check_release() {
   done <"$dir/health.tsv"
 }
 
-platform_record_release() {  # BASE RELEASE ACTOR PLATFORM_SHA
+# platform_record_release BASE RELEASE ACTOR PLATFORM_SHA [WINDOW_OVERRIDE]: the reason given
+# for a deploy outside the deployment windows, when there is one, goes into release.json too.
+platform_record_release() {
   local base=$1 dir=$1/releases/$2
   {
     printf '{"release":%s,"plan":%s,"actor":%s,"platform_sha":%s,"deployed_at":%s,' \
       "$(platform_json "$2")" "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$3")" \
       "$(platform_json "$4")" "$(platform_json "$(platform_now)")"
+    [[ -z ${5:-} ]] || printf '"window_override":%s,' "$(platform_json "$5")"
     printf '"outcome":"deployed","digests":%s}\n' "$(cat "$dir/digests.json")"
   } >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json" || return 1
   platform_point_current "$base" "$2" || return 1

@@ -33,6 +33,12 @@ def render_summary(plan: Plan) -> str:
         lines.append(
             f"  platform  {', '.join(plan.credentials)} (the platform's; not the tenant's)"
         )
+    if plan.window_override is not None:
+        override = plan.window_override
+        lines.append(
+            f"  WINDOW    closed ({override.closed_by}; opens {override.next_open or 'never'}): "
+            f"deploying anyway, because: {override.reason}"
+        )
     lines += [
         f"  GRANT     {g.rule}{f' for {g.service}' if g.service else ''}: {g.reason}"
         for g in plan.grants

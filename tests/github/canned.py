@@ -117,6 +117,35 @@ def pending(env_id: int, env_name: str, can_approve: bool = True) -> dict[str, A
     return answer
 
 
+def review(login: str, state: str, *environments: tuple[int, str]) -> dict[str, Any]:
+    """One entry of `GET .../actions/runs/{run_id}/approvals`: `login` approved (or rejected)
+    the environments given as (id, name)."""
+    template = "/repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    answer: dict[str, Any] = _example("get", template)[0]
+    shape = answer["environments"][0]
+    answer.update(state=state, comment=f"{state} by {login}")
+    answer["environments"] = [
+        {
+            **shape,
+            "id": env_id,
+            "name": name,
+            "url": f"https://api.github.com/repos/{REPO}/environments/{name}",
+        }
+        for env_id, name in environments
+    ]
+    answer["user"] = {**answer["user"], "login": login, "id": 1000 + len(login)}
+    return answer
+
+
+def authenticated_user(login: str, user_id: int) -> dict[str, Any]:
+    """`GET /user`: the token's own user."""
+    answer: dict[str, Any] = _example(
+        "get", "/user", 200, "response-with-public-and-private-profile-information"
+    )
+    answer.update(login=login, id=user_id, type="User")
+    return answer
+
+
 def deployments() -> list[Any]:
     """What `POST .../pending_deployments` answers: the deployments it released."""
     return list(_example("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"))

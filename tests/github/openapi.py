@@ -46,6 +46,8 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"),
     ("get", "/repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"),
     ("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"),
+    ("get", "/repos/{owner}/{repo}/actions/runs/{run_id}/approvals"),
+    ("get", "/user"),
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}"),
     ("put", "/repos/{owner}/{repo}/environments/{environment_name}"),

@@ -114,8 +114,27 @@ def test_pending_as_json(github: FakeGitHub, cli: Cli) -> None:
             "before": {"wiki": "success"},
             "current_user_can_approve": True,
             "reviewers": ["ops-lead"],
+            "window": None,
         }
     ]
+
+
+def test_pending_shows_a_closed_deployment_window(github: FakeGitHub, cli: Cli, root: Path) -> None:
+    settings = root / "configs" / "platform.yml"
+    frozen = "    windows: {time_zone: UTC, deny: [{start: 01-01, end: 12-31, reason: frozen}]}\n"
+    text = settings.read_text().replace(
+        "    deploy_after: staging\n", "    deploy_after: staging\n" + frozen
+    )
+    settings.write_text(text)
+    serve_waiting(github)
+    result = cli("pending", "--format", "json")
+    assert result.code == 0
+    [gate] = json.loads(result.out)
+    assert gate["window"] == {
+        "open": False,
+        "closed_by": "deny period 01-01 to 12-31 (frozen)",
+        "next_open": None,
+    }
 
 
 def test_pending_with_nothing_waiting(github: FakeGitHub, cli: Cli) -> None:

@@ -1,6 +1,7 @@
 """Golden plans: one folder per case under `plans/`, holding `request.json` and the expected
-`plan.json`, `script.sh` and `summary.txt` (or `error.txt` when no plan can be made). In
-`script.sh` the host runtime, identical in every script, stands as one marker line.
+`plan.json`, `script.sh` and `summary.txt` (or `error.txt` when no plan can be made), and
+optionally its own `platform.yml` in place of the repository's. In `script.sh` the host
+runtime, identical in every script, stands as one marker line.
 
 Regenerate after an intended change: `UPDATE_GOLDEN=1 pytest tests/golden`, then review
 `git diff tests/golden`.
@@ -39,7 +40,18 @@ def _request(case: Path) -> PlanRequest:
         platform_sha=data["platform_sha"],
         images=data.get("images", {}),
         facts=ServerFacts.model_validate(facts) if facts is not None else None,
+        outside_window=data.get("outside_window"),
     )
+
+
+def case_sources(repo_root: Path, folder: Path) -> dict[str, str]:
+    """The repository's configs, with the case's own `platform.yml` when it has one (e.g.
+    production with deployment windows)."""
+    sources = read_sources(repo_root)
+    own = folder / "platform.yml"
+    if own.is_file():
+        sources["configs/platform.yml"] = own.read_text(encoding="utf-8")
+    return sources
 
 
 def test_there_is_a_case_per_tenant_and_environment(repo_root: Path) -> None:
@@ -50,8 +62,8 @@ def test_there_is_a_case_per_tenant_and_environment(repo_root: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.parent.name for c in CASES])
 def test_plan_matches_golden(case: Path, repo_root: Path) -> None:
-    config = load_valid_config(read_sources(repo_root))
     folder = case.parent
+    config = load_valid_config(case_sources(repo_root, folder))
     try:
         plan = build_plan(config, _request(case))
     except PlanError as exc:

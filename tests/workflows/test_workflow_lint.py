@@ -140,7 +140,9 @@ def test_deploy_project_shape() -> None:
     on = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert on["repository_dispatch"] == {"types": ["deploy"]}
     assert "configs/**" in on["push"]["paths"]
-    assert set(on["workflow_dispatch"]["inputs"]) == {"project", "environment", "images"}
+    assert set(on["workflow_dispatch"]["inputs"]) == {
+        "project", "environment", "images", "outside_window"
+    }  # fmt: skip
     jobs = workflow["jobs"]
     assert jobs["plan"]["steps"][0]["with"]["fetch-depth"] == 0
     for env in ("staging", "production"):

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 26144d348e242d96cca94017435291a5d601e251320d1333082dfae3597e8ba3
+# Deploy plan 314456a79bc9abd8d80e4aa343a6f57a18e1e617401f1d85f0cbeee9c6c3765d
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=26144d348e242d96cca94017435291a5d601e251320d1333082dfae3597e8ba3
+PLATFORM_PLAN_ID=314456a79bc9abd8d80e4aa343a6f57a18e1e617401f1d85f0cbeee9c6c3765d
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production

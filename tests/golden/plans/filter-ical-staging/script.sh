@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan b053b83ce8f52baed830299998c33625be6849809b266cf54e9fd1cf204fc574
+# Deploy plan 0575c5795c096a5549682d978f6120e994bf74fe0764f9baf69df8debf76c093
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=b053b83ce8f52baed830299998c33625be6849809b266cf54e9fd1cf204fc574
+PLATFORM_PLAN_ID=0575c5795c096a5549682d978f6120e994bf74fe0764f9baf69df8debf76c093
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging

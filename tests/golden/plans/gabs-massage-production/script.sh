@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 5cfe9ca78c8599475eb433a52eb5e3d08bef487dc75e1884f6983dc89e211242
+# Deploy plan fa136f026e9153dd0020c7c1bb6a5f58ee11f7d2d0ff78d6c05db98a5339209c
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=5cfe9ca78c8599475eb433a52eb5e3d08bef487dc75e1884f6983dc89e211242
+PLATFORM_PLAN_ID=fa136f026e9153dd0020c7c1bb6a5f58ee11f7d2d0ff78d6c05db98a5339209c
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production

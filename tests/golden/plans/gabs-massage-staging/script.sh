@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 7c1b7c1a9d638018f439fd75254cd403449aa5095f752d075e81714cd536bbbb
+# Deploy plan 5b42ad5199798a962a2e51a19d3611fd467179475f59e9e174d3011879d87a68
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=7c1b7c1a9d638018f439fd75254cd403449aa5095f752d075e81714cd536bbbb
+PLATFORM_PLAN_ID=5b42ad5199798a962a2e51a19d3611fd467179475f59e9e174d3011879d87a68
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan c9c8efa7ba5fad25d65f3263b02f7b1766cca54da88dc142a200d6f4ee6f7c60
+# Deploy plan b14bb8adb17e44fb99f567042854f74702277be4b172523967bff6598db8b4e5
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=c9c8efa7ba5fad25d65f3263b02f7b1766cca54da88dc142a200d6f4ee6f7c60
+PLATFORM_PLAN_ID=b14bb8adb17e44fb99f567042854f74702277be4b172523967bff6598db8b4e5
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production

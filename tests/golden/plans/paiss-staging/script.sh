@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan e2d96a447d84c56874c5d94ac4930793142ca7c8d4c74f3ab35cdbc9cc93dc43
+# Deploy plan 0a29f1c150062acd37656e422efe3b8d491299bf7079780fa58534f695c0e5c4
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=e2d96a447d84c56874c5d94ac4930793142ca7c8d4c74f3ab35cdbc9cc93dc43
+PLATFORM_PLAN_ID=0a29f1c150062acd37656e422efe3b8d491299bf7079780fa58534f695c0e5c4
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging

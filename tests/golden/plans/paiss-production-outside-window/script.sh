@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Deploy plan 2d64240b395de0224fd6c6bc3a765210fe6cb4d86ae01e05c72134f06fb30101
+# paiss/production, release 20261128T100000Z-7a33d33f, host prod-1
+# Secrets read from the environment at apply time: REGISTRY_TOKEN
+set -euo pipefail
+umask 077
+# <platform_lib/planning/runtime.sh is inlined here>
+PLATFORM_PLAN_ID=2d64240b395de0224fd6c6bc3a765210fe6cb4d86ae01e05c72134f06fb30101
+PLATFORM_RELEASE=20261128T100000Z-7a33d33f
+PLATFORM_ACTOR=alice
+PLATFORM_BASE=/srv/platform/projects/paiss/production
+PLATFORM_COMPOSE_PROJECT=paiss-production
+PLATFORM_STEP_NO=0
+PLATFORM_STEP_COUNT=21
+PLATFORM_LOCK_HELD=''
+PLATFORM_DOCKER_CONFIG=''
+trap platform_on_exit EXIT
+platform_rollback_plan() {
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 /etc/nginx/platform 80 443 </dev/null
+}
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261128T100000Z-7a33d33f 300 3600 </dev/null
+platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
+platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f </dev/null
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/docker-compose.yml 0600 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
+c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl
+OiAuZW52CiAgICBoZWFsdGhjaGVjazoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIs
+ICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aHoiXQogICAgICBpbnRlcnZhbDog
+MTBzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDMK
+PLATFORM_BASE64_END
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/platform.override.yml 0600 f9cce052f98ca6bb9e820d2af39ce3abdcded33605fce0231f5d5d5906780175 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg
+ZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNlcyI6IHsK
+ICAgICJ3ZWIiOiB7CiAgICAgICJpbWFnZSI6ICJnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdl
+YkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMyIsCiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5t
+dWx0aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAicHJvZHVjdGlvbiIsCiAgICAgICAg
+ImlvLmdpdGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAg
+fQogICAgfQogIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/health.tsv 0600 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+d2ViCTgwMDAJL2hlYWx0aHoK
+PLATFORM_BASE64_END
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/.env 0600 c8626f0d0d02c905fe844bf94c95b8bd4400f0e9eb5a33121024512559206602 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9wcm9kdWN0aW9uLiBEbyBub3Qg
+ZWRpdDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFp
+c3MvLmVudi5wcm9kdWN0aW9uClBBSVNTX01PREU9cHJvZHVjdGlvbgpXT1JLRVJTPTQKIyBwcm92
+aWRlZCBieSB0aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1wcm9k
+dWN0aW9uJwpQTEFURk9STV9ET01BSU49J3BhaXNzLm1lJwpQTEFURk9STV9FTlZJUk9OTUVOVD0n
+cHJvZHVjdGlvbicKUExBVEZPUk1fSU1BR0VfV0VCPSdnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNz
+LXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMzMzMycKUExBVEZPUk1fUFJPSkVDVD0ncGFpc3MnCg==
+PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
+b25nZXN0IGRvbWFpbiBuYW1lICgyNTMgY2hhcmFjdGVycykgYW5kIG1hbnkgdGVuYW50cycgbmFt
+ZXMuCnNlcnZlcl9uYW1lc19oYXNoX2J1Y2tldF9zaXplIDI1NjsKc2VydmVyX25hbWVzX2hhc2hf
+bWF4X3NpemUgODE5MjsKCm1hcCAkaHR0cF91cGdyYWRlICRwbGF0Zm9ybV9jb25uZWN0aW9uIHsK
+ICAgIGRlZmF1bHQgdXBncmFkZTsKICAgICcnICAgICAgJyc7Cn0KCiMgQW55IEhvc3Qgbm8gcm91
+dGUgbmFtZXM6IGFuIGVycm9yLCBuZXZlciBhbm90aGVyIHRlbmFudCdzIHNpdGUuCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBsaXN0ZW4gWzo6XTo4MCBkZWZhdWx0
+X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzZXJ2ZXJfdG9rZW5zIG9mZjsKICAgIGRl
+ZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAgcmV0dXJuIDQwNCAibm8gc2l0ZSBpcyBjb25maWd1
+cmVkIGZvciB0aGlzIGhvc3QgbmFtZVxuIjsKfQpzZXJ2ZXIgewogICAgbGlzdGVuIDQ0MyBzc2wg
+ZGVmYXVsdF9zZXJ2ZXI7CiAgICBsaXN0ZW4gWzo6XTo0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwog
+ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
+IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
+L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/nginx-1.plain.conf 0600 0856dc73036975e2322e2b6d78cc019eb3d7d00d3d5965c4d8a6150bc2c9406d <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
+Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
+cm9vdCAvdmFyL3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAg
+fQogICAgc2VydmVyX3Rva2VucyBvZmY7CiAgICBhZGRfaGVhZGVyIFgtQ29udGVudC1UeXBlLU9w
+dGlvbnMgbm9zbmlmZiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFJlZmVycmVyLVBvbGljeSBzdHJp
+Y3Qtb3JpZ2luLXdoZW4tY3Jvc3Mtb3JpZ2luIGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAg
+ICAgIHByb3h5X3Bhc3MgaHR0cDovL3BhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDA7CiAgICAgICAg
+cHJveHlfaHR0cF92ZXJzaW9uIDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhv
+c3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAg
+ICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJk
+ZWRfZm9yOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVt
+ZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAg
+ICAgcHJveHlfc2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/nginx-1.tls.conf 0600 de0c6e24c02ae2d05fcec7566db44ed4e65d1a2ebf44bcaac6e80fb72dac0fb5 <<'PLATFORM_BASE64_END'
+IyBwYWlzcy1wcm9kdWN0aW9uIHJvdXRlIDE6IHBhaXNzLm1lIC0+IHdlYjo4MDAwCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODA7CiAgICBsaXN0ZW4gWzo6XTo4MDsKICAgIHNlcnZlcl9uYW1lIHBhaXNz
+Lm1lOwogICAgbG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAg
+cm9vdCAvdmFyL3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAg
+fQogICAgbG9jYXRpb24gLyB7CiAgICAgICAgcmV0dXJuIDMwOCBodHRwczovLyRob3N0JHJlcXVl
+c3RfdXJpOwogICAgfQp9CnNlcnZlciB7CiAgICBsaXN0ZW4gNDQzIHNzbCBodHRwMjsKICAgIGxp
+c3RlbiBbOjpdOjQ0MyBzc2wgaHR0cDI7CiAgICBzZXJ2ZXJfbmFtZSBwYWlzcy5tZTsKICAgIHNz
+bF9jZXJ0aWZpY2F0ZSAvZXRjL2xldHNlbmNyeXB0L2xpdmUvcGFpc3MubWUvZnVsbGNoYWluLnBl
+bTsKICAgIHNzbF9jZXJ0aWZpY2F0ZV9rZXkgL2V0Yy9sZXRzZW5jcnlwdC9saXZlL3BhaXNzLm1l
+L3ByaXZrZXkucGVtOwogICAgc3NsX3Byb3RvY29scyBUTFN2MS4yIFRMU3YxLjM7CiAgICBzc2xf
+c2Vzc2lvbl9jYWNoZSBzaGFyZWQ6cGxhdGZvcm1fdGxzOjEwbTsKICAgIHNlcnZlcl90b2tlbnMg
+b2ZmOwogICAgYWRkX2hlYWRlciBYLUNvbnRlbnQtVHlwZS1PcHRpb25zIG5vc25pZmYgYWx3YXlz
+OwogICAgYWRkX2hlYWRlciBSZWZlcnJlci1Qb2xpY3kgc3RyaWN0LW9yaWdpbi13aGVuLWNyb3Nz
+LW9yaWdpbiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFN0cmljdC1UcmFuc3BvcnQtU2VjdXJpdHkg
+Im1heC1hZ2U9MzE1MzYwMDAiIGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAgICAgIHByb3h5
+X3Bhc3MgaHR0cDovL3BhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDA7CiAgICAgICAgcHJveHlfaHR0
+cF92ZXJzaW9uIDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhvc3Q7CiAgICAg
+ICAgcHJveHlfc2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAgICAgIHByb3h5
+X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJkZWRfZm9yOwog
+ICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVtZTsKICAgICAg
+ICBwcm94eV9zZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
+ciBDb25uZWN0aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/nginx.tsv 0600 a422fc12e399ef06572c27dbf19785e75fcf56bc7ec97d78cb34861afac38a6b <<'PLATFORM_BASE64_END'
+MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
+aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
+PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
+platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production 60 /etc/nginx/platform 80 443 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 'hotfix for the checkout outage (INC-231), approved by the ops lead' </dev/null
+platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
+platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null
