@@ -47,7 +47,8 @@ from platform_lib.github.settings import (
 )
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
-from platform_lib.planning.windows import effective_windows, window_state
+from platform_lib.models.windows import DeployWindows
+from platform_lib.planning.windows import effective_windows, windows_state
 
 
 def _settings(args: argparse.Namespace) -> PlatformSettings | None:
@@ -196,10 +197,10 @@ def _with_windows(
     out = []
     for gate in found:
         manifest = load_manifest(root, gate.projects[0]) if len(gate.projects) == 1 else None
-        windows = None
+        windows: tuple[DeployWindows, ...] = ()
         if gate.environment in settings.environments:
             windows = effective_windows(settings, manifest or ProjectManifest(), gate.environment)
-        out.append(replace(gate, window=window_state(windows, now)) if windows else gate)
+        out.append(replace(gate, window=windows_state(windows, now)) if windows else gate)
     return out
 
 

@@ -137,6 +137,18 @@ def _environments_and_placement(config: PlatformConfig, tenant: Tenant) -> list[
                     f"known: {known}",
                 )
             )
+    for env, count in manifest.approvals.items():
+        if env in envs and count < envs[env].approvals:
+            problems.append(
+                Problem(
+                    doc.locate(["approvals", env]),
+                    "project.fewer-approvals",
+                    f"{env} asks for {count} approval(s); the platform requires "
+                    f"{envs[env].approvals}",
+                    "a tenant may ask for more approvals than configs/platform.yml, never "
+                    "fewer; remove it or raise it",
+                )
+            )
     for key, per_env in (("windows", manifest.windows), ("approvals", manifest.approvals)):
         for env in per_env:
             if env not in envs:

@@ -29,7 +29,8 @@ def required_approvals(
     env = settings.environments[environment]
     if not env.requires_approval:
         return 0
-    return manifest.approvals.get(environment, env.approvals)
+    # A tenant's manifest can ask for more approvals, never for fewer than the platform's.
+    return max(env.approvals, manifest.approvals.get(environment, env.approvals))
 
 
 def approval_gates(project: str, environment: str, needed: int) -> list[str]:

@@ -82,11 +82,12 @@ class ProjectManifest(Model):
     `requires_approval`, in its own GitHub environments (default:
     `github.production_reviewers` of configs/platform.yml)."""
     windows: dict[EnvName, DeployWindows] = Field(default_factory=dict)
-    """Deployment windows per environment, replacing the environment's `windows` of
-    configs/platform.yml for this tenant."""
+    """Deployment windows per environment for this tenant, on top of the environment's own
+    `windows` of configs/platform.yml: a deploy must be inside both (a tenant can narrow when
+    it takes deploys, never widen it)."""
     approvals: dict[EnvName, Annotated[int, Field(ge=1, le=6)]] = Field(default_factory=dict)
-    """Distinct approvers per environment with `requires_approval`, replacing the
-    environment's `approvals` for this tenant."""
+    """Distinct approvers per environment with `requires_approval` for this tenant: more than
+    the environment's `approvals`, never fewer (`project.fewer-approvals`)."""
     environments: list[EnvName] | None = None
     """Environments this tenant deploys to (default: all of the platform's)."""
     placement: dict[EnvName, HostName] = Field(default_factory=dict)

@@ -13,7 +13,8 @@ Semantics (README "Deployment windows"):
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from platform_lib.errors import PlanError
@@ -179,14 +180,34 @@ class WindowClosed(PlanError):
 
 def effective_windows(
     settings: PlatformSettings, manifest: ProjectManifest, environment: str
-) -> DeployWindows | None:
-    """The tenant's own windows for the environment, else the environment's."""
-    own = manifest.windows.get(environment)
-    return own if own is not None else settings.environments[environment].windows
+) -> tuple[DeployWindows, ...]:
+    """The environment's windows and the tenant's own: a deploy must be inside both. A
+    tenant's manifest can narrow when it takes deploys, never widen the platform's."""
+    found = (settings.environments[environment].windows, manifest.windows.get(environment))
+    return tuple(w for w in found if w is not None)
+
+
+def windows_state(windows: Sequence[DeployWindows], now: datetime) -> WindowState:
+    """Open when every one of `windows` is open; if not, the first instant at which all are
+    (each closed one moves the candidate to its own next opening, until none is closed)."""
+    first = next((s for s in (window_state(w, now) for w in windows) if not s.open), None)
+    if first is None:
+        return WindowState(open=True)
+    moment: datetime | None = now
+    for _ in range(1000):
+        if moment is None:
+            break
+        closed = [w for w in windows if not window_state(w, moment).open]
+        if not closed:
+            break
+        moment = next_opening(closed[0], moment)
+    else:
+        moment = None
+    return replace(first, next_open=moment)
 
 
 def check_window(
-    windows: DeployWindows | None,
+    windows: Sequence[DeployWindows],
     project: str,
     environment: str,
     now: datetime,
@@ -194,9 +215,9 @@ def check_window(
 ) -> WindowOverride | None:
     """None when a deploy may start at `now`; the override to record when the windows are
     closed and `outside_window` gives a reason; `WindowClosed` otherwise."""
-    if windows is None:
+    if not windows:
         return None
-    state = window_state(windows, now)
+    state = windows_state(windows, now)
     if state.open:
         return None
     reason = (outside_window or "").strip()

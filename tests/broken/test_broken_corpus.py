@@ -60,6 +60,7 @@ RULES = frozenset(
         "project.platform-secret",
         "env.platform-secret",
         "settings.unused-grant",
+        "project.fewer-approvals",
         "yaml.syntax",
         "yaml.duplicate-key",
         "yaml.too-large",

@@ -1,7 +1,7 @@
 """Deployment windows in plans: production held to Mon-Fri 09:00-17:00 Europe/Berlin with a
 year-end freeze. A deploy outside them is refused before any host is
 asked anything, an override is recorded in the plan and in the host's release record, a
-tenant's own windows replace the environment's, and rollbacks are never held back."""
+tenant's own windows narrow the environment's, and rollbacks are never held back."""
 
 from __future__ import annotations
 
@@ -77,15 +77,23 @@ def test_an_override_is_recorded_in_the_plan_and_handed_to_the_release_record() 
     assert record.argv[-1] == "INC-231 checkout down"
 
 
-def test_a_tenant_s_own_windows_replace_the_environment_s() -> None:
-    manifest = SOURCES["configs/paiss/project.yml"] + (
+def test_a_tenant_s_own_windows_narrow_the_environment_s_and_never_widen_them() -> None:
+    wider = SOURCES["configs/paiss/project.yml"] + (
         "windows:\n  production:\n    time_zone: Asia/Tokyo\n"
         "    allow: [{days: [sat], start: '18:00', end: '20:00'}]\n"
     )
-    own = config(**{"configs/paiss/project.yml": manifest})
-    assert build_plan(own, request(SATURDAY)).window_override is None  # 19:00 in Tokyo
-    with pytest.raises(WindowClosed):
-        build_plan(own, request(THURSDAY))
+    with pytest.raises(WindowClosed):  # 19:00 in Tokyo, but Saturday in Berlin
+        build_plan(config(**{"configs/paiss/project.yml": wider}), request(SATURDAY))
+    narrower = SOURCES["configs/paiss/project.yml"] + (
+        "windows:\n  production:\n    time_zone: Europe/Berlin\n"
+        "    allow: [{days: [tue], start: '10:00', end: '12:00'}]\n"
+    )
+    own = config(**{"configs/paiss/project.yml": narrower})
+    with pytest.raises(WindowClosed) as refused:
+        build_plan(own, request(THURSDAY))  # the platform's window is open, the tenant's not
+    assert refused.value.state.next_open == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    tuesday = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)  # 11:30 in Berlin
+    assert build_plan(own, request(tuesday)).window_override is None
 
 
 def test_rollbacks_are_never_held_back_by_windows() -> None:

@@ -23,6 +23,7 @@ from platform_lib.planning.windows import (
     next_opening,
     to_instant,
     window_state,
+    windows_state,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -171,20 +172,20 @@ def test_windows_that_never_open_have_no_next_opening() -> None:
 def test_check_window_refuses_records_an_override_or_lets_through() -> None:
     saturday = utc("2026-11-28T10:00:00Z")
     with pytest.raises(WindowClosed) as refused:
-        check_window(OFFICE, "shop", "production", saturday, None)
+        check_window((OFFICE,), "shop", "production", saturday, None)
     assert refused.value.state.next_open == utc("2026-11-30T08:00:00Z")
     assert (refused.value.project, refused.value.environment) == ("shop", "production")
     with pytest.raises(WindowClosed):
-        check_window(OFFICE, "shop", "production", saturday, "   ")  # a reason, not blanks
+        check_window((OFFICE,), "shop", "production", saturday, "   ")  # a reason, not blanks
 
-    override = check_window(OFFICE, "shop", "production", saturday, "INC-231 hotfix")
+    override = check_window((OFFICE,), "shop", "production", saturday, "INC-231 hotfix")
     assert override is not None
     assert override.reason == "INC-231 hotfix"
     assert override.next_open == "2026-11-30T09:00:00+01:00"
 
     thursday = utc("2026-11-26T12:00:00Z")
-    assert check_window(OFFICE, "shop", "production", thursday, "not needed") is None
-    assert check_window(None, "shop", "production", saturday, None) is None
+    assert check_window((OFFICE,), "shop", "production", thursday, "not needed") is None
+    assert check_window((), "shop", "production", saturday, None) is None
 
 
 @pytest.mark.parametrize(
@@ -210,3 +211,19 @@ def test_invalid_windows_are_refused_where_they_are(
     with pytest.raises(ValidationError) as refused:
         DeployWindows.model_validate(windows)
     assert [tuple(e["loc"])[: len(where)] for e in refused.value.errors()] == [where]
+
+
+def test_several_windows_open_only_together_and_next_open_is_when_all_are() -> None:
+    tenant = DeployWindows.model_validate(
+        {
+            "time_zone": "Europe/Berlin",
+            "allow": [{"days": ["sat", "mon"], "start": "10:00", "end": "12:00"}],
+        }
+    )
+    thursday = utc("2026-11-26T12:00:00Z")  # the office is open, the tenant's window not
+    state = windows_state((OFFICE, tenant), thursday)
+    # Saturday 10:00 opens the tenant's window but not the office; Monday 09:00 the office
+    # but not the tenant's: Monday 10:00 Berlin is the first instant both are open.
+    assert (state.open, state.next_open) == (False, utc("2026-11-30T09:00:00Z"))
+    assert windows_state((OFFICE, tenant), utc("2026-11-30T09:30:00Z")).open
+    assert windows_state((), thursday).open

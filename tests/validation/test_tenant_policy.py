@@ -15,6 +15,7 @@ from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.errors import Location, PlanError, PlatformError, Problem
 from platform_lib.execution.apply import gather_secrets
+from platform_lib.github.gates import required_approvals
 from platform_lib.planning.builder import PlanRequest, build_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -404,3 +405,22 @@ def test_tenant_secret_variables_never_collide() -> None:
     names = [tenant_secret_variable(project, name) for project, name in pairs]
     assert names == ["FILTER_ICAL__X", "FILTER__ICAL__X", "A_B__C", "A__B__C"]
     assert len(set(names)) == len(names)
+
+
+def test_a_tenant_cannot_ask_for_fewer_production_approvals_than_the_platform() -> None:
+    tree = dict(BASE)
+    tree[PLATFORM] = BASE[PLATFORM].replace(
+        "    requires_approval: true\n", "    requires_approval: true\n    approvals: 2\n", 1
+    )
+    tree[PROJECT] = BASE[PROJECT] + "\napprovals:\n  production: 1\n"
+    assert only(tree) == Problem(
+        Location(PROJECT, 16, 3, "/approvals/production"), "project.fewer-approvals",
+        "production asks for 1 approval(s); the platform requires 2",
+        "a tenant may ask for more approvals than configs/platform.yml, never fewer; remove "
+        "it or raise it",
+    )  # fmt: skip
+    config = load_valid_config({**tree, PROJECT: BASE[PROJECT] + "\napprovals:\n  production: 3\n"})
+    assert required_approvals(config.settings, config.tenants["paiss"].manifest, "production") == 3
+    # Past validation too, the platform's count holds.
+    fewer = config.tenants["paiss"].manifest.model_copy(update={"approvals": {"production": 1}})
+    assert required_approvals(config.settings, fewer, "production") == 2
