@@ -22,9 +22,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     with Connections(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.execution.deploy import deploy
+        from platform_lib.notifications.hooks import notified_deploy
 
-        config = common.config(args)
-        plan = deploy(config, plan_request(args), hosts, os.environ, common.log)
+        config, request = common.config(args), plan_request(args)
+        plan = notified_deploy(
+            config, request, lambda: deploy(config, request, hosts, os.environ, common.log),
+            common.log,
+        )  # fmt: skip
     common.log(f"deployed {plan.project}/{plan.environment}: release {plan.release}")
     return 0
 
@@ -62,6 +66,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.execution.deploy import rollback
         from platform_lib.models.host_state import HostState
+        from platform_lib.notifications.hooks import notified_rollback
         from platform_lib.planning.rollback import RollbackRequest
 
         config = common.config(args)
@@ -71,7 +76,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             platform_sha=common.platform_sha(common.root(args), None),
             state=HostState(), to_release=args.to,
         )  # fmt: skip
-        plan = rollback(config, request, hosts, common.log)
+        plan = notified_rollback(
+            config, request, lambda: rollback(config, request, hosts, common.log), common.log
+        )
     common.log(f"rolled back {plan.project}/{plan.environment} to release {plan.release}")
     return 0
 

@@ -257,6 +257,8 @@ def _review(args: argparse.Namespace, state: str) -> int:
         f"{state}: {args.env} of {', '.join(gate.projects)} in run {gate.run_id} "
         f"(environment {gate.github_environment})"
     )
+    tally = (min(counted[0], len(counted[1].approvers) + 1), counted[0]) if counted else None
+    _announce_review(args, settings, gate, state, tally)
     if counted is not None:
         needed, done, allowed = counted
         left = max(0, needed - len(done.approvers) - 1)
@@ -265,6 +267,27 @@ def _review(args: argparse.Namespace, state: str) -> int:
             + (f"; {left} more needed, from: {', '.join(allowed) or 'nobody left'}" if left else "")
         )
     return 0
+
+
+def _announce_review(
+    args: argparse.Namespace,
+    settings: PlatformSettings | None,
+    gate: approvals.Gate,
+    state: str,
+    counted: tuple[int, int] | None,
+) -> None:
+    """Tell the projects' notification sinks (bounded in time; never fails the review)."""
+    from platform_lib.notifications.events import Review
+    from platform_lib.notifications.hooks import notify_review
+
+    try:
+        actor = common.actor(None)
+    except UsageError:
+        actor = "unknown"
+    manifests = {p: load_manifest(common.root(args), p) for p in gate.projects}
+    review = Review(gate.environment, actor, state, gate.run_url, dict(gate.images),
+                    args.comment, counted)  # fmt: skip
+    notify_review(settings, manifests, review, common.log)
 
 
 def _approval_count(

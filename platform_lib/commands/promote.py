@@ -16,6 +16,7 @@ from platform_lib.execution.connect import Connections
 from platform_lib.execution.deploy import deploy
 from platform_lib.execution.host_state import read_state
 from platform_lib.models.host_state import HostState
+from platform_lib.notifications.hooks import notified_deploy
 from platform_lib.planning.builder import PlanRequest, base_dir, find_tenant, target_host
 
 
@@ -63,7 +64,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
             if input(f"Deploy this to {args.env}? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("nothing done")
                 return 1
-        plan = deploy(config, request, hosts, os.environ, common.log)
+        plan = notified_deploy(
+            config, request, lambda: deploy(config, request, hosts, os.environ, common.log),
+            common.log,
+        )  # fmt: skip
     common.log(f"promoted {tenant.name} to {args.env}: release {plan.release}")
     return 0
 

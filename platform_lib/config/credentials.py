@@ -16,9 +16,24 @@ BUILT_IN: Final = frozenset({"DEPLOY_SSH_KEY", "PLATFORM_SSH_KEY", "GITHUB_TOKEN
 RESERVED_PREFIXES: Final = ("GITHUB_", "ACTIONS_", "RUNNER_")
 
 
+def notification_credentials(settings: PlatformSettings) -> frozenset[str]:
+    """The variables of the platform's own notification sinks (webhook URLs, HMAC keys)."""
+    return frozenset(
+        name
+        for environment in settings.environments.values()
+        for sink in environment.notifications
+        for name in (sink.url_secret, getattr(sink, "key_secret", None))
+        if name is not None
+    )
+
+
 def platform_credentials(settings: PlatformSettings) -> frozenset[str]:
     token = settings.registry.token_secret
-    return BUILT_IN | {*settings.platform_secrets, *([token] if token else [])}
+    return (
+        BUILT_IN
+        | notification_credentials(settings)
+        | {*settings.platform_secrets, *([token] if token else [])}
+    )
 
 
 def is_platform_credential(name: str, settings: PlatformSettings) -> bool:

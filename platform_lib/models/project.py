@@ -18,6 +18,7 @@ from platform_lib.models.names import (
     ServiceName,
     VolumeName,
 )
+from platform_lib.models.notifications import Sink
 from platform_lib.models.windows import DeployWindows
 
 
@@ -100,3 +101,7 @@ class ProjectManifest(Model):
     """Names of secrets taken from the deploy environment and written to the host's env file."""
     backups: list[Backup] = Field(default_factory=list)
     """Backups taken before every switch to a new release."""
+    notifications: dict[EnvName, list[Sink]] = Field(default_factory=dict)
+    """Sinks of the tenant's own per environment, on top of the environment's (which it
+    cannot remove). Their variables follow the tenant secret contract: `url_secret: NAME` is
+    read from `<PROJECT>__NAME`, like the tenant's secrets (never written to the host)."""

@@ -16,6 +16,7 @@ from platform_lib.models.names import (
     SecretName,
     ServiceName,
 )
+from platform_lib.models.notifications import NotificationLimits, Sink
 from platform_lib.models.windows import DeployWindows
 
 # The host's public SSH key, `TYPE BASE64` as in a known_hosts line.
@@ -92,6 +93,10 @@ class Environment(Model):
     """The environment whose verified image digests this one deploys (promotion by digest)."""
     windows: DeployWindows | None = None
     """When deploys may start (default: any time); a tenant's manifest may set its own."""
+    notifications: list[Sink] = Field(default_factory=list)
+    """Where deploys and approvals of every tenant in this environment are announced. A
+    tenant's manifest may add sinks of its own, never remove these. The variables they name
+    are the platform's credentials: no tenant may declare them."""
 
     @model_validator(mode="after")
     def _approvals_need_approval(self) -> Environment:
@@ -243,10 +248,13 @@ class PlatformSettings(Model):
     e.g. one the platform's monitoring runs on. Every other network of a tenant is its own."""
     platform_secrets: list[SecretName] = Field(default_factory=list)
     """Names of the platform's own credentials beyond the built-in ones (the registry's
-    `token_secret`, `DEPLOY_SSH_KEY`, `PLATFORM_SSH_KEY`, `GITHUB_TOKEN`, `GH_TOKEN`): no
-    tenant may declare them, and no deploy gives them to a tenant."""
+    `token_secret`, the variables of every environment's `notifications`, `DEPLOY_SSH_KEY`,
+    `PLATFORM_SSH_KEY`, `GITHUB_TOKEN`, `GH_TOKEN`): no tenant may declare them, and no deploy
+    gives them to a tenant."""
     grants: list[Grant] = Field(default_factory=list)
     """Exceptions to the tenant security policy, each for one named tenant with a reason."""
+    notification_limits: NotificationLimits = NotificationLimits()
+    """Time bounds of the notifications: per request, retries, per event."""
     proxy: Proxy | None = None
     """The edge proxy on the Docker hosts. Without it, routed services are recreated in
     place (a short outage per deploy) and checked at their containers' addresses."""
