@@ -30,6 +30,20 @@ def platform_secret_problems(config: PlatformConfig, tenant: Tenant) -> list[Pro
                     HINT,
                 )
             )
+    for env, sinks in tenant.manifest.notifications.items():
+        for index, sink in enumerate(sinks):
+            for key in ("url_secret", "key_secret"):
+                variable = getattr(sink, key, None)
+                if variable is not None and is_platform_credential(variable, settings):
+                    problems.append(
+                        Problem(
+                            tenant.manifest_doc.locate(["notifications", env, index, key]),
+                            "project.platform-secret",
+                            f"notification sink variable {variable} is one of the platform's "
+                            "own credentials",
+                            HINT,
+                        )
+                    )
     for path, value in string_values(tenant.compose.data):
         if "$" not in value:
             continue

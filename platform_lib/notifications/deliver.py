@@ -116,8 +116,8 @@ def _deliver_one(event: Event, target: Target, environ: Mapping[str, str],
     reason = "budget spent"
     for attempt in range(limits.retries + 1):
         left = deadline - clock()
-        if left <= 0:
-            return Delivery(target, False, attempt, "budget spent")
+        if left <= 0:  # the reason of the last attempt, if there was one
+            return Delivery(target, False, attempt, reason)
         request = _request(event, target, environ, wall)
         if isinstance(request, str):
             return Delivery(target, False, attempt, request)
