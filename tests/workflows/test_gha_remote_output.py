@@ -120,5 +120,5 @@ def test_a_child_writing_straight_to_the_log_runs_with_commands_stopped(
     gha: ModuleType, capfd: pytest.CaptureFixture[str]
 ) -> None:
     done = gha.platform(["--version"], stream=True)
-    token, text = paused(capfd.readouterr().out.splitlines())
+    token, _ = paused(capfd.readouterr().out.splitlines())
     assert done.returncode == 0 and token not in done.stdout

@@ -7,12 +7,11 @@ tag instead of a digest is refused before anything is installed or sent."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import threading
-import time
 from typing import Any
 
 import pytest
