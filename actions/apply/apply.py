@@ -167,16 +167,9 @@ class Deployer:
         if actor:
             args += ["--actor", actor]
         args += self.outside_window
-        lines: list[str] = []
-        with subprocess.Popen(
-            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-                lines.append(line.rstrip("\n"))
-        return proc.returncode, "\n".join(lines[-LOG_TAIL:])
+        # the host's output and the tenant's container logs, with workflow commands stopped
+        code, lines = gha.stream(args, env, keep=LOG_TAIL)
+        return code, "\n".join(lines)
 
 
 def secrets_for(

@@ -1,6 +1,12 @@
 """The GitHub Actions runner protocol for the platform's action scripts: step outputs, the job
 summary, annotations and masks, written exactly as the runner reads them (and printed plainly
-when a script runs outside Actions, e.g. in a test or on a workstation)."""
+when a script runs outside Actions, e.g. in a test or on a workstation).
+
+Output from elsewhere (a host's deploy log, a tenant's container logs, GitHub's answers) is
+never read as workflow commands: it is written between `::stop-commands::<token>` and
+`::<token>::`, GitHub's documented way to pause them, with a fresh random token each time
+(`RemoteOutput`, `commands_stopped`). A tenant's container that prints `::add-mask::`,
+`::error::` or `::stop-commands::` lines therefore forges no annotation and masks nothing."""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import TextIO
 
 
 def _escape_data(text: str) -> str:
@@ -72,6 +81,91 @@ def end_group() -> None:
     print("::endgroup::", flush=True)
 
 
+def new_token() -> str:
+    """An unguessable stop-commands token: 128 random bits."""
+    return secrets.token_hex(16)
+
+
+class RemoteOutput:
+    """Writes text from elsewhere to the log with workflow commands stopped. The token is
+    picked before any of that text is seen; should a line ever contain it, commands are
+    resumed and stopped again under a new token first, so no text can end the pause."""
+
+    def __init__(self, out: TextIO | None = None, token: Callable[[], str] = new_token) -> None:
+        self._out = out
+        self._new_token = token
+        self.token = ""
+        self.tokens: list[str] = []
+
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stdout
+
+    def _stop(self, text: str = "") -> None:
+        token = self._new_token()
+        while not token or token in text:
+            token = self._new_token()
+        self.token = token
+        self.tokens.append(token)
+        self.out.write(f"::stop-commands::{token}\n")
+        self.out.flush()
+
+    def _resume(self) -> None:
+        self.out.write(f"::{self.token}::\n")
+        self.out.flush()
+
+    def __enter__(self) -> RemoteOutput:
+        self._stop()
+        return self
+
+    def write(self, text: str) -> None:
+        if self.token in text:
+            self._resume()
+            self._stop(text)
+        self.out.write(text)
+        self.out.flush()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._resume()
+
+
+@contextmanager
+def commands_stopped() -> Iterator[str]:
+    """Stop workflow commands while a child process writes straight to the log (it cannot
+    know the token: it is made here, after the child's arguments, and never passed on)."""
+    with RemoteOutput() as remote:
+        yield remote.token
+
+
+def stream(
+    args: Sequence[str], env: Mapping[str, str] | None = None, keep: int = 200
+) -> tuple[int, list[str]]:
+    """Run `args`, writing its stdout and stderr to the log as they come, with workflow
+    commands stopped; the exit code and the last `keep` lines."""
+    lines: list[str] = []
+    with (
+        RemoteOutput() as remote,
+        subprocess.Popen(
+            args,
+            env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            remote.write(line if line.endswith("\n") else line + "\n")
+            lines.append(line.rstrip("\n"))
+            del lines[:-keep]
+    return proc.returncode, lines
+
+
 def platform(
     args: Sequence[str],
     env: Mapping[str, str] | None = None,
@@ -79,8 +173,17 @@ def platform(
     timeout: float = 3600,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m platform_lib ARGS` with the interpreter running this script (the platform's
-    venv). `stream` passes stderr (progress) through to the log as it happens; stdout (data) is
-    always captured."""
+    venv). `stream` passes stderr (progress) through to the log as it happens, with workflow
+    commands stopped; stdout (data) is always captured."""
+    if stream:
+        with commands_stopped():
+            return _platform(args, env, True, timeout)
+    return _platform(args, env, False, timeout)
+
+
+def _platform(
+    args: Sequence[str], env: Mapping[str, str] | None, stream: bool, timeout: float
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "platform_lib", *args],
         env=dict(env) if env is not None else None,

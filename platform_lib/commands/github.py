@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,16 @@ from platform_lib.github import approvals, environments, gates, oidc, oidc_http
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import (
     ApprovalRefused,
+    FollowFailed,
     Forbidden,
+    GitHubError,
     NotFound,
     RateLimited,
     Unprocessable,
 )
 from platform_lib.github.follow import (
+    RUN_URL_TIMEOUT,
+    WAIT_TIMEOUT,
     Poll,
     apply_environments,
     find_run,
@@ -77,6 +82,8 @@ def _project(name: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
+    """Send the deploy request; then, best effort, find the run it started (`--run-url`), or
+    follow it until the environment is deployed (`--wait`, which fails with the deploy)."""
     app_repository = os.environ.get("GITHUB_REPOSITORY") or ""
     commit = args.commit or os.environ.get("GITHUB_SHA") or ""
     if not app_repository or not commit:
@@ -94,22 +101,97 @@ def cmd_notify(args: argparse.Namespace) -> int:
         commit=commit,
         actor=os.environ.get("GITHUB_ACTOR") or "",
         app_repository=app_repository,
+        request_id=args.request_id or secrets.token_hex(8),
         id_token=oidc_http.fetch_id_token(os.environ, audience),
     )
     client = _client()
-    sent_at = datetime.now(UTC)
     client.dispatch(repo, EVENT_TYPE, payload.model_dump(mode="json"))
     common.log(f"notified {repo}: {payload.run_name}")
-    if args.wait is None and not args.run_url:
-        return 0
-    poll = Poll(timeout=args.timeout, interval=args.poll_interval)
-    run = find_run(client, repo, payload.run_name, sent_at, poll)
-    common.log(f"run {run.id}: {run.html_url}")
-    if args.wait is not None:
-        job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
-        common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
-    print(run.html_url)
+    result = NotifyResult(payload.request_id or "", payload.run_name)
+    try:
+        if args.wait is not None:
+            _follow(client, repo, payload, args, result)
+        elif args.run_url:
+            _find_run_url(client, repo, payload, args, result)
+    finally:
+        if args.format == "json":
+            print(json.dumps(result.to_json(), sort_keys=True))
+        elif result.run_url:
+            print(result.run_url)
     return 0
+
+
+@dataclass
+class NotifyResult:
+    """What `notify --format json` reports once the request is sent: `run_url` is None when
+    the run was not found (`warning` says why), `waited` the environment followed."""
+
+    request_id: str
+    run_name: str
+    run_url: str | None = None
+    warning: str | None = None
+    waited: str | None = None
+    wait_error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "run_name": self.run_name,
+            "run_url": self.run_url,
+            "warning": self.warning,
+            "waited": self.waited,
+            "wait_error": self.wait_error,
+        }
+
+
+RUNS_PERMISSION = "listing a private platform repository's runs needs Actions: read on it"
+
+
+def _find_run_url(
+    client: GitHubClient,
+    repo: Repo,
+    payload: DeployPayload,
+    args: argparse.Namespace,
+    result: NotifyResult,
+) -> None:
+    """Best effort: the request is sent, so not finding its run is a warning, never a
+    failure."""
+    poll = Poll(timeout=args.timeout or RUN_URL_TIMEOUT, interval=args.poll_interval)
+    try:
+        run = find_run(client, repo, payload.request_id or "", poll)
+    except (Forbidden, NotFound) as exc:
+        result.warning = f"the request was sent; its run was not found: {exc} ({RUNS_PERMISSION})"
+    except GitHubError as exc:
+        result.warning = f"the request was sent; its run was not found: {exc}"
+    else:
+        result.run_url = run.html_url
+        common.log(f"run {run.id}: {run.html_url}")
+    if result.warning:
+        common.log(f"warning: {result.warning}")
+
+
+def _follow(
+    client: GitHubClient,
+    repo: Repo,
+    payload: DeployPayload,
+    args: argparse.Namespace,
+    result: NotifyResult,
+) -> None:
+    """Follow exactly the run this request started until `--wait` is deployed; fail with it."""
+    poll = Poll(timeout=args.timeout or WAIT_TIMEOUT, interval=args.poll_interval)
+    result.waited = args.wait
+    try:
+        run = find_run(client, repo, payload.request_id or "", poll)
+        result.run_url = run.html_url
+        common.log(f"run {run.id}: {run.html_url}")
+        job = follow_job(client, repo, run, payload.project, args.wait, poll, common.log)
+    except (Forbidden, NotFound) as exc:
+        result.wait_error = f"cannot follow the platform run: {exc} ({RUNS_PERMISSION})"
+        raise FollowFailed(result.wait_error) from None
+    except GitHubError as exc:
+        result.wait_error = str(exc)
+        raise
+    common.log(f"{payload.project} deployed to {args.wait}: {job.html_url or run.html_url}")
 
 
 def _refusal(reason: oidc.Refusal, message: str) -> int:
@@ -507,14 +589,33 @@ def register(sub: Any) -> None:
         "which the platform requires it to be)",
     )
     p.add_argument(
+        "--request-id",
+        metavar="HEX",
+        help="this request's id, in the payload and the run's title (default: 16 random hex "
+        "digits); the run it started is found by it",
+    )
+    p.add_argument(
         "--wait", metavar="ENV", help="follow the run until ENV (e.g. staging) is deployed"
     )
     p.add_argument(
         "--run-url",
         action="store_true",
-        help="find the platform run the dispatch started and print its URL (implied by --wait)",
+        help="find the platform run the dispatch started and print its URL, best effort: "
+        "a warning, not a failure, when it cannot (implied by --wait)",
     )
-    p.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"how long to look for the run ({RUN_URL_TIMEOUT:.0f}) or follow it "
+        f"({WAIT_TIMEOUT:.0f} with --wait)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: the run URL on stdout; json: request id, run URL, warning, wait result",
+    )
     p.add_argument("--poll-interval", type=float, default=10.0, metavar="SECONDS")
     p.set_defaults(func=cmd_notify)
 

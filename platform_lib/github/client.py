@@ -144,6 +144,52 @@ class GitHubClient:
                 break
         return jobs
 
+    # Deployments (in an app repository) --------------------------------------------------
+
+    def create_deployment(
+        self, repo: Repo, sha: str, environment: str, *, description: str, production: bool
+    ) -> models.Deployment:
+        """`POST /repos/{o}/{r}/deployments` of exactly `sha`: no merge of the default branch
+        (`auto_merge: false`) and no commit-status checks (`required_contexts: []`), since
+        the platform deploys images already built and verified. Needs Deployments: write."""
+        path = f"{repo.path}/deployments"
+        body = {
+            "ref": sha,
+            "environment": environment,
+            "description": description[:140],
+            "auto_merge": False,
+            "required_contexts": [],
+            "production_environment": production,
+            "transient_environment": False,
+        }
+        return _parse(
+            "POST", path, models.Deployment, self.transport.request("POST", path, body=body)
+        )
+
+    def create_deployment_status(
+        self,
+        repo: Repo,
+        deployment_id: int,
+        state: str,
+        *,
+        log_url: str,
+        environment_url: str = "",
+        description: str = "",
+    ) -> models.DeploymentStatus:
+        """`POST .../deployments/{id}/statuses`; `auto_inactive` marks the environment's
+        earlier successful deployments inactive once this one succeeds."""
+        path = f"{repo.path}/deployments/{deployment_id}/statuses"
+        body: dict[str, Any] = {
+            "state": state,
+            "log_url": log_url,
+            "description": description[:140],
+            "auto_inactive": True,
+        }
+        if environment_url:
+            body["environment_url"] = environment_url
+        answer = self.transport.request("POST", path, body=body)
+        return _parse("POST", path, models.DeploymentStatus, answer)
+
     # Approvals -------------------------------------------------------------------------
 
     def pending_deployments(self, repo: Repo, run_id: int) -> list[models.PendingDeployment]:

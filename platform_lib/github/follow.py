@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from platform_lib.errors import PlatformError
 from platform_lib.github.approvals import WaitingRun
@@ -16,10 +15,15 @@ from platform_lib.github.environments import DesiredEnvironment, ReviewerHandle,
 from platform_lib.github.errors import FollowFailed
 from platform_lib.github.models import Job, WorkflowRun
 from platform_lib.github.naming import WORKFLOW_FILE
-from platform_lib.github.runs import deploy_job, failure_reason, started_by
+from platform_lib.github.runs import deploy_job, failure_reason, run_for_request
 
-CLOCK_SKEW = timedelta(minutes=2)
-"""How much earlier than our clock GitHub may date a run we just started."""
+RUN_URL_TIMEOUT = 120.0
+"""How long `notify --run-url` looks for the run a dispatch started (it usually shows in
+seconds): the URL is a convenience, a deploy request never fails for want of it."""
+
+WAIT_TIMEOUT = 3600.0
+"""How long `notify --wait` follows a deploy: at least the deploy workflow's plan and staging
+jobs' `timeout-minutes` together (10 + 40), with room for a queue; a test keeps it so."""
 
 
 @dataclass
@@ -30,19 +34,17 @@ class Poll:
     clock: Callable[[], float] = time.monotonic
 
 
-def find_run(
-    client: GitHubClient, repo: Repo, title: str, since: datetime, poll: Poll
-) -> WorkflowRun:
-    """The run of the deploy workflow a repository_dispatch titled `title` started."""
+def find_run(client: GitHubClient, repo: Repo, request_id: str, poll: Poll) -> WorkflowRun:
+    """The run of the deploy workflow the repository_dispatch with `request_id` started."""
     deadline = poll.clock() + poll.timeout
     while True:
         runs = client.workflow_runs(repo, WORKFLOW_FILE, event="repository_dispatch", pages=1)
-        run = started_by(runs, title, since - CLOCK_SKEW)
+        run = run_for_request(runs, request_id)
         if run is not None:
             return run
         if poll.clock() >= deadline:
             raise FollowFailed(
-                f"no run of {WORKFLOW_FILE} in {repo} started for {title!r} within "
+                f"no run of {WORKFLOW_FILE} in {repo} started for request {request_id} within "
                 f"{poll.timeout:.0f} s: is the workflow on the default branch, and does it "
                 "listen to repository_dispatch type 'deploy'?"
             )

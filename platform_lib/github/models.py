@@ -157,3 +157,18 @@ class EnvironmentSecrets(_Answer):
 
     total_count: int
     secrets: list[SecretName]
+
+
+class Deployment(_Answer):
+    """`POST /repos/{o}/{r}/deployments` (201): a deployment of a commit to an environment."""
+
+    id: int
+    sha: str
+    environment: str
+
+
+class DeploymentStatus(_Answer):
+    """`POST .../deployments/{id}/statuses` (201)."""
+
+    id: int
+    state: Literal["error", "failure", "inactive", "pending", "success", "queued", "in_progress"]

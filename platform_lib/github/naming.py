@@ -4,8 +4,10 @@ GitHub's REST API returns neither a run's workflow_dispatch inputs nor its repos
 payload. What a waiting run would deploy is therefore read from names the workflow sets:
 
 - the run title (`run-name:`), rendered by `render_title`:
-      deploy <project>[ to <environment>][: <service>=<ref> ...][ (<source>)]
-  `notify` sends the whole title as `client_payload.run_name`; a workflow_dispatch run builds
+      deploy <project>[ to <environment>][: <service>=<ref> ...][ (<source>)][ [request <id>]]
+  `notify` sends the whole title as `client_payload.run_name`, ending in the request's own
+  random id, so the sender finds exactly the run its request started (`run_for_request`)
+  however many look alike; a workflow_dispatch run builds
   it from its inputs: `deploy <project> to <environment>: <images> (by <actor>)`;
 - each deploy job's name: `deploy <project> to <environment>` (matrix jobs included), which
   says which projects a run's waiting environment gate would release, and how staging went;
@@ -32,7 +34,8 @@ _PROJECT = PROJECT_NAME_PATTERN
 _ENV = ENV_NAME_PATTERN
 _TITLE = re.compile(
     rf"^deploy (?P<project>{_PROJECT})(?: to (?P<env>{_ENV}))?"
-    r"(?::(?P<images>[^()]*))?(?: \((?P<source>[^()]*)\))?\s*$"
+    r"(?::(?P<images>[^()\[\]]*))?(?: \((?P<source>[^()]*)\))?"
+    r"(?: \[request (?P<request>[0-9a-f]+)\])?\s*$"
 )
 _GITHUB_ENV = re.compile(
     rf"^(?P<project>{_PROJECT})-(?P<env>{_ENV})(?:-approval-(?P<gate>[1-9]))?$"
@@ -46,6 +49,7 @@ class RunTitle:
     environment: str | None = None
     images: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
+    request_id: str | None = None
 
 
 def short_ref(ref: str) -> str:
@@ -59,11 +63,13 @@ def render_title(
     images: Mapping[str, str],
     environment: str | None = None,
     source: str | None = None,
+    request_id: str | None = None,
 ) -> str:
     text = f"deploy {project}" + (f" to {environment}" if environment else "")
     if images:
         text += ": " + " ".join(f"{s}={short_ref(r)}" for s, r in sorted(images.items()))
-    return text + (f" ({source})" if source else "")
+    text += f" ({source})" if source else ""
+    return text + (f" [request {request_id}]" if request_id else "")
 
 
 def parse_title(title: str) -> RunTitle | None:
@@ -77,7 +83,7 @@ def parse_title(title: str) -> RunTitle | None:
         service, sep, ref = token.partition("=")
         if sep and service and ref:
             images[service] = ref
-    return RunTitle(match["project"], match["env"], images, match["source"])
+    return RunTitle(match["project"], match["env"], images, match["source"], match["request"])
 
 
 def job_name(project: str, environment: str) -> str:

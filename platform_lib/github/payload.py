@@ -23,6 +23,7 @@ MAX_BYTES = 64 * 1024
 ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
 COMMIT_PATTERN = r"^[0-9a-f]{40}([0-9a-f]{24})?$"
 MAX_TOKEN = 16 * 1024
+REQUEST_ID_PATTERN = r"^[0-9a-f]{16,64}$"
 
 
 def payload_size(client_payload: Mapping[str, Any]) -> int:
@@ -63,6 +64,10 @@ class DeployPayload(BaseModel):
     app_repository: GitHubRepository
     run_name: str
     """The run title the workflow shows (`run-name:`); `pending` reads it back."""
+    request_id: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
+    """A random id the sender picks for this one request, also at the end of `run_name`: the
+    sender finds and follows exactly the run its request started. None from senders older
+    than it."""
     id_token: str | None = Field(default=None, max_length=MAX_TOKEN, repr=False)
     """The sender's GitHub Actions OIDC token for the platform repository (`oidc`): proves
     which repository, commit and actor the request comes from. Never shown or logged."""
@@ -94,6 +99,7 @@ class DeployPayload(BaseModel):
         commit: str,
         actor: str,
         app_repository: str,
+        request_id: str | None = None,
         id_token: str | None = None,
     ) -> DeployPayload:
         fields: dict[str, Any] = {
@@ -102,6 +108,7 @@ class DeployPayload(BaseModel):
             "commit": commit,
             "actor": actor,
             "app_repository": app_repository,
+            "request_id": request_id,
             "id_token": id_token,
         }
         try:
@@ -113,7 +120,9 @@ class DeployPayload(BaseModel):
 
 def deploy_title(payload: DeployPayload) -> str:
     source = f"{payload.app_repository}@{payload.commit[:7]} by {payload.actor}"
-    return render_title(payload.project, payload.images, source=source)
+    return render_title(
+        payload.project, payload.images, source=source, request_id=payload.request_id
+    )
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -4,19 +4,25 @@ Pure functions over GitHub's answers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from platform_lib.github.models import Job, WorkflowRun
-from platform_lib.github.naming import parse_job_name
+from platform_lib.github.naming import parse_job_name, parse_title
 
 
-def started_by(runs: Sequence[WorkflowRun], title: str, since: datetime) -> WorkflowRun | None:
-    """The newest run titled `title` created at or after `since`.
+def run_for_request(runs: Sequence[WorkflowRun], request_id: str) -> WorkflowRun | None:
+    """The run a repository_dispatch with this `request_id` started.
 
-    A repository_dispatch answers 204 without naming the run it starts; the title (which
-    carries project, digests, commit and actor) and the creation time identify it."""
-    matching = [r for r in runs if r.display_title == title and r.created_at >= since]
-    return max(matching, key=lambda r: (r.created_at, r.id), default=None)
+    A repository_dispatch answers 204 without naming the run it starts. Its title ends in
+    the request's own random id (`DeployPayload.request_id`), so two requests alike in
+    everything else (the same digests sent twice, a re-run of the app's job) never match
+    each other's runs, whatever the clocks say."""
+    matching = [r for r in runs if _request_of(r) == request_id]
+    return max(matching, key=lambda r: r.id, default=None)
+
+
+def _request_of(run: WorkflowRun) -> str | None:
+    title = parse_title(run.display_title)
+    return title.request_id if title else None
 
 
 def deploy_job(jobs: Sequence[Job], project: str, environment: str) -> Job | None:

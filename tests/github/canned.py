@@ -238,3 +238,19 @@ def environment_secrets(*names: str) -> dict[str, Any]:
         "total_count": len(names),
         "secrets": [{**shape, "name": name} for name in names],
     }
+
+
+def deployment(deployment_id: int, sha: str, environment: str) -> dict[str, Any]:
+    """`POST /repos/{o}/{r}/deployments` 201."""
+    answer: dict[str, Any] = _example("post", "/repos/{owner}/{repo}/deployments", 201)
+    answer.update(id=deployment_id, sha=sha, ref=sha, environment=environment)
+    return answer
+
+
+def deployment_status(status_id: int, state: str) -> dict[str, Any]:
+    """`POST /repos/{o}/{r}/deployments/{deployment_id}/statuses` 201."""
+    answer: dict[str, Any] = _example(
+        "post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", 201
+    )
+    answer.update(id=status_id, state=state)
+    return answer

@@ -56,6 +56,8 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
     ("get", "/users/{username}"),
     ("get", "/orgs/{org}/teams/{team_slug}"),
+    ("post", "/repos/{owner}/{repo}/deployments"),
+    ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
 ]
 # GitHub's generic error shapes, as documented on operations that list them.
 BASIC_ERROR = ("get", "/repos/{owner}/{repo}", "404")

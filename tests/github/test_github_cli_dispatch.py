@@ -3,26 +3,35 @@ request checked against GitHub's OpenAPI description by the server."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jwt
 import pytest
+import yaml
 from github import canned
 from github.fake_github import FakeGitHub, Reply
 from github.harness import Cli
 from github.oidc_issuer import REQUEST_TOKEN, LocalIssuer
 
+from platform_lib.github.follow import RUN_URL_TIMEOUT, WAIT_TIMEOUT
+
+WORKFLOW = Path(__file__).parents[2] / ".github/workflows/deploy-project.yml"
+
 DIGEST = "sha256:" + "ab" * 32
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-TITLE = f"deploy shop: web={DIGEST} (example-org/shop@0123456 by alice)"
+REQUEST = "0a1b2c3d4e5f6a7b"
+TITLE = f"deploy shop: web={DIGEST} (example-org/shop@0123456 by alice) [request {REQUEST}]"
 DISPATCHES = "/repos/example-org/platform/dispatches"
 RUNS = "/repos/example-org/platform/actions/workflows/deploy-project.yml/runs"
 JOBS = "/repos/example-org/platform/actions/runs/2/jobs"
 RUN_URL = "https://github.com/example-org/platform/actions/runs/2"
 NOTIFY = (
     "notify", "--project", "shop", "--image", f"web=ghcr.io/example-org/shop-web@{DIGEST}",
-    "--commit", COMMIT,
+    "--commit", COMMIT, "--request-id", REQUEST,
 )  # fmt: skip
 
 
@@ -67,6 +76,7 @@ def test_notify_dispatches_the_deploy_event(
                 "actor": "alice",
                 "app_repository": "example-org/shop",
                 "run_name": TITLE,
+                "request_id": REQUEST,
                 "id_token": token,
             },
         }
@@ -87,9 +97,10 @@ def test_notify_defaults_come_from_the_actions_environment(
 
 def test_notify_wait_follows_staging_to_success(github: FakeGitHub, cli: Cli) -> None:
     github.on("POST", DISPATCHES, Reply(204))
-    earlier = canned.run(
-        1, TITLE, status="completed", conclusion="success", created_at="2020-01-01T00:00:00Z"
-    )
+    # another request for the same digests from the same commit, started at the same time
+    # (a re-run of the app's job), newer and failed: not this request's run
+    other = TITLE.replace(REQUEST, "f" * 16)
+    earlier = canned.run(3, other, status="completed", conclusion="failure", created_at=just_now())
     github.on(
         "GET",
         RUNS,
@@ -173,8 +184,8 @@ def test_notify_wait_gives_up_when_no_run_starts(github: FakeGitHub, cli: Cli) -
     result = cli(*NOTIFY, "--wait", "staging", "--poll-interval", "0.01", "--timeout", "0.05")
     assert result.code == 1
     assert result.err.splitlines()[-1] == (
-        f"error: no run of deploy-project.yml in example-org/platform started for {TITLE!r} "
-        "within 0 s: is the workflow on the default branch, and does it listen to "
+        "error: no run of deploy-project.yml in example-org/platform started for request "
+        f"{REQUEST} within 0 s: is the workflow on the default branch, and does it listen to "
         "repository_dispatch type 'deploy'?"
     )
 
@@ -307,3 +318,79 @@ def test_notify_run_url_finds_the_run_without_following_it(github: FakeGitHub, c
         f"run 2: {RUN_URL}",
     ]
     assert [line.split("?")[0] for line in github.lines] == [f"POST {DISPATCHES}", f"GET {RUNS}"]
+
+
+def test_each_request_has_its_own_random_id(github: FakeGitHub, cli: Cli) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    plain = [arg for arg in NOTIFY if arg not in ("--request-id", REQUEST)]
+    assert cli(*plain).code == 0 and cli(*plain).code == 0
+    sent = [body["client_payload"] for body in github.bodies("POST", DISPATCHES)]
+    ids = [payload["request_id"] for payload in sent]
+    assert len(set(ids)) == 2
+    for payload in sent:
+        assert re.fullmatch(r"[0-9a-f]{16}", payload["request_id"])
+        assert payload["run_name"].endswith(f" [request {payload['request_id']}]")
+
+
+FORBIDDEN = canned.error("Resource not accessible by personal access token", 403)
+
+
+def test_a_run_url_the_token_may_not_read_is_a_warning_not_a_failure(
+    github: FakeGitHub, cli: Cli
+) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on("GET", RUNS, Reply(403, FORBIDDEN))
+    result = cli(*NOTIFY, "--run-url", "--poll-interval", "0", "--format", "json")
+    assert result.code == 0  # the request was sent: the app's job stays green
+    report = json.loads(result.out)
+    assert report["request_id"] == REQUEST and report["run_url"] is None
+    assert "Actions: read" in report["warning"]
+    assert report["waited"] is None and report["wait_error"] is None
+    assert [line.split("?")[0] for line in github.lines] == [f"POST {DISPATCHES}", f"GET {RUNS}"]
+
+
+def test_a_run_that_does_not_show_up_in_time_is_a_warning(github: FakeGitHub, cli: Cli) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on("GET", RUNS, Reply(200, canned.runs()))
+    result = cli(*NOTIFY, "--run-url", "--poll-interval", "0.01", "--timeout", "0.05")
+    assert (result.code, result.out) == (0, "")
+    assert result.err.splitlines()[-1].startswith("warning: the request was sent")
+
+
+def test_a_run_url_found_is_reported_as_json(github: FakeGitHub, cli: Cli) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on(
+        "GET",
+        RUNS,
+        Reply(200, canned.runs(canned.run(2, TITLE, status="queued", created_at=just_now()))),
+    )
+    result = cli(*NOTIFY, "--run-url", "--poll-interval", "0", "--format", "json")
+    assert result.code == 0
+    assert json.loads(result.out) == {
+        "request_id": REQUEST,
+        "run_name": TITLE,
+        "run_url": RUN_URL,
+        "warning": None,
+        "waited": None,
+        "wait_error": None,
+    }
+
+
+def test_waiting_without_permission_to_follow_fails_and_says_which(
+    github: FakeGitHub, cli: Cli
+) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on("GET", RUNS, Reply(403, FORBIDDEN))
+    result = cli(*NOTIFY, *FOLLOW, "--format", "json")
+    assert result.code == 1  # asked to fail with staging, and staging cannot be seen
+    report = json.loads(result.out)
+    assert report["waited"] == "staging" and report["run_url"] is None
+    assert "Actions: read" in report["wait_error"]
+
+
+def test_waiting_lasts_longer_than_the_deploy_jobs_may_run() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    jobs = workflow["jobs"]
+    minutes = jobs["plan"]["timeout-minutes"] + jobs["staging"]["timeout-minutes"]
+    assert minutes * 60 <= WAIT_TIMEOUT
+    assert RUN_URL_TIMEOUT >= 60

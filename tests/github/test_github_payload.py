@@ -48,9 +48,28 @@ def test_payload_names_what_to_deploy_and_its_run_title() -> None:
         "run_name": (
             f"deploy filter-ical: backend={DIGEST} (example-org/filter-ical@0123456 by alice)"
         ),
+        "request_id": None,
         "id_token": None,
     }
     check_dispatch("deploy", payload.model_dump())  # within GitHub's limits
+
+
+def test_the_request_id_ends_the_run_title() -> None:
+    payload = build(request_id="0a1b2c3d4e5f6a7b")
+    assert payload.run_name.endswith(" by alice) [request 0a1b2c3d4e5f6a7b]")
+    parsed = parse_title(payload.run_name)
+    assert parsed is not None and parsed.request_id == "0a1b2c3d4e5f6a7b"
+    assert parsed.images == {"backend": DIGEST}
+    # the receiver's check: a title naming another request does not describe this payload
+    other = payload.model_dump() | {"request_id": "f" * 16}
+    with pytest.raises(ValueError, match="run_name does not describe this payload"):
+        DeployPayload.model_validate(other)
+
+
+@pytest.mark.parametrize("request_id", ["", "0A1B2C3D4E5F6A7B", "0a1b2c", "0a1b2c3d4e5f6a7b]"])
+def test_a_request_id_is_lowercase_hex(request_id: str) -> None:
+    with pytest.raises(PayloadInvalid, match="request_id"):
+        build(request_id=request_id)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +153,10 @@ def test_titles_round_trip() -> None:
         ("deploy shop", RunTitle("shop")),
         ("deploy shop to staging:  (by bob)", RunTitle("shop", "staging", {}, "by bob")),
         ("deploy to-do to production", RunTitle("to-do", "production")),
+        (
+            f"deploy shop: web={DIGEST} (o/shop@abc1234 by bob) [request 0123456789abcdef]",
+            RunTitle("shop", None, {"web": DIGEST}, "o/shop@abc1234 by bob", "0123456789abcdef"),
+        ),
         ("Merge pull request #12 from example-org/configs", None),
         ("deploy Shop", None),
     ],

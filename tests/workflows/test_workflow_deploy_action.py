@@ -7,9 +7,12 @@ tag instead of a digest is refused before anything is installed or sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from github import canned, openapi
@@ -42,7 +45,7 @@ jobs:
           images: |
             {images}
           token: ${{{{ secrets.PLATFORM_DISPATCH_TOKEN }}}}
-          wait: staging
+          wait: {wait}
       - shell: bash
         env:
           RUN_URL: ${{{{ steps.deploy.outputs.run-url }}}}
@@ -50,14 +53,16 @@ jobs:
 """
 
 
-def app_repository(tmp_path: Path, uses: str, images: str) -> tuple[Path, Path, str]:
+def app_repository(
+    tmp_path: Path, uses: str, images: str, wait: str = "staging"
+) -> tuple[Path, Path, str]:
     """An app repo whose workflow calls the action; act serves `example-org/multi-tenant-
     platform@v1` from a copy of this repository."""
     app, work = tmp_path / "app", tmp_path / "work"
     (app / ".github" / "workflows").mkdir(parents=True)
     work.mkdir()
     (app / ".github/workflows/release.yml").write_text(
-        WORKFLOW.format(uses=uses, images=images), encoding="utf-8"
+        WORKFLOW.format(uses=uses, images=images, wait=wait or "''"), encoding="utf-8"
     )
     actrun.git(app, "init", "-q", "-b", "main")
     actrun.git(app, "remote", "add", "origin", "https://github.com/example-org/wf-demo.git")
@@ -91,6 +96,24 @@ def run_release(
     )  # fmt: skip
 
 
+def once_dispatched(fake: FakeGitHub, then: Callable[[dict[str, Any]], None]) -> threading.Thread:
+    """Call `then` with the dispatch's client_payload as soon as the fake receives it: the
+    request id is the sender's own random pick, so the run it starts can only be canned then."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            bodies = fake.bodies("POST", DISPATCHES)
+            if bodies:
+                then(bodies[0]["client_payload"])
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
 @pytest.fixture
 def fake(github_spec: openapi.Spec) -> Iterator[FakeGitHub]:
     server = FakeGitHub(github_spec, canned.TOKEN).start()
@@ -110,27 +133,40 @@ def test_an_app_repo_sends_the_deploy_request_and_outputs_the_run(
 ) -> None:
     app, work, sha = app_repository(tmp_path, f"{PLATFORM}/actions/deploy@v1", f"web={WEB}")
     issuer.claims.update(sha=sha)
-    expected = DeployPayload.build(
-        project="wf-demo", images={"web": WEB}, commit=sha, actor="alice",
-        app_repository="example-org/wf-demo",
-    )  # fmt: skip
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run = canned.run(7, expected.run_name, status="in_progress", created_at=now)
+    runs: list[dict[str, Any]] = []
+
+    def start_run(payload: dict[str, Any]) -> None:
+        # another request's run, alike in all but its id, listed first: not followed
+        other = payload["run_name"].replace(payload["request_id"], "f" * 16)
+        runs.extend(
+            [canned.run(8, other, status="completed", conclusion="failure", created_at=now),
+             canned.run(7, payload["run_name"], status="in_progress", created_at=now)]
+        )  # fmt: skip
+        fake.on("GET", RUNS, Reply(200, canned.runs(*runs)))
+
     fake.on("POST", DISPATCHES, Reply(204))
-    fake.on("GET", RUNS, Reply(200, canned.runs(run)))
+    fake.on("GET", RUNS, Reply(200, canned.runs()))  # until the dispatch arrives
     fake.on(
         "GET",
         f"/repos/{PLATFORM}/actions/runs/7/jobs",
         Reply(200, canned.jobs(canned.job(70, 7, "deploy wf-demo to staging"))),
     )
+    watcher = once_dispatched(fake, start_run)
 
     result = run_release(app, work, act_cache, fake, issuer)
 
+    watcher.join(timeout=1)
     assert result.returncode == 0, result.log[-8000:]
     assert not fake.problems, fake.problems
     [body] = fake.bodies("POST", DISPATCHES)
     assert body["event_type"] == "deploy"
     token = body["client_payload"].pop("id_token")
+    request_id = body["client_payload"]["request_id"]
+    expected = DeployPayload.build(
+        project="wf-demo", images={"web": WEB}, commit=sha, actor="alice",
+        app_repository="example-org/wf-demo", request_id=request_id,
+    )  # fmt: skip
     assert body["client_payload"] == expected.model_dump(mode="json", exclude={"id_token"})
     # the token the runner gave, for the platform repository, issued to this run's commit
     verified = oidc.verify(
@@ -140,6 +176,7 @@ def test_an_app_repo_sends_the_deploy_request_and_outputs_the_run(
         oidc.Expected(issuer.url, f"https://github.com/{PLATFORM}", "example-org/wf-demo", sha),
     )
     assert verified.actor == "alice"
+    run = runs[1]
     assert f"platform run: {run['html_url']}" in result.log
     for secret in (canned.TOKEN, token, REQUEST_TOKEN):
         assert secret not in result.log
@@ -157,3 +194,25 @@ def test_a_tag_is_refused_before_anything_is_installed_or_sent(
     assert "deploys are by digest" in result.log
     assert "platform_lib: " not in result.log  # nothing installed
     assert fake.seen == []
+
+
+def test_a_token_that_may_not_list_the_platform_runs_keeps_the_release_green(
+    tmp_path: Path, act_cache: Path, fake: FakeGitHub, issuer: LocalIssuer
+) -> None:
+    app, work, sha = app_repository(tmp_path, f"{PLATFORM}/actions/deploy@v1", f"web={WEB}", "")
+    issuer.claims.update(sha=sha)
+    fake.on("POST", DISPATCHES, Reply(204))
+    forbidden = canned.error("Resource not accessible by personal access token", 403)
+    fake.on("GET", RUNS, Reply(403, forbidden))
+
+    result = run_release(app, work, act_cache, fake, issuer)
+
+    assert result.returncode == 0, result.log[-8000:]  # the request was sent: green
+    assert not fake.problems, fake.problems
+    assert len(fake.bodies("POST", DISPATCHES)) == 1
+    warnings = [line for line in result.log.splitlines() if "::warning " in line]
+    assert len(warnings) == 1 and "title=platform run::" in warnings[0]
+    # the step after it reads an empty run-url
+    assert [line.rstrip() for line in result.job_lines("| platform run:")] == [
+        "[Release/deploy]   | platform run:"
+    ]

@@ -112,7 +112,11 @@ def test_the_root_action_is_actions_deploy() -> None:
     assert root["inputs"] == deploy["inputs"]
     assert root["outputs"] == deploy["outputs"]
     here = "$GITHUB_ACTION_PATH/"
-    moved = {f"{here}actions/deploy/": here, f"{here}actions/setup/": f"{here}../setup/"}
+    moved = {
+        f"{here}actions/deploy/": here,
+        f"{here}actions/setup/": f"{here}../setup/",
+        f"{here}actions/lib": f"{here}../lib",
+    }
     rooted = []
     for step in root["runs"]["steps"]:
         script = step["run"]
