@@ -10,6 +10,8 @@ from importlib import resources
 from platform_lib.models.plan import Plan, Step
 
 HEREDOC_END = "PLATFORM_BASE64_END"  # '_' is not in the base64 alphabet: cannot occur in data
+FINISH = "platform_outcome deployed"
+"""The last line of a plan's script: it exits, and the EXIT trap sends the outcome record."""
 
 
 @cache
@@ -36,6 +38,7 @@ def render_step(step: Step, plan: Plan, indent: str = "") -> str:
 def render_script(plan: Plan) -> str:
     variables = {
         "PLATFORM_PLAN_ID": plan.id,
+        "PLATFORM_KIND": plan.kind,
         "PLATFORM_RELEASE": plan.release,
         "PLATFORM_ACTOR": plan.actor,
         "PLATFORM_BASE": plan.base_dir,
@@ -60,6 +63,8 @@ def render_script(plan: Plan) -> str:
         "".join(render_step(s, plan, "  ") for s in plan.rollback) or "  :\n",
         "}\n",
         "".join(render_step(s, plan) for s in plan.steps),
+        # Only a script that ran to its end deployed (a truncated one never gets here).
+        f"{FINISH}\n",
     ]
     return "".join(parts)
 

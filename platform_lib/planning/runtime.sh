@@ -14,66 +14,107 @@ platform_seconds_since() {  # MILLIS: "1.234" seconds since then
   printf '%d.%03d' "$((ms / 1000))" "$((ms % 1000))"
 }
 platform_log() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\n' -1 "$*" >&2; }
-platform_die() { platform_log "error: $*"; return 1; }
-
-# JSON string literal of $1 (escapes backslash, quote and control characters).
-platform_json() {
-  local s=$1 out='' c i
-  for ((i = 0; i < ${#s}; i++)); do
-    c=${s:i:1}
-    case $c in
-      '\') out+='\\' ;;
-      '"') out+='\"' ;;
-      $'\n') out+='\n' ;;
-      $'\r') out+='\r' ;;
-      $'\t') out+='\t' ;;
-      *)
-        if [[ $c < ' ' ]]; then out+=$(printf '\\u%04x' "'$c"); else out+=$c; fi ;;
-    esac
-  done
-  printf '"%s"' "$out"
+# platform_die MESSAGE: log it, and keep it as the reason of the step that fails (when the
+# step function called it in the script's own shell, not in a subshell).
+platform_die() {
+  PLATFORM_REASON="$*"
+  platform_log "error: $*"
+  return 1
 }
 
-# platform_step ID TITLE TIMEOUT ON_FAILURE -- ARGV...
+# --- JSON: the one writer of the records the host sends back --------------------------
+# platform_json TEXT: TEXT as a JSON string literal (backslash, quote and every control
+# character escaped; bash strings hold no NUL).
+platform_json() {
+  local s=$1 code c
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  if [[ $s == *[[:cntrl:]]* ]]; then
+    for code in {1..8} 11 12 {14..31} 127; do
+      printf -v c '%b' "$(printf '\\x%02x' "$code")"
+      s=${s//"$c"/$(printf '\\u%04x' "$code")}
+    done
+  fi
+  printf '"%s"' "$s"
+}
+
+# platform_json_object [KEY VALUE]...: one JSON object on one line, members in that order.
+#   KEY   a string member
+#   ?KEY  a string member, null when VALUE is empty
+#   #KEY  a member whose VALUE is JSON already (a number, true, an object from a file)
+platform_json_object() {
+  local out='' key value
+  while (($# >= 2)); do
+    key=$1 value=$2
+    shift 2
+    case $key in
+      '#'*) key=${key:1} ;;
+      '?'*) key=${key:1}
+        if [[ -z $value ]]; then value=null; else value=$(platform_json "$value"); fi ;;
+      *) value=$(platform_json "$value") ;;
+    esac
+    [[ -n $value ]] || { platform_die "platform_json_object: $key has no JSON value"; return 1; }
+    out+="${out:+,}$(platform_json "$key"):$value"
+  done
+  (($# == 0)) || { platform_die "platform_json_object: $1 has no value"; return 1; }
+  printf '{%s}' "$out"
+}
+
+# platform_step ID TITLE TIMEOUT ON_FAILURE -- ARGV...: one step of a plan. What a step writes
+# on stdout is progress for people, as stderr is: the script's stdout carries one thing, its
+# outcome record (platform_outcome_record).
 platform_step() {
   local id=$1 title=$2 timeout=$3 on_failure=$4 started rc=0
   shift 5
   PLATFORM_STEP_NO=$((PLATFORM_STEP_NO + 1))
+  PLATFORM_STEP_ID=$id PLATFORM_REASON=
+  # From the first step that rolls back on failure on, the host runs something else.
+  [[ $on_failure == rollback ]] && PLATFORM_SWITCHED=1
   platform_log "[$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
   started=$(platform_millis)
   if [[ $(type -t "$1") == function ]]; then
-    PLATFORM_STEP_TIMEOUT=$timeout "$@" || rc=$?
+    PLATFORM_STEP_TIMEOUT=$timeout "$@" >&2 || rc=$?
   else
-    timeout --kill-after=10 "$timeout" "$@" || rc=$?
+    timeout --kill-after=10 "$timeout" "$@" >&2 || rc=$?
   fi
   local took
   took=$(platform_seconds_since "$started")
+  PLATFORM_STEP_ID=
   if ((rc == 0)); then
     platform_log "    ok: $id (${took}s)"
     return 0
   fi
-  ((rc == 124)) && platform_log "    timed out after ${timeout}s: $id"
-  PLATFORM_FAILED_STEP=$id
+  if ((rc == 124)); then
+    platform_log "    timed out after ${timeout}s: $id"
+    PLATFORM_REASON=${PLATFORM_REASON:-timed out after ${timeout}s}
+  fi
+  PLATFORM_REASON=${PLATFORM_REASON:-exit $rc}
   case $on_failure in
     warn)
       platform_log "    warning: $id failed (exit $rc, ${took}s); continuing"
       return 0 ;;
     rollback)
       platform_log "    failed: $id (exit $rc, ${took}s); rolling back"
+      PLATFORM_FAILED_STEP=$id PLATFORM_FAILED_REASON=$PLATFORM_REASON
       platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
       platform_history_event failed "$id"
       PLATFORM_IN_ROLLBACK=1
       platform_rollback_plan
-      exit 1 ;;
+      platform_outcome rolled-back ;;
     *)
       if [[ -n ${PLATFORM_IN_ROLLBACK:-} ]]; then
         platform_log "    ROLLBACK FAILED at $id (exit $rc): the host needs attention"
+        PLATFORM_ROLLBACK_STEP=$id PLATFORM_ROLLBACK_REASON=$PLATFORM_REASON
         platform_history_event rollback-failed "$id"
-        exit 3
+        platform_outcome rollback-failed
       fi
       platform_log "    failed: $id (exit $rc, ${took}s); nothing was switched"
+      PLATFORM_FAILED_STEP=$id PLATFORM_FAILED_REASON=$PLATFORM_REASON
       platform_history_event aborted "$id"
-      exit 1 ;;
+      platform_outcome aborted ;;
   esac
 }
 
@@ -122,6 +163,8 @@ platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
     "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$(platform_now)")" \
     "$(($(platform_epoch) + expiry))" "$$" >"$base/lock/holder.json" || return 1
   PLATFORM_LOCK_HELD=$base
+  # Under the lock the deploy's starting point is settled: the outcome record names it.
+  [[ $base != "${PLATFORM_BASE:-}" ]] || PLATFORM_PREVIOUS=$(platform_current "$base")
 }
 
 platform_lock_release() {  # BASE
@@ -131,16 +174,74 @@ platform_lock_release() {  # BASE
   fi
 }
 
-platform_on_exit() {
-  local rc=$?
+# platform_cleanup: what no script leaves behind, however it ends: the private docker config
+# of its registry login, the lock it holds.
+platform_cleanup() {
   [[ -n ${PLATFORM_DOCKER_CONFIG:-} ]] && rm -rf "$PLATFORM_DOCKER_CONFIG"
+  PLATFORM_DOCKER_CONFIG=
+  [[ -n ${PLATFORM_LOCK_HELD:-} ]] && platform_lock_release "$PLATFORM_LOCK_HELD"
+  return 0
+}
+
+# --- outcome: the one record a plan's script sends back ----------------------------------
+# The script's last line of stdout is PLATFORM_OUTCOME_MARKER and one JSON object (the model:
+# platform_lib/models/outcome.py), and its exit status says the same:
+#   deployed 0 | rollback-failed 3 | aborted 4 (nothing changed) | rolled-back 5
+PLATFORM_OUTCOME_MARKER='PLATFORM-OUTCOME '
+
+platform_outcome_code() {  # OUTCOME: the exit status of a script with that outcome
+  case $1 in
+    deployed) printf 0 ;;
+    rollback-failed) printf 3 ;;
+    aborted) printf 4 ;;
+    rolled-back) printf 5 ;;
+    *) printf 3 ;;
+  esac
+}
+
+platform_outcome() {  # OUTCOME: the script ends with it (the EXIT trap sends the record)
+  PLATFORM_OUTCOME=$1
+  exit "$(platform_outcome_code "$1")"
+}
+
+platform_current() {  # BASE: the release `current` points at, or nothing
+  [[ -L $1/current ]] || return 0
+  local target
+  target=$(readlink "$1/current") && printf '%s' "${target##*/}"
+}
+
+platform_outcome_record() {  # OUTCOME: the record line, on stdout
+  local current record
+  current=$(platform_current "$PLATFORM_BASE")
+  record=$(platform_json_object '#version' 1 kind "$PLATFORM_KIND" outcome "$1" \
+    plan "$PLATFORM_PLAN_ID" release "$PLATFORM_RELEASE" \
+    '?previous_release' "${PLATFORM_PREVIOUS-$current}" '?current_release' "$current" \
+    '?step' "${PLATFORM_FAILED_STEP:-}" '?reason' "${PLATFORM_FAILED_REASON:-}" \
+    '?rollback_step' "${PLATFORM_ROLLBACK_STEP:-}" \
+    '?rollback_reason' "${PLATFORM_ROLLBACK_REASON:-}") || return 1
+  printf '%s%s\n' "$PLATFORM_OUTCOME_MARKER" "$record"
+}
+
+# platform_on_exit: the EXIT trap of a plan's script. A script that stopped without an outcome
+# (a signal, a command outside any step) did nothing more after the switch started, or else
+# left the host as it was: it reports rollback-failed (attention needed), or aborted.
+platform_on_exit() {
+  local rc=$? outcome=${PLATFORM_OUTCOME:-}
+  if [[ -z $outcome ]]; then
+    outcome=aborted
+    [[ -n ${PLATFORM_SWITCHED:-} ]] && outcome=rollback-failed
+    PLATFORM_FAILED_STEP=${PLATFORM_FAILED_STEP:-${PLATFORM_STEP_ID:-}}
+    PLATFORM_FAILED_REASON=${PLATFORM_FAILED_REASON:-the script stopped unexpectedly (exit $rc)}
+    platform_history_event "$outcome" "$PLATFORM_FAILED_STEP" || true
+  fi
   # A release this deploy staged and did not complete goes, whichever way the deploy failed
   # (aborted before the switch, rolled back, or a rollback that failed too), under the lock.
-  if ((rc != 0)) && [[ -n ${PLATFORM_STAGED:-} ]]; then
+  if [[ $outcome != deployed && -n ${PLATFORM_STAGED:-} ]]; then
     platform_discard_release "$PLATFORM_BASE" "$PLATFORM_STAGED" || true
   fi
-  [[ -n ${PLATFORM_LOCK_HELD:-} ]] && platform_lock_release "$PLATFORM_LOCK_HELD"
-  return "$rc"
+  platform_cleanup
+  platform_outcome_record "$outcome" || true
+  exit "$(platform_outcome_code "$outcome")"
 }
 
 # --- release files ---------------------------------------------------------------------
@@ -773,7 +874,7 @@ platform_proxy_refresh() {
     return 0
   fi
   platform_lock_acquire "$base" "$6" "proxy-refresh" "$7" "$8" || return 1
-  trap platform_on_exit EXIT
+  trap platform_cleanup EXIT
   platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
   platform_lock_release "$base"
   ((rc == 0)) && platform_log "    $project: routes installed again"

@@ -226,6 +226,7 @@ def check_script(plan: Plan, script: str) -> None:
     assert parsed.header[4:] == ["set -euo pipefail", "umask 077"]
     from_plan = {
         "PLATFORM_PLAN_ID": plan.id,
+        "PLATFORM_KIND": plan.kind,
         "PLATFORM_RELEASE": plan.release,
         "PLATFORM_ACTOR": plan.actor,
         "PLATFORM_BASE": plan.base_dir,

@@ -6,6 +6,7 @@ set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
 PLATFORM_PLAN_ID=26144d348e242d96cca94017435291a5d601e251320d1333082dfae3597e8ba3
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
@@ -166,3 +167,4 @@ platform_step health 'HTTP health of every route through the proxy' 250 rollback
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/production </dev/null
+platform_outcome deployed

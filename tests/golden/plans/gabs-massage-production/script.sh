@@ -6,6 +6,7 @@ set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
 PLATFORM_PLAN_ID=5cfe9ca78c8599475eb433a52eb5e3d08bef487dc75e1884f6983dc89e211242
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
@@ -201,3 +202,4 @@ platform_step health 'HTTP health of every route through the proxy' 250 rollback
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/production </dev/null
+platform_outcome deployed

@@ -6,6 +6,7 @@ set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
 PLATFORM_PLAN_ID=7c1b7c1a9d638018f439fd75254cd403449aa5095f752d075e81714cd536bbbb
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
@@ -195,3 +196,4 @@ platform_step health 'HTTP health of every route through the proxy' 250 rollback
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/staging </dev/null
+platform_outcome deployed

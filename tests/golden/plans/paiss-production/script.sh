@@ -6,6 +6,7 @@ set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
 PLATFORM_PLAN_ID=c9c8efa7ba5fad25d65f3263b02f7b1766cca54da88dc142a200d6f4ee6f7c60
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
@@ -125,3 +126,4 @@ platform_step health 'HTTP health of every route through the proxy' 250 rollback
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null
+platform_outcome deployed

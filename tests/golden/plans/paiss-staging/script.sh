@@ -6,6 +6,7 @@ set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime.sh is inlined here>
 PLATFORM_PLAN_ID=e2d96a447d84c56874c5d94ac4930793142ca7c8d4c74f3ab35cdbc9cc93dc43
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
@@ -127,3 +128,4 @@ platform_step health 'HTTP health of every route through the proxy' 250 rollback
 platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/staging </dev/null
+platform_outcome deployed
