@@ -31,14 +31,18 @@ def plan_variables(base: Path, **overrides: str) -> str:
 
 
 def run_runtime(
-    script: str, base: Path, path: str | None = None, **variables: str
+    script: str,
+    base: Path,
+    path: str | None = None,
+    env: dict[str, str] | None = None,
+    **variables: str,
 ) -> subprocess.CompletedProcess[str]:
     """`script` after the runtime and a plan's variables, under `set -euo pipefail` and umask
-    077, with a bare environment (PATH only: `path` first, when given)."""
+    077, with a bare environment (PATH only: `path` first, when given; and `env`)."""
     search = os.environ.get("PATH", "/usr/bin:/bin")
     return subprocess.run(
         [BASH, "-c", f"set -euo pipefail\numask 077\n{runtime()}\n"
          f"{plan_variables(base, **variables)}{script}"],
         capture_output=True, text=True, check=False,
-        env={"PATH": f"{path}:{search}" if path else search},
+        env={"PATH": f"{path}:{search}" if path else search} | (env or {}),
     )  # fmt: skip

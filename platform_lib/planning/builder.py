@@ -26,10 +26,12 @@ from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
 from platform_lib.planning.proxy_config import proxy_files
 from platform_lib.planning.release_files import (
+    DRAFT_FILE,
     env_file,
     health_checks,
     override_file,
     platform_values,
+    release_draft,
 )
 from platform_lib.planning.steps import (
     backup_step,
@@ -139,6 +141,12 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     release_dir = f"{base}/releases/{release}"
 
     variables = platform_values(tenant, env_name, project, domains, images)
+    grants = tuple(
+        PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
+        for g in tenant_grants(config, tenant)
+    )
+    draft = release_draft(tenant, env_name, project, release, request.actor,
+                          request.platform_sha, images, grants)  # fmt: skip
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
@@ -154,6 +162,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
                 (name, "0600", text)
                 for name, text in proxy_files(settings, tenant, env_name, project)
             ),
+            (DRAFT_FILE, "0600", draft),
         )
     )
     pulled = service_images(tenant, env_name, images, variables)
@@ -171,10 +180,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         images=images,
         secrets=tenant_secrets(config, tenant),
         credentials=deploy_credentials(config),
-        grants=tuple(
-            PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
-            for g in tenant_grants(config, tenant)
-        ),
+        grants=grants,
         domains=tuple(domains),
         facts=request.facts,
         files=files,
@@ -239,8 +245,7 @@ def _deploy_steps(
     else:
         steps += health_steps(manifest.routes, project, timeouts)
     steps.append(step("record", "Record the release and point current at it",
-                      ("platform_record_release", base, release, request.actor,
-                       request.platform_sha), 30, "rollback"))  # fmt: skip
+                      ("platform_record_release", base, release), 30, "rollback"))  # fmt: skip
     steps.append(step("prune", f"Keep the newest {settings.releases.keep} releases",
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip

@@ -63,6 +63,29 @@ platform_json_object() {
   printf '{%s}' "$out"
 }
 
+# platform_json_extend OBJECT [KEY VALUE]...: the one-line JSON OBJECT with those members
+# added at its end (a record the plan drafted, completed with what only the host knows).
+platform_json_extend() {
+  local object=$1 more
+  shift
+  object=${object%"${object##*[!$' \n']}"}
+  [[ $object == '{'*'}' ]] || { platform_die "platform_json_extend: not a JSON object"; return 1; }
+  more=$(platform_json_object "$@") || return 1
+  if [[ $object == '{}' ]]; then printf '%s' "$more"
+  elif [[ $more == '{}' ]]; then printf '%s' "$object"
+  else printf '%s,%s' "${object%\}}" "${more#\{}"; fi
+}
+
+# platform_history_append BASE [KEY VALUE]...: one history event (models/records.py
+# HistoryEvent, version 1), stamped with the host's time, appended to BASE/history.jsonl.
+platform_history_append() {
+  local base=$1 event
+  shift
+  [[ -n $base && -d $base ]] || return 0
+  event=$(platform_json_object '#version' 1 at "$(platform_now)" "$@") || return 1
+  printf '%s\n' "$event" >>"$base/history.jsonl"
+}
+
 # platform_step ID TITLE TIMEOUT ON_FAILURE -- ARGV...: one step of a plan. What a step writes
 # on stdout is progress for people, as stderr is: the script's stdout carries one thing, its
 # outcome record (platform_outcome_record).
@@ -130,12 +153,12 @@ platform_failure_report() {  # COMPOSE_PROJECT: last log lines of containers not
   return 0
 }
 
-platform_history_event() {  # OUTCOME STEP
-  [[ -n ${PLATFORM_BASE:-} && -d $PLATFORM_BASE ]] || return 0
-  printf '{"at":%s,"event":"deploy","outcome":%s,"release":%s,"plan":%s,"actor":%s,"step":%s}\n' \
-    "$(platform_json "$(platform_now)")" "$(platform_json "$1")" \
-    "$(platform_json "$PLATFORM_RELEASE")" "$(platform_json "$PLATFORM_PLAN_ID")" \
-    "$(platform_json "$PLATFORM_ACTOR")" "$(platform_json "$2")" >>"$PLATFORM_BASE/history.jsonl"
+platform_history_event() {  # OUTCOME STEP: how this plan's script went, with its reason
+  local reason=''
+  [[ -z $2 ]] || reason=${PLATFORM_REASON:-}
+  platform_history_append "${PLATFORM_BASE:-}" event "${PLATFORM_KIND:-deploy}" outcome "$1" \
+    actor "$PLATFORM_ACTOR" plan "$PLATFORM_PLAN_ID" release "$PLATFORM_RELEASE" step "$2" \
+    reason "$reason"
 }
 
 # --- lock ------------------------------------------------------------------------------
@@ -158,10 +181,10 @@ platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
     fi
     sleep 1
   done
-  printf '{"actor":%s,"release":%s,"plan":%s,"started":%s,"expires_epoch":%s,"pid":%s}\n' \
-    "$(platform_json "$actor")" "$(platform_json "$release")" \
-    "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$(platform_now)")" \
-    "$(($(platform_epoch) + expiry))" "$$" >"$base/lock/holder.json" || return 1
+  platform_json_object '#version' 1 actor "$actor" release "$release" \
+    plan "${PLATFORM_PLAN_ID:-}" started "$(platform_now)" \
+    '#expires_epoch' "$(($(platform_epoch) + expiry))" '#pid' "$$" >"$base/lock/holder.json" ||
+    return 1
   PLATFORM_LOCK_HELD=$base
   # Under the lock the deploy's starting point is settled: the outcome record names it.
   [[ $base != "${PLATFORM_BASE:-}" ]] || PLATFORM_PREVIOUS=$(platform_current "$base")
@@ -373,7 +396,7 @@ platform_repository() {  # IMAGE: its repository, without tag or digest
 # platform_resolve_digests BASE RELEASE SERVICE=IMAGE...: the registry digest each service's
 # image was pulled as, from one `docker image inspect`; writes digests.json {"services": {...}}.
 platform_resolve_digests() {
-  local dir=$1/releases/$2 pair image digest found output first=1 i=0
+  local dir=$1/releases/$2 pair image digest found output i=0
   shift 2
   local -a images=() digests=()
   for pair in "$@"; do images+=("${pair#*=}"); done
@@ -382,23 +405,22 @@ platform_resolve_digests() {
       "${images[@]}") || return 1
     mapfile -t digests <<<"$output"
   fi
-  {
-    printf '{"services":{'
-    for pair in "$@"; do
-      image=${pair#*=} found=${pair#*=}
-      for digest in ${digests[i]:-}; do
-        if [[ $digest == "$(platform_repository "$image")@"* ]]; then
-          found=$digest
-          break
-        fi
-      done
-      i=$((i + 1))
-      ((first)) || printf ','
-      first=0
-      printf '%s:%s' "$(platform_json "${pair%%=*}")" "$(platform_json "$found")"
+  local -a members=()
+  for pair in "$@"; do
+    image=${pair#*=} found=${pair#*=}
+    for digest in ${digests[i]:-}; do
+      if [[ $digest == "$(platform_repository "$image")@"* ]]; then
+        found=$digest
+        break
+      fi
     done
-    printf '}}\n'
-  } >"$dir/digests.json.tmp" && mv "$dir/digests.json.tmp" "$dir/digests.json"
+    i=$((i + 1))
+    members+=("${pair%%=*}" "$found")
+  done
+  local services
+  services=$(platform_json_object "${members[@]}") || return 1
+  platform_json_object '#services' "$services" >"$dir/digests.json.tmp" &&
+    mv "$dir/digests.json.tmp" "$dir/digests.json"
 }
 
 platform_container_of() {  # COMPOSE_PROJECT SERVICE: one of its running containers
@@ -484,14 +506,16 @@ platform_check_release() {
   done <"$dir/health.tsv"
 }
 
-platform_record_release() {  # BASE RELEASE ACTOR PLATFORM_SHA
-  local base=$1 dir=$1/releases/$2
-  {
-    printf '{"release":%s,"plan":%s,"actor":%s,"platform_sha":%s,"deployed_at":%s,' \
-      "$(platform_json "$2")" "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$3")" \
-      "$(platform_json "$4")" "$(platform_json "$(platform_now)")"
-    printf '"outcome":"deployed","digests":%s}\n' "$(cat "$dir/digests.json")"
-  } >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json" || return 1
+# platform_record_release BASE RELEASE: release.json is the plan's draft (release.draft.json)
+# completed with what only the host knows: the plan's id, the time, the digests it pulled, the
+# outcome; then `current` points at it.
+platform_record_release() {
+  local base=$1 dir=$1/releases/$2 draft record
+  draft=$(<"$dir/release.draft.json") || return 1
+  record=$(platform_json_extend "$draft" plan "$PLATFORM_PLAN_ID" deployed_at "$(platform_now)" \
+    outcome deployed '#digests' "$(<"$dir/digests.json")") || return 1
+  printf '%s\n' "$record" >"$dir/release.json.tmp" && mv "$dir/release.json.tmp" "$dir/release.json" ||
+    return 1
   platform_point_current "$base" "$2" || return 1
   platform_history_event deployed "" || return 1
   PLATFORM_STAGED=
@@ -501,9 +525,8 @@ platform_record_rollback() {  # BASE RELEASE: after a manual rollback to RELEASE
   local previous=''
   [[ -L $1/current ]] && previous=$(basename "$(readlink "$1/current")")
   platform_point_current "$1" "$2" || return 1
-  printf '{"at":%s,"event":"rollback","outcome":"restored","release":%s,"from_release":%s,"plan":%s,"actor":%s}\n' \
-    "$(platform_json "$(platform_now)")" "$(platform_json "$2")" "$(platform_json "$previous")" \
-    "$(platform_json "$PLATFORM_PLAN_ID")" "$(platform_json "$PLATFORM_ACTOR")" >>"$1/history.jsonl"
+  platform_history_append "$1" event rollback outcome restored actor "$PLATFORM_ACTOR" \
+    plan "$PLATFORM_PLAN_ID" release "$2" from_release "$previous"
 }
 
 # platform_prune_releases BASE KEEP: the newest KEEP good releases stay, and the current one
@@ -545,10 +568,8 @@ platform_rollback() {  # BASE FAILED_RELEASE PROJECT UP_TIMEOUT PROXY(4) -- COMP
   fi
   platform_log "    restoring release $previous"
   platform_switch "$base" "$previous" "${@:3}" || return 1
-  printf '{"at":%s,"event":"rollback","outcome":"restored","release":%s,"failed_release":%s,"plan":%s,"actor":%s}\n' \
-    "$(platform_json "$(platform_now)")" "$(platform_json "$previous")" \
-    "$(platform_json "$failed")" "$(platform_json "$PLATFORM_PLAN_ID")" \
-    "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
+  platform_history_append "$base" event rollback outcome restored actor "$PLATFORM_ACTOR" \
+    plan "$PLATFORM_PLAN_ID" release "$previous" failed_release "$failed"
 }
 
 # --- switching to a release ------------------------------------------------------------
@@ -984,9 +1005,8 @@ platform_routes_json() {
       expires=$(platform_cert_expiry "$cert")
       ((first)) || printf ','
       first=0
-      printf '{"route":%s,"mode":%s,"domain":%s,"certificate":%s,"certificate_expires":%s}' \
-        "$n" "$(platform_json "$variant")" "$(platform_json "$domain")" \
-        "$(platform_json "$cert")" "$(platform_json "$expires")"
+      platform_json_object '#route' "$n" mode "$variant" domain "$domain" certificate "$cert" \
+        certificate_expires "$expires"
     done <"$pdir/sites/$project.routes"
   fi
   printf ']'
@@ -1313,32 +1333,28 @@ platform_policy_resources() {
 # compose project its containers too, and with a proxy the routes nginx serves for it (read by
 # the platform, not people)
 platform_facts() {
-  local base=$1 current='' release first=1 containers
-  [[ -L $base/current ]] && current=$(basename "$(readlink "$base/current")")
-  printf '{"current_release":%s,"current":' "$(platform_json "$current")"
-  if [[ -n $current && -f $base/current/release.json ]]; then cat "$base/current/release.json"
-  else printf 'null'; fi
-  printf ',"releases":['
+  local base=$1 current release record='null' releases='' lock='null' containers
+  current=$(platform_current "$base")
+  [[ -n $current && -s $base/current/release.json ]] && record=$(<"$base/current/release.json")
   if [[ -d $base/releases ]]; then
     while read -r release; do
       platform_release_is_good "$base" "$release" || continue
-      ((first)) || printf ','
-      first=0
-      cat "$base/releases/$release/release.json"
+      releases+="${releases:+,}$(<"$base/releases/$release/release.json")"
     done < <(ls -1 "$base/releases" | sort -r)
   fi
-  printf '],"lock":'
-  if [[ -f $base/lock/holder.json ]]; then cat "$base/lock/holder.json"; else printf 'null'; fi
+  # A lock being taken has its directory before its holder: no holder yet reads as unknown.
+  [[ -s $base/lock/holder.json ]] && lock=$(<"$base/lock/holder.json")
+  [[ -d $base/lock ]] && [[ $lock == null ]] && lock='{}'
+  local -a more=()
   if [[ -n ${2:-} ]]; then
     containers=$(docker ps --all --filter "label=com.docker.compose.project=$2" \
       --format '{{json .}}' | paste -sd, -) || return 1
-    printf ',"containers":[%s]' "$containers"
+    more+=('#containers' "[$containers]")
   fi
-  if [[ -n ${3:-} ]]; then
-    printf ',"routes":'
-    platform_routes_json "$3" "$2"
-  fi
-  printf '}\n'
+  [[ -z ${3:-} ]] || more+=('#routes' "$(platform_routes_json "$3" "$2")")
+  platform_json_object '#version' 1 '?current_release' "$current" '#current' "$record" \
+    '#releases' "[$releases]" '#lock' "$lock" "${more[@]}" || return 1
+  printf '\n'
 }
 
 platform_history() {  # BASE
@@ -1388,9 +1404,9 @@ platform_restore() {
   if ((rc == 0)) && [[ -n $pdir && -f $base/current/nginx.tsv ]]; then
     platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
   fi
-  printf '{"at":%s,"event":"restore","outcome":%s,"backup":%s,"actor":%s}\n' \
-    "$(platform_json "$(platform_now)")" "$(platform_json "$( ((rc)) && echo failed || echo restored)")" \
-    "$(platform_json "$release/$file")" "$(platform_json "$PLATFORM_ACTOR")" >>"$base/history.jsonl"
+  platform_history_append "$base" event restore \
+    outcome "$( ((rc)) && echo failed || echo restored)" actor "$PLATFORM_ACTOR" \
+    release "$(platform_current "$base")" backup "$release/$file"
   platform_lock_release "$base"
   return "$rc"
 }

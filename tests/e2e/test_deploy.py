@@ -3,12 +3,14 @@ answers over HTTP and what the host's history says."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from e2e.platform_fixture import Platform, http_get, web_tenant
 
 from platform_lib.models.outcome import EXIT_CODES
+from platform_lib.models.records import HistoryEvent
 
 ABORTED, ROLLED_BACK = EXIT_CODES["aborted"], EXIT_CODES["rolled-back"]
 
@@ -26,6 +28,8 @@ def test_first_deploy_then_upgrade(platform: Platform) -> None:
         "web": f"{platform.servers.env['REGISTRY']}/platform-tests/demo-web@{digest}"
     }
     assert record["actor"] == "alice" and record["outcome"] == "deployed"
+    assert (record["project"], record["environment"], record["grants"]) == ("shop", "staging", [])
+    assert record["images"]["web"].endswith("/demo-web:v1")  # as planned; digests: pulled
 
     platform.deploy("shop", image="v2")
     assert http_get(platform.port("shop")) == "v2"
@@ -33,6 +37,10 @@ def test_first_deploy_then_upgrade(platform: Platform) -> None:
     assert [(e["event"], e["outcome"]) for e in platform.history("shop")] == [
         ("deploy", "deployed"),
         ("deploy", "deployed"),
+    ]
+    shown = platform.cli("history", "--project", "shop", "--env", "staging", "--format", "json")
+    assert [HistoryEvent.model_validate(e) for e in json.loads(shown.stdout)] == [
+        HistoryEvent.model_validate(e) for e in platform.history("shop")
     ]
 
 
@@ -54,6 +62,7 @@ def test_unhealthy_upgrade_rolls_back_automatically(platform: Platform) -> None:
         ("rollback", "restored"),
     ]
     assert events[1]["step"] == "switch" and events[2]["release"] == good
+    assert events[1]["reason"]  # why the switch failed, as the host saw it
     assert not (platform.base("shop") / "lock").exists()
 
 
