@@ -46,3 +46,31 @@ def run_runtime(
         capture_output=True, text=True, check=False,
         env={"PATH": f"{path}:{search}" if path else search} | (env or {}),
     )  # fmt: skip
+
+
+RECORDER = """#!/usr/bin/env bash
+# A fake {name}: records its argv (one line, arguments separated by \\x1f), then answers.
+(IFS=$'\\x1f'; printf '%s\\n' "{name}$IFS$*") >>"{log}"
+{body}
+"""
+
+
+class Fakes:
+    """Fake commands on a PATH of their own, each recording its argv in one log."""
+
+    def __init__(self, folder: Path) -> None:
+        self.bin = folder / "bin"
+        self.bin.mkdir(parents=True)
+        self.log = folder / "calls.log"
+        self.log.touch()
+
+    def add(self, name: str, body: str = "exit 0") -> None:
+        """A fake `name` whose answer is the bash `body` (it sees the argv as "$@")."""
+        path = self.bin / name
+        path.write_text(RECORDER.format(name=name, log=self.log, body=body))
+        path.chmod(0o755)
+
+    def calls(self, name: str | None = None) -> list[list[str]]:
+        """Every recorded argv (the command's name first), oldest first."""
+        lines = [line.split("\x1f") for line in self.log.read_text().splitlines()]
+        return [argv for argv in lines if name is None or argv[0] == name]

@@ -1,4 +1,4 @@
-"""Release retention and failed releases on the host (runtime.sh), on a scratch directory:
+"""Release retention and failed releases on the host (runtime/release.sh), on a scratch directory:
 `keep` counts good releases only, the current one always stays, and a deploy that fails
 (before the switch, rolled back, or with a failed rollback) leaves no release directory and
 no `.env` behind, its backups kept with the current release."""

@@ -474,8 +474,8 @@ ROUTES = st.lists(
 @given(routes=ROUTES)
 @example(routes=[("web", 80, "/"), ("web", 80, "/a;b?c=$x&d='e'(f)*%20"), ("api.v2", 1, "//")])
 def test_recorded_health_checks_are_run_as_recorded(routes: list[tuple[str, int, str]]) -> None:
-    """`platform_check_release` (runtime.sh) reads the plan's health.tsv back into exactly the
-    checks of the deploy's health steps, in order, every word intact."""
+    """`platform_check_release` (runtime/health.sh) reads the plan's health.tsv back into
+    exactly the checks of the deploy's health steps, in order, every word intact."""
     tree = small_tree()
     for service, _, _ in routes:
         tree.compose["services"].setdefault(service, {"image": "postgres:16.4-alpine"})

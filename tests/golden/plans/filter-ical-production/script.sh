@@ -4,7 +4,7 @@
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
+# <platform_lib/planning/runtime/*.sh are inlined here>
 PLATFORM_PLAN_ID=4f09f7b2ee21370fa1b4a890426f4b47d5bb97cf105704778fa4b7d904eef87a
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8

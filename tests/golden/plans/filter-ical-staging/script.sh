@@ -4,7 +4,7 @@
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
+# <platform_lib/planning/runtime/*.sh are inlined here>
 PLATFORM_PLAN_ID=144c064388e3ebd440514f85dd2a081ab19b632bb46b87ef9a33e4a75e689577
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1

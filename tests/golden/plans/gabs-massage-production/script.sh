@@ -4,7 +4,7 @@
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
+# <platform_lib/planning/runtime/*.sh are inlined here>
 PLATFORM_PLAN_ID=17ee4fc545b5123becffe2043fafb00fd5d7dd752cb477e74164f9991b076c43
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c

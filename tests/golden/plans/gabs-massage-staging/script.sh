@@ -4,7 +4,7 @@
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
+# <platform_lib/planning/runtime/*.sh are inlined here>
 PLATFORM_PLAN_ID=bd14d3fa6c3466fb23923b48475cd5c6e7369df53bfaf193ae8f03262dab9250
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd

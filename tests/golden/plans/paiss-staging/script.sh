@@ -4,7 +4,7 @@
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
+# <platform_lib/planning/runtime/*.sh are inlined here>
 PLATFORM_PLAN_ID=df1b7d4d11a86863c50e5f48730069907745e01e1c42cea4fcd00a44fa8a0fb8
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
