@@ -67,7 +67,7 @@ def open_deploy_root(platform: Platform) -> Iterator[Platform]:
 
 def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platform) -> None:
     platform = open_deploy_root
-    platform.env["SHOP_API_TOKEN"] = SECRET
+    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
     platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",), volume=True, backup=True))
     platform.deploy("shop", image="v1")
     container = platform.container("shop-staging")[0]
@@ -96,7 +96,7 @@ def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platf
 
 
 def test_failed_deploys_never_wear_retention_down(platform: Platform) -> None:
-    platform.env["SHOP_API_TOKEN"] = SECRET
+    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
     platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",)))  # releases.keep: 3
     platform.deploy("shop", image="v1")
     platform.deploy("shop", image="v2")

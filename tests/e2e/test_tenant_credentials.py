@@ -18,6 +18,7 @@ from e2e.platform_fixture import Platform, web_tenant
 
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
+from platform_lib.models.outcome import EXIT_CODES
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.canonical import plan_json
 
@@ -77,8 +78,16 @@ def test_a_compose_file_past_validation_cannot_read_the_registry_token(
              "PLATFORM_SSH_KEY": platform.servers.env["SSH_CLIENT_KEY"]},
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert _container_env(platform, "shop-staging")["STOLEN"] == "nothing"
+    # The host's policy refuses it before the login (policy.platform-variable): nothing starts.
+    assert done.returncode == EXIT_CODES["aborted"], done.stdout + done.stderr
+    last = platform.history("shop")[-1]
+    assert (last["outcome"], last["step"]) == ("aborted", "policy")
+    assert (
+        platform.servers.docker(
+            "ps", "-aq", "--filter", "label=com.docker.compose.project=shop-staging"
+        ).split()
+        == []
+    )
     assert _files_holding(platform.deploy_root, _token(platform)) == []
 
 
