@@ -43,8 +43,8 @@ SHARED_PATHS: tuple[str, ...] = (
     # Everything under configs/ that is not inside a project folder: configs/platform.yml,
     # configs/shared/..., any other top-level file or non-project folder.
     "configs/*",
-    # The deploy runtime executed on every host.
-    "platform_lib/planning/runtime.sh",
+    # The deploy runtime executed on every host, one file per noun.
+    "platform_lib/planning/runtime/*.sh",
 )
 """Paths whose change affects every tenant, as `fnmatch` patterns on repo-relative POSIX paths.
 

@@ -3,7 +3,11 @@
     PlatformError            a problem the user can fix; the CLI prints it as one line, exit 1
     ├── ConfigError          the configuration is invalid; carries every Problem found
     ├── PlanError            a plan cannot be made from valid configs (no image, unknown env...)
-    ├── ApplyError           a plan ran on its host and failed (the host says why)
+    ├── ApplyError           a plan ran on its host and failed (its outcome record says how)
+    │   ├── RollbackFailed   failed after the switch, and so did the rollback; exit 3
+    │   ├── DeployAborted    failed before the switch: nothing changed; exit 4
+    │   ├── DeployRolledBack failed after the switch, the previous release is back; exit 5
+    │   └── OutcomeUnknown   the host sent no readable outcome record; exit 6
     └── UsageError           the command line itself is wrong; exit 2
 
 Anything that is not a PlatformError is a bug in the platform and keeps its traceback.
@@ -12,6 +16,10 @@ Anything that is not a PlatformError is a bug in the platform and keeps its trac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from platform_lib.models.outcome import DeployOutcome
 
 
 @dataclass(frozen=True, order=True)
@@ -72,7 +80,27 @@ class PlanError(PlatformError):
 
 
 class ApplyError(PlatformError):
-    pass
+    """A plan ran on its host and did not deploy; `outcome` is the host's record of it."""
+
+    def __init__(self, message: str, outcome: DeployOutcome | None = None) -> None:
+        self.outcome = outcome
+        super().__init__(message)
+
+
+class RollbackFailed(ApplyError):
+    exit_code = 3
+
+
+class DeployAborted(ApplyError):
+    exit_code = 4
+
+
+class DeployRolledBack(ApplyError):
+    exit_code = 5
+
+
+class OutcomeUnknown(ApplyError):
+    exit_code = 6
 
 
 class UsageError(PlatformError):

@@ -8,8 +8,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from platform_lib.docs_gen import with_reference
+from platform_lib.models.host_state import HostState
+from platform_lib.models.outcome import DeployOutcome
 from platform_lib.models.plan import Plan
 from platform_lib.models.project import ProjectManifest
+from platform_lib.models.records import HistoryEvent, LockHolder, ReleaseRecord
 from platform_lib.models.settings import PlatformSettings
 
 SCHEMA_DIR = "schemas"
@@ -17,6 +20,15 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "platform.schema.json": (PlatformSettings, "Platform settings (configs/platform.yml)"),
     "project.schema.json": (ProjectManifest, "Tenant manifest (configs/<project>/project.yml)"),
     "plan.schema.json": (Plan, "Deploy plan (python -m platform_lib plan --format json)"),
+    # Records the host sends back (the runtime writes them; platform_lib reads them).
+    "release.schema.json": (
+        ReleaseRecord,
+        "Release record on the host (releases/<id>/release.json)",
+    ),
+    "history-event.schema.json": (HistoryEvent, "One line of history.jsonl on the host"),
+    "lock.schema.json": (LockHolder, "Deploy lock holder on the host (lock/holder.json)"),
+    "host-facts.schema.json": (HostState, "Host facts (the runtime's platform_facts)"),
+    "outcome.schema.json": (DeployOutcome, "Outcome record of a plan's script (PLATFORM-OUTCOME)"),
 }
 
 

@@ -78,7 +78,7 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
     git_repo.write("README.md", "# platform\n")
     git_repo.write("configs/platform.yml", "hosts: []\n")
     git_repo.write("configs/shared/logging.yml", "level: info\n")
-    git_repo.write("platform_lib/planning/runtime.sh", "#!/bin/sh\n")
+    git_repo.write("platform_lib/planning/runtime/lock.sh", "#!/bin/sh\n")
     git_repo.write("platform_lib/planning/other.py", "x = 1\n")
     git_repo.add_project("api")
     git_repo.add_project("web")
@@ -143,7 +143,7 @@ def test_change_reverted_within_the_range_affects_nothing(repo: GitRepo) -> None
         "configs/shared/logging.yml",
         "configs/new-top-level.yml",
         "configs/templates/nginx.conf",
-        "platform_lib/planning/runtime.sh",
+        "platform_lib/planning/runtime/lock.sh",
     ],
 )
 def test_shared_file_changed_affects_every_project(repo: GitRepo, shared_path: str) -> None:
@@ -251,7 +251,7 @@ def test_zero_base_sha_means_every_project_at_head(repo: GitRepo) -> None:
     assert changes.shared_changed == (
         "configs/platform.yml",
         "configs/shared/logging.yml",
-        "platform_lib/planning/runtime.sh",
+        "platform_lib/planning/runtime/lock.sh",
     )
     assert changes.files == tuple(sorted(repo.git("ls-files").splitlines()))
 
@@ -312,7 +312,7 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
 
 
 def test_shared_paths_cover_configs_and_runtime() -> None:
-    assert SHARED_PATHS == ("configs/*", "platform_lib/planning/runtime.sh")
+    assert SHARED_PATHS == ("configs/*", "platform_lib/planning/runtime/*.sh")
 
 
 CHANGES = ChangeSet(

@@ -141,13 +141,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         transport = hosts.to(target_host(config, tenant, args.env))
         events = read_history(transport, base_dir(config, args.project, args.env), common.log)
     if args.format == "json":
-        print(json.dumps(events, indent=2, sort_keys=True))
+        print(json.dumps([e.model_dump(mode="json") for e in events], indent=2, sort_keys=True))
         return 0
     for event in events:
-        step = f" at step {event['step']}" if event.get("step") else ""
+        step = f" at step {event.step}" if event.step else ""
+        reason = f": {event.reason}" if event.reason else ""
+        what = f"backup {event.backup} into " if event.backup else ""
         print(
-            f"{event.get('at')}  {event.get('event')} {event.get('outcome')}  "
-            f"{event.get('release')}  by {event.get('actor')}{step}"
+            f"{event.at}  {event.event} {event.outcome}  {what}{event.release or '-'}  "
+            f"by {event.actor or 'unknown'}{step}{reason}"
         )
     return 0
 

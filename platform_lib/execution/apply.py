@@ -1,18 +1,17 @@
-"""Apply a plan on its host: check it, gather its secrets, run its script, report."""
+"""Apply a plan on its host: check it, gather its secrets, run its script, read its outcome."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from platform_lib.config.credentials import tenant_secret_variable
-from platform_lib.errors import ApplyError, PlatformError
+from platform_lib.errors import PlatformError
+from platform_lib.execution.outcome import outcome_of, raise_for_outcome
+from platform_lib.models.outcome import DeployOutcome
 from platform_lib.models.plan import Plan
 from platform_lib.planning.canonical import with_id
 from platform_lib.planning.render import render_script
 from platform_lib.transport.base import LineSink, Redactor, Transport
-
-ROLLBACK_FAILED = 3
-"""Exit status of a script whose rollback failed as well (runtime.sh)."""
 
 
 def verify_plan(plan: Plan) -> None:
@@ -39,30 +38,21 @@ def gather_secrets(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
     return {name: environ[variable] for name, variable in sources.items()}
 
 
-def apply_plan(plan: Plan, transport: Transport, environ: Mapping[str, str], log: LineSink) -> None:
+def apply_plan(
+    plan: Plan, transport: Transport, environ: Mapping[str, str], log: LineSink
+) -> DeployOutcome:
+    """Run the plan's script; its outcome record when it deployed, else the error of its
+    outcome (exit codes: models/outcome.py). Secret values never leave in a line or a reason."""
     verify_plan(plan)
     secrets = gather_secrets(plan, environ)
     redact = Redactor(secrets)
-    lines: list[str] = []
-
-    def sink(line: str) -> None:
-        line = redact(line)
-        lines.append(line)
-        log(line)
-
-    result = transport.run(render_script(plan), secrets, sink)
-    if result.exit_code != 0:
-        failed = next(
-            (ln.split("failed: ", 1)[1].split(" ", 1)[0] for ln in lines if "    failed: " in ln),
-            "unknown step",
-        )
-        if result.exit_code == ROLLBACK_FAILED:
-            what = "the rollback failed too: the host needs attention (see history)"
-        elif any("rolling back" in ln for ln in lines):
-            what = "rolled back to the previous release"
-        else:
-            what = "nothing was switched"
-        raise ApplyError(
-            f"{plan.kind} of {plan.project}/{plan.environment} failed at step {failed!r} "
-            f"(exit {result.exit_code}); {what}. The log above has the reason."
-        )
+    result = transport.run(render_script(plan), secrets, lambda line: log(redact(line)))
+    outcome = outcome_of(plan, result.stdout, result.exit_code)
+    outcome = outcome.model_copy(
+        update={
+            "reason": outcome.reason and redact(outcome.reason),
+            "rollback_reason": outcome.rollback_reason and redact(outcome.rollback_reason),
+        }
+    )
+    raise_for_outcome(plan, outcome)
+    return outcome

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from pydantic import ValidationError
 
 from platform_lib.errors import PlatformError
 from platform_lib.models.host_state import HostState
+from platform_lib.models.records import HistoryEvent
 from platform_lib.planning.render import render_operation
 from platform_lib.transport.base import LineSink, Transport
 
@@ -41,12 +40,22 @@ def read_state(
         raise PlatformError(f"the host's state under {base} is unreadable: {exc}") from None
 
 
-def read_history(transport: Transport, base: str, log: LineSink) -> list[dict[str, object]]:
-    output = run_operation(transport, ("platform_history", base), log)
+def parse_history(text: str, base: str, log: LineSink) -> list[HistoryEvent]:
+    """The events of a `history.jsonl`, oldest first; a line that is not a HistoryEvent (cut
+    short by a full disk, written by a newer platform) is skipped with a warning naming it."""
     events = []
-    for line in output.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            log(f"warning: skipping an unreadable history line under {base}")
+            events.append(HistoryEvent.model_validate_json(line))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "line"
+            log(f"warning: {base}/history.jsonl:{number} is no history event ({where}: "
+                f"{first['msg']}); skipped")  # fmt: skip
     return events
+
+
+def read_history(transport: Transport, base: str, log: LineSink) -> list[HistoryEvent]:
+    return parse_history(run_operation(transport, ("platform_history", base), log), base, log)

@@ -1,47 +1,19 @@
-"""What a host reports about one tenant+environment: releases, current, lock. Written by the
-host runtime as JSON; parsed leniently (extra keys ignored) so older hosts stay readable."""
+"""The host facts: what a host reports about one tenant+environment (releases, current, lock,
+containers, routes), written by the runtime's `platform_facts` from the records it keeps."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from platform_lib.models.plan import ServerFacts
+from platform_lib.models.records import LockHolder, Record, ReleaseRecord
+
+__all__ = ["HostState", "LockHolder", "ReleaseRecord", "RouteState"]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Digests(_Record):
-    services: dict[str, str] = Field(default_factory=dict)
-    """Service -> `repository@sha256:...` the release ran (every service whose image the plan
-    knew)."""
-
-
-class ReleaseRecord(_Record):
-    release: str
-    plan: str = ""
-    actor: str = ""
-    platform_sha: str = ""
-    deployed_at: str = ""
-    outcome: str = ""
-    digests: Digests = Digests()
-    window_override: str = ""
-    """The reason given for deploying it outside its deployment windows, if it was."""
-
-
-class LockHolder(_Record):
-    actor: str = ""
-    release: str = ""
-    plan: str = ""
-    started: str = ""
-    expires_epoch: int = 0
-    pid: int = 0
-
-
-class RouteState(_Record):
+class RouteState(Record):
     """A route as nginx serves it on the host."""
 
     route: int
@@ -54,7 +26,10 @@ class RouteState(_Record):
     """openssl's `notAfter`, e.g. `Jan 31 12:00:00 2027 GMT`; empty without a certificate."""
 
 
-class HostState(_Record):
+class HostState(Record):
+    """`platform_facts`: one JSON object."""
+
+    version: Literal[1] = 1
     current_release: str | None = None
     current: ReleaseRecord | None = None
     releases: list[ReleaseRecord] = Field(default_factory=list)

@@ -20,17 +20,18 @@ from platform_lib.models.plan import (
     ServerFacts,
     Step,
     TargetHost,
-    WindowOverride,
 )
 from platform_lib.models.settings import Host
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
 from platform_lib.planning.proxy_config import proxy_files
 from platform_lib.planning.release_files import (
+    DRAFT_FILE,
     env_file,
     health_checks,
     override_file,
     platform_values,
+    release_draft,
 )
 from platform_lib.planning.steps import (
     backup_step,
@@ -146,6 +147,13 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
     release_dir = f"{base}/releases/{release}"
 
     variables = platform_values(tenant, env_name, project, domains, images)
+    grants = tuple(
+        PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
+        for g in tenant_grants(config, tenant)
+    )
+    draft = release_draft(tenant, env_name, project, release, request.actor,
+                          request.platform_sha, images, grants,
+                          override.reason if override else "")  # fmt: skip
     files = tuple(
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
@@ -161,12 +169,11 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
                 (name, "0600", text)
                 for name, text in proxy_files(settings, tenant, env_name, project)
             ),
+            (DRAFT_FILE, "0600", draft),
         )
     )
     pulled = service_images(tenant, env_name, images, variables)
-    steps, undo = _deploy_steps(
-        config, tenant, request, project, base, release, pulled, files, override
-    )
+    steps, undo = _deploy_steps(config, tenant, request, project, base, release, pulled, files)
     plan = Plan(
         project=tenant.name,
         environment=env_name,
@@ -180,10 +187,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         images=images,
         secrets=tenant_secrets(config, tenant),
         credentials=deploy_credentials(config),
-        grants=tuple(
-            PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
-            for g in tenant_grants(config, tenant)
-        ),
+        grants=grants,
         window_override=override,
         domains=tuple(domains),
         facts=request.facts,
@@ -203,7 +207,6 @@ def _deploy_steps(
     release: str,
     pulled: Mapping[str, str],
     files: tuple[PlannedFile, ...],
-    override: WindowOverride | None,
 ) -> tuple[list[Step], list[Step]]:
     """The deploy, in order, and what undoes a failed switch."""
     settings, manifest = config.settings, tenant.manifest
@@ -249,17 +252,8 @@ def _deploy_steps(
                                         proxy))  # fmt: skip
     else:
         steps += health_steps(manifest.routes, project, timeouts)
-    record: tuple[str, ...] = (
-        "platform_record_release",
-        base,
-        release,
-        request.actor,
-        request.platform_sha,
-    )
-    if override is not None:
-        record += (override.reason,)  # release.json keeps it: `status` shows it
-    steps.append(step("record", "Record the release and point current at it", record, 30,
-                      "rollback"))  # fmt: skip
+    steps.append(step("record", "Record the release and point current at it",
+                      ("platform_record_release", base, release), 30, "rollback"))  # fmt: skip
     steps.append(step("prune", f"Keep the newest {settings.releases.keep} releases",
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from platform_lib.config.compose_policy import services
 from platform_lib.config.loader import Tenant
 from platform_lib.config.platform_vars import image_variable
+from platform_lib.models.plan import PlanGrant
+from platform_lib.models.records import ReleaseDraft
+from platform_lib.planning.canonical import canonical_json
 
 LABEL_PREFIX = "io.github.multi-tenant-platform"
 GENERATED_HEADER = (
@@ -67,3 +70,28 @@ def health_checks(tenant: Tenant) -> str:
     """`health.tsv`: the release's own HTTP checks (service, port, path), so that restoring it
     later checks what it serves, not what a newer config routes."""
     return "".join(f"{r.service}\t{r.port}\t{r.health_path}\n" for r in tenant.manifest.routes)
+
+
+DRAFT_FILE = "release.draft.json"
+
+
+def release_draft(
+    tenant: Tenant,
+    environment: str,
+    compose_project: str,
+    release: str,
+    actor: str,
+    platform_sha: str,
+    images: Mapping[str, str],
+    grants: Sequence[PlanGrant],
+    window_override: str = "",
+) -> str:
+    """`release.draft.json`: what the plan knows of the release, one line of canonical JSON.
+    The host completes it into `release.json` (plan id, time, digests, outcome) once the
+    release passed its checks. The plan's id cannot be in it: it is the hash of this text."""
+    draft = ReleaseDraft(
+        release=release, project=tenant.name, environment=environment,
+        compose_project=compose_project, actor=actor, platform_sha=platform_sha,
+        images=dict(images), grants=tuple(grants), window_override=window_override,
+    )  # fmt: skip
+    return canonical_json(draft.model_dump(mode="json")) + "\n"

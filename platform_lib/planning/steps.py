@@ -1,4 +1,4 @@
-"""Builders of plan steps: each returns argv tuples calling the host runtime (runtime.sh) or
+"""Builders of plan steps: each returns argv tuples calling the host runtime (planning/runtime/) or
 docker; nothing here runs anything."""
 
 from __future__ import annotations

@@ -3,7 +3,6 @@ through the real command line."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from typing import Any
 import yaml
 from e2e.servers import Servers
 from nginx_harness import Nginx, free_port
+
+from platform_lib.models.records import HistoryEvent, ReleaseRecord
 
 
 def http_get(port: int, path: str = "/version", timeout: float = 2.0) -> str | None:
@@ -188,10 +189,14 @@ class Platform:
         return self.deploy_root / "projects" / project / env
 
     def history(self, project: str, env: str = "staging") -> list[dict[str, Any]]:
+        """The events of the host's history.jsonl, each checked against the model."""
         path = self.base(project, env) / "history.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines()]
+        return [
+            HistoryEvent.model_validate_json(line).model_dump(mode="json")
+            for line in path.read_text().splitlines()
+        ]
 
     def current(self, project: str, env: str = "staging") -> str | None:
         link = self.base(project, env) / "current"
@@ -202,4 +207,4 @@ class Platform:
     ) -> dict[str, Any]:
         name = release or self.current(project, env)
         path = self.base(project, env) / "releases" / str(name) / "release.json"
-        return dict(json.loads(path.read_text()))
+        return ReleaseRecord.model_validate_json(path.read_text()).model_dump(mode="json")

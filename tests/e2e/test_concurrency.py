@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from e2e.platform_fixture import Platform, http_get, web_tenant
 
+from platform_lib.models.outcome import EXIT_CODES
+
 pytestmark = pytest.mark.e2e
 
 
@@ -56,13 +58,13 @@ def test_concurrent_deploys_are_serialized_and_the_loser_names_the_holder(
 
     loser = platform.deploy("shop", image="v2", check=False, env={"USER": "bob"})
 
-    assert loser.returncode == 1
+    assert loser.returncode == EXIT_CODES["aborted"]
     assert "another deploy holds the lock" in loser.stderr
     assert '"actor":"alice"' in loser.stderr and '"plan":' in loser.stderr
     _with_lock_wait(platform, 60)
     waiter = platform.deploy("shop", image="v2", env={"USER": "bob"})  # waits, then deploys
     first.communicate(timeout=60)
-    assert first.returncode == 1
+    assert first.returncode == EXIT_CODES["rolled-back"]
     assert "Take the deploy lock" in waiter.stderr
     assert http_get(platform.port("shop")) == "v2"
     events = [(e["event"], e["outcome"], e["actor"]) for e in platform.history("shop")]

@@ -3,10 +3,16 @@ answers over HTTP and what the host's history says."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from e2e.platform_fixture import Platform, http_get, web_tenant
+
+from platform_lib.models.outcome import EXIT_CODES
+from platform_lib.models.records import HistoryEvent
+
+ABORTED, ROLLED_BACK = EXIT_CODES["aborted"], EXIT_CODES["rolled-back"]
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +28,8 @@ def test_first_deploy_then_upgrade(platform: Platform) -> None:
         "web": f"{platform.servers.env['REGISTRY']}/platform-tests/demo-web@{digest}"
     }
     assert record["actor"] == "alice" and record["outcome"] == "deployed"
+    assert (record["project"], record["environment"], record["grants"]) == ("shop", "staging", [])
+    assert record["images"]["web"].endswith("/demo-web:v1")  # as planned; digests: pulled
 
     platform.deploy("shop", image="v2")
     assert http_get(platform.port("shop")) == "v2"
@@ -29,6 +37,10 @@ def test_first_deploy_then_upgrade(platform: Platform) -> None:
     assert [(e["event"], e["outcome"]) for e in platform.history("shop")] == [
         ("deploy", "deployed"),
         ("deploy", "deployed"),
+    ]
+    shown = platform.cli("history", "--project", "shop", "--env", "staging", "--format", "json")
+    assert [HistoryEvent.model_validate(e) for e in json.loads(shown.stdout)] == [
+        HistoryEvent.model_validate(e) for e in platform.history("shop")
     ]
 
 
@@ -39,9 +51,7 @@ def test_unhealthy_upgrade_rolls_back_automatically(platform: Platform) -> None:
 
     failed = platform.deploy("shop", image="v3", check=False)
 
-    assert failed.returncode == 1
-    assert "failed at step 'switch'" in failed.stderr
-    assert "rolled back to the previous release" in failed.stderr
+    assert failed.returncode == ROLLED_BACK
     assert "its last log lines" in failed.stderr  # the failing container's log is shown
     assert http_get(platform.port("shop")) == "v2"
     assert platform.current("shop") == good
@@ -52,6 +62,7 @@ def test_unhealthy_upgrade_rolls_back_automatically(platform: Platform) -> None:
         ("rollback", "restored"),
     ]
     assert events[1]["step"] == "switch" and events[2]["release"] == good
+    assert events[1]["reason"]  # why the switch failed, as the host saw it
     assert not (platform.base("shop") / "lock").exists()
 
 
@@ -65,8 +76,7 @@ def test_registry_down_changes_nothing(platform: Platform) -> None:
 
     failed = platform.deploy("shop", image="v2", check=False)
 
-    assert failed.returncode == 1
-    assert "nothing was switched" in failed.stderr
+    assert failed.returncode == ABORTED
     assert http_get(platform.port("shop")) == "v1"
     assert platform.current("shop") == before
     assert platform.history("shop")[-1]["outcome"] == "aborted"
@@ -79,7 +89,7 @@ def test_unknown_tag_changes_nothing(platform: Platform) -> None:
 
     failed = platform.deploy("shop", image="no-such-tag", check=False)
 
-    assert failed.returncode == 1
+    assert failed.returncode == ABORTED
     assert platform.history("shop")[-1]["step"] == "pull"
     assert http_get(platform.port("shop")) == "v1"
 
@@ -90,8 +100,7 @@ def test_bad_registry_credentials_change_nothing(platform: Platform) -> None:
 
     failed = platform.deploy("shop", image="v2", check=False, env={"REGISTRY_TOKEN": "wrong"})
 
-    assert failed.returncode == 1
-    assert "registry login" in failed.stderr
+    assert failed.returncode == ABORTED
     assert platform.history("shop")[-1]["step"] == "login"
     assert http_get(platform.port("shop")) == "v1"
 
@@ -210,9 +219,8 @@ def test_rollback_checks_the_restored_release_by_its_own_routes(platform: Platfo
 
     failed = platform.deploy("shop", image="v2", check=False)
 
-    assert failed.returncode == 1
-    assert "failed at step 'health-1-web'" in failed.stderr
-    assert "rolled back to the previous release" in failed.stderr
+    assert failed.returncode == ROLLED_BACK
+    assert platform.history("shop")[-2]["step"] == "health-1-web"
     assert platform.current("shop") == good
     assert http_get(platform.port("shop")) == "v1"
     assert [(e["event"], e["outcome"]) for e in platform.history("shop")][-2:] == [
@@ -237,3 +245,40 @@ def test_promote_shows_the_difference_then_deploys_stagings_digests(platform: Pl
     assert f"    WEB_PORT: staging='{platform.port('shop')}'" in promoted.stdout
     assert platform.release_json("shop", "production")["digests"]["services"]["web"] == staging
     assert http_get(platform.port("shop", "production")) == "v2"
+
+
+def test_a_rollback_that_fails_too_exits_3_and_says_so(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v2")
+    good = platform.current("shop")
+    # The release to go back to cannot start any more (its compose file is broken on the host).
+    (platform.base("shop") / "releases" / str(good) / "docker-compose.yml").write_text("[\n")
+
+    failed = platform.deploy("shop", image="v3", check=False)
+
+    assert failed.returncode == EXIT_CODES["rollback-failed"] == 3
+    assert [(e["event"], e["outcome"], e["step"]) for e in platform.history("shop")][-2:] == [
+        ("deploy", "failed", "switch"),
+        ("deploy", "rollback-failed", "rollback"),
+    ]
+    assert platform.current("shop") == good
+    assert not (platform.base("shop") / "lock").exists()
+
+
+def test_a_manual_rollback_to_a_release_that_cannot_start_aborts(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    first = platform.current("shop")
+    platform.deploy("shop", image="v2")
+    second = platform.current("shop")
+    (platform.base("shop") / "releases" / str(first) / "docker-compose.yml").write_text("[\n")
+
+    refused = platform.cli("rollback", "--project", "shop", "--env", "staging", check=False)
+
+    assert refused.returncode == ABORTED
+    assert platform.current("shop") == second
+    assert http_get(platform.port("shop")) == "v2"
+    assert (platform.history("shop")[-1]["outcome"], platform.history("shop")[-1]["step"]) == (
+        "aborted",
+        "policy",
+    )

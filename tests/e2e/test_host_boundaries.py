@@ -67,7 +67,7 @@ def open_deploy_root(platform: Platform) -> Iterator[Platform]:
 
 def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platform) -> None:
     platform = open_deploy_root
-    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # tenant shop's SHOP_API_TOKEN
+    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
     platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",), volume=True, backup=True))
     platform.deploy("shop", image="v1")
     container = platform.container("shop-staging")[0]
@@ -96,14 +96,14 @@ def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platf
 
 
 def test_failed_deploys_never_wear_retention_down(platform: Platform) -> None:
-    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # tenant shop's SHOP_API_TOKEN
+    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
     platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",)))  # releases.keep: 3
     platform.deploy("shop", image="v1")
     platform.deploy("shop", image="v2")
     for n in range(4):  # refused at the pull: nothing switched
-        assert platform.deploy("shop", image=f"no-such-tag-{n}", check=False).returncode == 1
+        assert platform.deploy("shop", image=f"no-such-tag-{n}", check=False).returncode == 4
     for _ in range(2):  # unhealthy after the switch: rolled back
-        assert platform.deploy("shop", image="v3", check=False).returncode == 1
+        assert platform.deploy("shop", image="v3", check=False).returncode == 5
         assert http_get(platform.port("shop")) == "v2"
     platform.deploy("shop", image="v1")
 
@@ -155,7 +155,7 @@ def test_a_plan_edited_after_validation_is_refused_on_the_host(
 
     refused = platform.cli("apply", str(edited), check=False, root=False)
 
-    assert refused.returncode == 1
+    assert refused.returncode == 4  # aborted: nothing changed
     assert "refused policy.privileged: services.web.privileged" in refused.stderr
     last = platform.history("shop")[-1]
     assert (last["outcome"], last["step"], last["release"]) == ("aborted", "policy", plan.release)

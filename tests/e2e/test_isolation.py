@@ -51,7 +51,7 @@ def test_named_volume_data_survives_deploys_and_rollbacks(platform: Platform) ->
                             "sh", "-c", "echo order-42 > /data/orders.txt")  # fmt: skip
     platform.deploy("shop", image="v2")
     assert data() == "order-42\n"
-    assert platform.deploy("shop", image="v3", check=False).returncode == 1  # auto rollback
+    assert platform.deploy("shop", image="v3", check=False).returncode == 5  # auto rollback
     assert data() == "order-42\n"
     platform.cli("rollback", "--project", "shop", "--env", "staging")
     assert http_get(platform.port("shop")) == "v1"

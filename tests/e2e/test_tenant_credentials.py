@@ -18,6 +18,7 @@ from e2e.platform_fixture import Platform, web_tenant
 
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
+from platform_lib.models.outcome import EXIT_CODES
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.canonical import plan_json
 
@@ -56,7 +57,7 @@ def _container_env(platform: Platform, project: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in json.loads(raw))
 
 
-def test_a_compose_file_past_validation_that_reads_the_registry_token_is_refused_on_the_host(
+def test_a_compose_file_past_validation_cannot_read_the_registry_token(
     platform: Platform, tmp_path: Path
 ) -> None:
     platform.add_tenant("shop", web_tenant())
@@ -77,10 +78,10 @@ def test_a_compose_file_past_validation_that_reads_the_registry_token_is_refused
              "PLATFORM_SSH_KEY": platform.servers.env["SSH_CLIENT_KEY"]},
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
-    # The host's own policy check sees that compose would fill ${REGISTRY_TOKEN} from the
-    # deploy's environment, and refuses the release before anything is pulled or started.
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "refused policy.platform-variable: services.web.environment.STOLEN" in done.stderr
+    # The host's policy refuses it before the login (policy.platform-variable): nothing starts.
+    assert done.returncode == EXIT_CODES["aborted"], done.stdout + done.stderr
+    last = platform.history("shop")[-1]
+    assert (last["outcome"], last["step"]) == ("aborted", "policy")
     assert (
         platform.servers.docker(
             "ps", "-aq", "--filter", "label=com.docker.compose.project=shop-staging"

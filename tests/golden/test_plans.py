@@ -25,7 +25,7 @@ from platform_lib.planning.canonical import plan_json
 from platform_lib.planning.render import render_script, runtime
 from platform_lib.planning.summary import render_summary
 
-RUNTIME_MARKER = "# <platform_lib/planning/runtime.sh is inlined here>\n"
+RUNTIME_MARKER = "# <platform_lib/planning/runtime/*.sh are inlined here>\n"
 CASES = sorted((Path(__file__).parent / "plans").glob("*/request.json"))
 
 

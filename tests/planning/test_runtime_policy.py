@@ -1,4 +1,4 @@
-"""The host's tenant security policy (`platform_policy_check`, runtime.sh), run with the real
+"""The host's tenant security policy (`platform_policy_check`, runtime/policy.sh), run with the real
 `docker compose config` and no Docker daemon: one case per rule, the configs it must let
 through (the example tenants among them), grants, and a model the check cannot read.
 

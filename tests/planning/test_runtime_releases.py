@@ -1,4 +1,4 @@
-"""Release retention and failed releases on the host (runtime.sh), on a scratch directory:
+"""Release retention and failed releases on the host (runtime/release.sh), on a scratch directory:
 `keep` counts good releases only, the current one always stays, and a deploy that fails
 (before the switch, rolled back, or with a failed rollback) leaves no release directory and
 no `.env` behind, its backups kept with the current release."""
@@ -6,16 +6,11 @@ no `.env` behind, its backups kept with the current release."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-
-from platform_lib.planning.render import runtime
-
-BASH = shutil.which("bash") or "/bin/bash"
+from runtime_harness import run_runtime
 
 
 def good(base: Path, release: str) -> None:
@@ -38,18 +33,7 @@ def point_current(base: Path, release: str) -> None:
 
 
 def bash(script: str, base: Path) -> subprocess.CompletedProcess[str]:
-    variables = (
-        f"PLATFORM_BASE={base}\nPLATFORM_RELEASE=r9\nPLATFORM_PLAN_ID=plan\nPLATFORM_ACTOR=a\n"
-        "PLATFORM_COMPOSE_PROJECT=shop-staging\nPLATFORM_STEP_NO=0\nPLATFORM_STEP_COUNT=9\n"
-        "PLATFORM_LOCK_HELD=\nPLATFORM_DOCKER_CONFIG=\n"
-    )
-    return subprocess.run(
-        [BASH, "-c", f"set -euo pipefail\numask 077\n{runtime()}\n{variables}{script}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-    )
+    return run_runtime(script, base)
 
 
 def releases(base: Path) -> list[str]:
@@ -116,9 +100,9 @@ FILES = (
 )
 FAILURES = {
     "abort before the switch": ("platform_rollback_plan() { :; }\n"
-                                "platform_step pull Pull 30 abort -- false\n", 1),
+                                "platform_step pull Pull 30 abort -- false\n", 4),
     "rolled back": ("platform_rollback_plan() { :; }\n"
-                    "platform_step switch Switch 30 rollback -- false\n", 1),
+                    "platform_step switch Switch 30 rollback -- false\n", 5),
     "rollback failed too": (
         "platform_rollback_plan() { platform_step rollback Restore 30 abort -- false; }\n"
         "platform_step switch Switch 30 rollback -- false\n",
@@ -146,12 +130,12 @@ def test_a_failed_deploy_leaves_no_release_and_keeps_its_backup(how: str, tmp_pa
 def test_a_first_deploy_that_fails_leaves_nothing(tmp_path: Path) -> None:
     steps = "platform_step pull Pull 30 abort -- false\n"
     done = bash(f"trap platform_on_exit EXIT\n{STAGE}{FILES}{steps}", tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 4
     assert releases(tmp_path) == []
 
 
 def test_a_deploy_that_succeeds_keeps_its_release(tmp_path: Path) -> None:
-    done = bash(f"trap platform_on_exit EXIT\n{STAGE}{FILES}", tmp_path)
+    done = bash(f"trap platform_on_exit EXIT\n{STAGE}{FILES}platform_outcome deployed\n", tmp_path)
     assert done.returncode == 0, done.stderr
     assert releases(tmp_path) == ["r9"]
 
@@ -159,7 +143,7 @@ def test_a_deploy_that_succeeds_keeps_its_release(tmp_path: Path) -> None:
 def test_a_release_already_on_the_host_is_not_removed_by_the_refusal(tmp_path: Path) -> None:
     good(tmp_path, "r9")
     done = bash(f"trap platform_on_exit EXIT\n{STAGE}", tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 4
     assert releases(tmp_path) == ["r9"]
     assert (tmp_path / "releases/r9/release.json").exists()
 

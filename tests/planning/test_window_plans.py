@@ -19,6 +19,7 @@ from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.execution.deploy import deploy
 from platform_lib.models.host_state import HostState, ReleaseRecord
+from platform_lib.models.records import ReleaseDraft
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.render import runtime
 from platform_lib.planning.rollback import RollbackRequest, build_rollback_plan
@@ -72,9 +73,10 @@ def test_an_override_is_recorded_in_the_plan_and_handed_to_the_release_record() 
     assert plan.window_override is not None
     assert plan.window_override.reason == "INC-231 checkout down"
     assert plan.window_override.next_open == "2026-11-30T09:00:00+01:00"
-    record = next(s for s in plan.steps if s.id == "record")
-    assert record.argv[0] == "platform_record_release"
-    assert record.argv[-1] == "INC-231 checkout down"
+    draft = next(f for f in plan.files if f.path.endswith("/release.draft.json"))
+    assert ReleaseDraft.model_validate_json(draft.content).window_override == (
+        "INC-231 checkout down"
+    )
 
 
 def test_a_tenant_s_own_windows_narrow_the_environment_s_and_never_widen_them() -> None:
@@ -137,15 +139,17 @@ def test_an_unknown_time_zone_is_a_settings_problem() -> None:
     assert [p.location.pointer for p in problems] == ["/environments/production/windows/time_zone"]
 
 
-def record_release(tmp_path: Path, *extra: str) -> dict[str, Any]:
+def record_release(tmp_path: Path, plan: Any) -> dict[str, Any]:
+    """release.json as the real runtime writes it from the plan's draft."""
     release = tmp_path / "releases" / "r1"
     release.mkdir(parents=True)
     (release / "digests.json").write_text('{"services":{}}')
-    argv = " ".join(["platform_record_release", str(tmp_path), "r1", "alice", "abc123", *extra])
+    draft = next(f for f in plan.files if f.path.endswith("/release.draft.json"))
+    (release / "release.draft.json").write_text(draft.content)
     done = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-c",
          f"set -euo pipefail\n{runtime()}\nPLATFORM_PLAN_ID=p1\nPLATFORM_BASE={tmp_path}\n"
-         f"PLATFORM_RELEASE=r1\nPLATFORM_ACTOR=alice\n{argv}"],
+         f"PLATFORM_RELEASE=r1\nPLATFORM_ACTOR=alice\nplatform_record_release {tmp_path} r1"],
         capture_output=True, text=True, check=False,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
     )  # fmt: skip
@@ -155,12 +159,15 @@ def record_release(tmp_path: Path, *extra: str) -> dict[str, Any]:
 
 
 def test_the_host_records_the_override_reason_in_release_json(tmp_path: Path) -> None:
-    record = record_release(tmp_path, "'INC-231: \"checkout\" down'")
-    assert record["window_override"] == 'INC-231: "checkout" down'
-    assert ReleaseRecord.model_validate(record).window_override == 'INC-231: "checkout" down'
+    reason = 'INC-231: "checkout" down'
+    record = record_release(
+        tmp_path, build_plan(config(), request(SATURDAY, outside_window=reason))
+    )
+    assert record["window_override"] == reason
+    assert ReleaseRecord.model_validate(record).window_override == reason
 
 
 def test_a_deploy_in_its_window_records_no_override(tmp_path: Path) -> None:
-    record = record_release(tmp_path)
-    assert "window_override" not in record
+    record = record_release(tmp_path, build_plan(config(), request(THURSDAY)))
+    assert ReleaseRecord.model_validate(record).window_override == ""
     assert record["outcome"] == "deployed"

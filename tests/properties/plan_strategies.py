@@ -688,7 +688,9 @@ def parse_script(script: str, runtime: str) -> ParsedScript:
         variables[name] = value
     start = trap + len("trap platform_on_exit EXIT\n" + ROLLBACK_OPEN)
     rollback, after = read_commands(script, start, until="}")
-    steps, _ = read_commands(script, after, until=None)
+    # The script ends with its outcome: only a script that ran to its end deployed.
+    assert script.endswith("\nplatform_outcome deployed\n")
+    steps, _ = read_commands(script[: -len("platform_outcome deployed\n")], after, until=None)
     return ParsedScript(header, variables, rollback, steps)
 
 

@@ -64,6 +64,7 @@ from platform_lib.config.yaml_source import parse_yaml
 from platform_lib.errors import PlanError, UsageError
 from platform_lib.models.host_state import HostState, ReleaseRecord
 from platform_lib.models.plan import Plan, ServerFacts
+from platform_lib.models.records import ReleaseDraft
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.canonical import canonical_json, plan_json, sha256_text
 from platform_lib.planning.release_files import LABEL_PREFIX
@@ -139,15 +140,19 @@ def check_plan(scenario: Scenario, plan: Plan) -> None:
     release_dir = f"{base}/releases/{plan.release}"
     files = {f.path.removeprefix(release_dir + "/"): f for f in plan.files}
     assert [f.path for f in plan.files] == [f"{release_dir}/{n}" for n in files]
-    assert sorted(files) == [".env", "docker-compose.yml", "health.tsv", "platform.override.yml"]
+    assert sorted(files) == [
+        ".env", "docker-compose.yml", "health.tsv", "platform.override.yml", "release.draft.json"
+    ]  # fmt: skip
     assert all(f.sha256 == sha256_text(f.content) for f in plan.files)
     # Tenant data is the deploy user's alone on the host.
-    assert {n: f.mode for n, f in files.items()} == {
-        ".env": "0600",
-        "docker-compose.yml": "0600",
-        "health.tsv": "0600",
-        "platform.override.yml": "0600",
-    }
+    assert {n: f.mode for n, f in files.items()} == dict.fromkeys(files, "0600")
+    # What the plan knows of the release goes to the host as its record's draft.
+    draft = ReleaseDraft.model_validate_json(files["release.draft.json"].content)
+    assert draft == ReleaseDraft(
+        release=plan.release, project=project, environment=env,
+        compose_project=plan.compose_project, actor=plan.actor, platform_sha=plan.platform_sha,
+        images=plan.images, grants=plan.grants,
+    )  # fmt: skip
     # The release's own HTTP checks, which a later restore of it runs (service, port, path).
     assert files["health.tsv"].content == health_tsv(tree.manifest["routes"])
     assert files["docker-compose.yml"].content == dump_yaml(tree.compose)  # as the tenant wrote it
@@ -226,6 +231,7 @@ def check_script(plan: Plan, script: str) -> None:
     assert parsed.header[4:] == ["set -euo pipefail", "umask 077"]
     from_plan = {
         "PLATFORM_PLAN_ID": plan.id,
+        "PLATFORM_KIND": plan.kind,
         "PLATFORM_RELEASE": plan.release,
         "PLATFORM_ACTOR": plan.actor,
         "PLATFORM_BASE": plan.base_dir,
@@ -468,8 +474,8 @@ ROUTES = st.lists(
 @given(routes=ROUTES)
 @example(routes=[("web", 80, "/"), ("web", 80, "/a;b?c=$x&d='e'(f)*%20"), ("api.v2", 1, "//")])
 def test_recorded_health_checks_are_run_as_recorded(routes: list[tuple[str, int, str]]) -> None:
-    """`platform_check_release` (runtime.sh) reads the plan's health.tsv back into exactly the
-    checks of the deploy's health steps, in order, every word intact."""
+    """`platform_check_release` (runtime/health.sh) reads the plan's health.tsv back into
+    exactly the checks of the deploy's health steps, in order, every word intact."""
     tree = small_tree()
     for service, _, _ in routes:
         tree.compose["services"].setdefault(service, {"image": "postgres:16.4-alpine"})

@@ -238,7 +238,8 @@ def test_a_byte_order_mark_opening_an_env_file_is_dropped() -> None:
 
 
 def append_secrets(values: list[str]) -> tuple[list[str], str]:
-    """The secret names and the text `platform_append_secrets` (runtime.sh) appends for them."""
+    """The secret names and the text `platform_append_secrets` (runtime/release.sh) appends
+    for them."""
     names = [f"APP_SECRET_VALUE_{i}" for i in range(len(values))]
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp, ".env")

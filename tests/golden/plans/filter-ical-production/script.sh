@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan 314456a79bc9abd8d80e4aa343a6f57a18e1e617401f1d85f0cbeee9c6c3765d
+# Deploy plan 9dd203366e13e46c6e9243876c3b1a8747b4316f4e81b634a1b52d983c44fb97
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=314456a79bc9abd8d80e4aa343a6f57a18e1e617401f1d85f0cbeee9c6c3765d
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=9dd203366e13e46c6e9243876c3b1a8747b4316f4e81b634a1b52d983c44fb97
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/production
 PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=23
+PLATFORM_STEP_COUNT=24
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -155,6 +156,18 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXByb2R1Y3Rpb24uZnJvbnRlbmQuODAJL2V0Yy9s
 ZXRzZW5jcnlwdC9saXZlL2ZpbHRlci1pY2FsLmRlCWZpbHRlci1pY2FsLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/release.draft.json 0600 e19b94d27d1b589b48227e8b01d306ff44e9d8129b51e517264f850619cb3eed <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoiZmlsdGVyLWljYWwtcHJvZHVjdGlv
+biIsImVudmlyb25tZW50IjoicHJvZHVjdGlvbiIsImdyYW50cyI6W10sImltYWdlcyI6eyJiYWNr
+ZW5kIjoiZ2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1iYWNrZW5kQHNoYTI1NjoxMTEx
+MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEx
+MTExIiwiZnJvbnRlbmQiOiJnaGNyLmlvL2V4YW1wbGUtb3JnL2ZpbHRlci1pY2FsLWZyb250ZW5k
+QHNoYTI1NjoyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIy
+MjIyMjIyMjIyMjIyMjIyIn0sInBsYXRmb3JtX3NoYSI6IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2
+Nzg5YWJjZGVmMDEyMzQ1NjciLCJwcm9qZWN0IjoiZmlsdGVyLWljYWwiLCJyZWxlYXNlIjoiMjAy
+NjExMjZUMTIwMDAwWi1lYmQ2NjhlOCIsInZlcnNpb24iOjEsIndpbmRvd19vdmVycmlkZSI6IiJ9
+Cg==
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -163,6 +176,7 @@ platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_diges
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/production /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/backups filter-ical-production db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/production </dev/null
+platform_outcome deployed

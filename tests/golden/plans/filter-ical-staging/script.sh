@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan 0575c5795c096a5549682d978f6120e994bf74fe0764f9baf69df8debf76c093
+# Deploy plan 02b1607c821135e314ee3adc0ad213d3d69d88447ec03cd1434fa3e8452bead9
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=0575c5795c096a5549682d978f6120e994bf74fe0764f9baf69df8debf76c093
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=02b1607c821135e314ee3adc0ad213d3d69d88447ec03cd1434fa3e8452bead9
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/filter-ical/staging
 PLATFORM_COMPOSE_PROJECT=filter-ical-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=22
+PLATFORM_STEP_COUNT=23
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -151,6 +152,15 @@ MQlmcm9udGVuZAk4MAkxCWZpbHRlci1pY2FsLXN0YWdpbmcuZnJvbnRlbmQuODAJL2V0Yy9sZXRz
 ZW5jcnlwdC9saXZlL3N0YWdpbmcuZmlsdGVyLWljYWwuZGUJc3RhZ2luZy5maWx0ZXItaWNhbC5k
 ZQkvaGVhbHRoCg==
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/release.draft.json 0600 8cf2b9da808797f7b40461611b82f48b03d7e1432eb46e840ed435917a0841fc <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoiZmlsdGVyLWljYWwtc3RhZ2luZyIs
+ImVudmlyb25tZW50Ijoic3RhZ2luZyIsImdyYW50cyI6W10sImltYWdlcyI6eyJiYWNrZW5kIjoi
+Z2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1iYWNrZW5kOnYxLjQuMiIsImZyb250ZW5k
+IjoiZ2hjci5pby9leGFtcGxlLW9yZy9maWx0ZXItaWNhbC1mcm9udGVuZDp2MS40LjIifSwicGxh
+dGZvcm1fc2hhIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2NyIsInBy
+b2plY3QiOiJmaWx0ZXItaWNhbCIsInJlbGVhc2UiOiIyMDI2MTEyNlQxMjAwMDBaLWE2Mjk0ZWEx
+IiwidmVyc2lvbiI6MSwid2luZG93X292ZXJyaWRlIjoiIn0K
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -159,6 +169,7 @@ platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_diges
 platform_step backup-database 'Back up database (pg_dump)' 600 abort -- platform_backup_pg_dump /srv/platform/projects/filter-ical/staging /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/backups filter-ical-staging db filter_ical filter_ical database </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/filter-ical/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/filter-ical/staging </dev/null
+platform_outcome deployed

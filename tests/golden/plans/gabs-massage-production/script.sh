@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan fa136f026e9153dd0020c7c1bb6a5f58ee11f7d2d0ff78d6c05db98a5339209c
+# Deploy plan 1d42d08dafaf621c9df48929d0a88b9fb8b502c49c323c5c4d7913feccb0dd9f
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=fa136f026e9153dd0020c7c1bb6a5f58ee11f7d2d0ff78d6c05db98a5339209c
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=1d42d08dafaf621c9df48929d0a88b9fb8b502c49c323c5c4d7913feccb0dd9f
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/production
 PLATFORM_COMPOSE_PROJECT=gabs-massage-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=25
+PLATFORM_STEP_COUNT=26
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -190,6 +191,18 @@ ZW5kCTgwMDAJMQlnYWJzLW1hc3NhZ2UtcHJvZHVjdGlvbi5iYWNrZW5kLjgwMDAJL2V0Yy9sZXRz
 ZW5jcnlwdC9saXZlL2FwaS5nYWJzLW1hc3NhZ2UuZGUJYXBpLmdhYnMtbWFzc2FnZS5kZQkvaGVh
 bHRoCg==
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/release.draft.json 0600 85cced191851ee93a0bca2d0bc77a12fb4bee562316af2f9d4224866961aaa8c <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoiZ2Ficy1tYXNzYWdlLXByb2R1Y3Rp
+b24iLCJlbnZpcm9ubWVudCI6InByb2R1Y3Rpb24iLCJncmFudHMiOltdLCJpbWFnZXMiOnsiYmFj
+a2VuZCI6ImdoY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNzYWdlLWJhY2tlbmRAc2hhMjU2OjQ0
+NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0
+NDQ0NDQiLCJmcm9udGVuZCI6ImdoY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNzYWdlLWZyb250
+ZW5kQHNoYTI1Njo1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1
+NTU1NTU1NTU1NTU1NTU1NTU1In0sInBsYXRmb3JtX3NoYSI6IjAxMjM0NTY3ODlhYmNkZWYwMTIz
+NDU2Nzg5YWJjZGVmMDEyMzQ1NjciLCJwcm9qZWN0IjoiZ2Ficy1tYXNzYWdlIiwicmVsZWFzZSI6
+IjIwMjYxMTI2VDEyMDAwMFotYjJhMjA3NmMiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3dfb3ZlcnJpZGUi
+OiIifQo=
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -198,6 +211,7 @@ platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_diges
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/production /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/backups gabs-massage-production bookings bookings </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/production </dev/null
+platform_outcome deployed

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan 5b42ad5199798a962a2e51a19d3611fd467179475f59e9e174d3011879d87a68
+# Deploy plan f239701dc50bd2249c95ddb42ba4433c0602e303cbb641c426490940cb794fcb
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=5b42ad5199798a962a2e51a19d3611fd467179475f59e9e174d3011879d87a68
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=f239701dc50bd2249c95ddb42ba4433c0602e303cbb641c426490940cb794fcb
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/gabs-massage/staging
 PLATFORM_COMPOSE_PROJECT=gabs-massage-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=24
+PLATFORM_STEP_COUNT=25
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -184,6 +185,15 @@ ZS5kZQkvCjIJYmFja2VuZAk4MDAwCTEJZ2Ficy1tYXNzYWdlLXN0YWdpbmcuYmFja2VuZC44MDAw
 CS9ldGMvbGV0c2VuY3J5cHQvbGl2ZS9zdGFnaW5nLmFwaS5nYWJzLW1hc3NhZ2UuZGUJc3RhZ2lu
 Zy5hcGkuZ2Ficy1tYXNzYWdlLmRlCS9oZWFsdGgK
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/release.draft.json 0600 ac77bce149f7a8303f033748534ccf6916367881e2597f0f6e8863332300c0b3 <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoiZ2Ficy1tYXNzYWdlLXN0YWdpbmci
+LCJlbnZpcm9ubWVudCI6InN0YWdpbmciLCJncmFudHMiOltdLCJpbWFnZXMiOnsiYmFja2VuZCI6
+ImdoY3IuaW8vZXhhbXBsZS1vcmcvZ2Ficy1tYXNzYWdlLWJhY2tlbmQ6MjAyNi4xMS4zIiwiZnJv
+bnRlbmQiOiJnaGNyLmlvL2V4YW1wbGUtb3JnL2dhYnMtbWFzc2FnZS1mcm9udGVuZDoyMDI2LjEx
+LjMifSwicGxhdGZvcm1fc2hhIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIz
+NDU2NyIsInByb2plY3QiOiJnYWJzLW1hc3NhZ2UiLCJyZWxlYXNlIjoiMjAyNjExMjZUMTIwMDAw
+Wi1lYWZkMzZmZCIsInZlcnNpb24iOjEsIndpbmRvd19vdmVycmlkZSI6IiJ9Cg==
+PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
@@ -192,6 +202,7 @@ platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_diges
 platform_step backup-bookings 'Back up bookings (volume)' 600 abort -- platform_backup_volume /srv/platform/projects/gabs-massage/staging /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/backups gabs-massage-staging bookings bookings </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/gabs-massage/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/gabs-massage/staging </dev/null
+platform_outcome deployed

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan 2d64240b395de0224fd6c6bc3a765210fe6cb4d86ae01e05c72134f06fb30101
+# Deploy plan 695c0af866314161903f09ccede699a79119491135194b2f3c3e60c4745519f6
 # paiss/production, release 20261128T100000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=2d64240b395de0224fd6c6bc3a765210fe6cb4d86ae01e05c72134f06fb30101
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=695c0af866314161903f09ccede699a79119491135194b2f3c3e60c4745519f6
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261128T100000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -116,12 +117,23 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
 aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261128T100000Z-7a33d33f/release.draft.json 0600 57532ce84265bad7815f4cbc7ebe3d2a1b7350306c33077b4a451fd62eea5d24 <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoicGFpc3MtcHJvZHVjdGlvbiIsImVu
+dmlyb25tZW50IjoicHJvZHVjdGlvbiIsImdyYW50cyI6W10sImltYWdlcyI6eyJ3ZWIiOiJnaGNy
+LmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMyJ9LCJwbGF0Zm9ybV9zaGEi
+OiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBh
+aXNzIiwicmVsZWFzZSI6IjIwMjYxMTI4VDEwMDAwMFotN2EzM2QzM2YiLCJ2ZXJzaW9uIjoxLCJ3
+aW5kb3dfb3ZlcnJpZGUiOiJob3RmaXggZm9yIHRoZSBjaGVja291dCBvdXRhZ2UgKElOQy0yMzEp
+LCBhcHByb3ZlZCBieSB0aGUgb3BzIGxlYWQifQo=
+PLATFORM_BASE64_END
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 'hotfix for the checkout outage (INC-231), approved by the ops lead' </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null
+platform_outcome deployed

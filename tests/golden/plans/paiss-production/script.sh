@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan b14bb8adb17e44fb99f567042854f74702277be4b172523967bff6598db8b4e5
+# Deploy plan 9d5b5f32e17e931a3321608ba1c927e683b8374aea393a2e209f6bd9a1399ae3
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=b14bb8adb17e44fb99f567042854f74702277be4b172523967bff6598db8b4e5
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=9d5b5f32e17e931a3321608ba1c927e683b8374aea393a2e209f6bd9a1399ae3
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/production
 PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -116,12 +117,22 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQl3ZWIJODAwMAkxCXBhaXNzLXByb2R1Y3Rpb24ud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9s
 aXZlL3BhaXNzLm1lCXBhaXNzLm1lCS9oZWFsdGh6Cg==
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/paiss/production/releases/20261126T120000Z-7a33d33f/release.draft.json 0600 09080956d25b657540ae1b12a1ceb4186451ec25db74675e0243170dbbd327d0 <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoicGFpc3MtcHJvZHVjdGlvbiIsImVu
+dmlyb25tZW50IjoicHJvZHVjdGlvbiIsImdyYW50cyI6W10sImltYWdlcyI6eyJ3ZWIiOiJnaGNy
+LmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMyJ9LCJwbGF0Zm9ybV9zaGEi
+OiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBh
+aXNzIiwicmVsZWFzZSI6IjIwMjYxMTI2VDEyMDAwMFotN2EzM2QzM2YiLCJ2ZXJzaW9uIjoxLCJ3
+aW5kb3dfb3ZlcnJpZGUiOiIifQo=
+PLATFORM_BASE64_END
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/production 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/production </dev/null
+platform_outcome deployed

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Deploy plan 0a29f1c150062acd37656e422efe3b8d491299bf7079780fa58534f695c0e5c4
+# Deploy plan 5b796b733565d42ead68b81c7b31f641ec5add96ef3bec66c4b2db661af7a437
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
-# <platform_lib/planning/runtime.sh is inlined here>
-PLATFORM_PLAN_ID=0a29f1c150062acd37656e422efe3b8d491299bf7079780fa58534f695c0e5c4
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=5b796b733565d42ead68b81c7b31f641ec5add96ef3bec66c4b2db661af7a437
+PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
 PLATFORM_BASE=/srv/platform/projects/paiss/staging
 PLATFORM_COMPOSE_PROJECT=paiss-staging
 PLATFORM_STEP_NO=0
-PLATFORM_STEP_COUNT=21
+PLATFORM_STEP_COUNT=22
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 trap platform_on_exit EXIT
@@ -118,12 +119,22 @@ platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file 
 MQl3ZWIJODAwMAkxCXBhaXNzLXN0YWdpbmcud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9saXZl
 L3N0YWdpbmcucGFpc3MubWUJc3RhZ2luZy5wYWlzcy5tZQkvaGVhbHRoego=
 PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261126T120000Z-ff21ba9c/release.draft.json 0600 10c28831de0989e29c43fc472d2f3f2c937dddc4d5d604d83ba94efc5ffa8a9e <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoicGFpc3Mtc3RhZ2luZyIsImVudmly
+b25tZW50Ijoic3RhZ2luZyIsImdyYW50cyI6W10sImltYWdlcyI6eyJ3ZWIiOiJnaGNyLmlvL2V4
+YW1wbGUtb3JnL3BhaXNzLXdlYkBzaGEyNTY6MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMz
+MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMyJ9LCJwbGF0Zm9ybV9zaGEiOiIwMTIz
+NDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBhaXNzIiwi
+cmVsZWFzZSI6IjIwMjYxMTI2VDEyMDAwMFotZmYyMWJhOWMiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3df
+b3ZlcnJpZGUiOiIifQo=
+PLATFORM_BASE64_END
 platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
 platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
-platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c alice 0123456789abcdef0123456789abcdef01234567 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c </dev/null
 platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/staging 5 </dev/null
 platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/staging </dev/null
+platform_outcome deployed

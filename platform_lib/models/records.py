@@ -1,0 +1,106 @@
+"""Records that cross the SSH boundary from the host: the release record (`release.json`), the
+history event (`history.jsonl`), the lock holder (`lock/holder.json`). The runtime writes them
+with its one JSON writer (runtime json: platform_json_object); these models read them, and
+their JSON Schemas are in `schemas/`.
+
+Every record carries `version: 1`. Records written before versioning carry none and read as
+version 1: their keys are a subset of these (every key added since has a default)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_lib.models.plan import PlanGrant
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Digests(Record):
+    services: dict[str, str] = Field(default_factory=dict)
+    """Service -> `repository@sha256:...` the release ran (every service whose image the plan
+    knew)."""
+
+
+class ReleaseDraft(Record):
+    """What the plan knows of a release: written by the plan as `release.draft.json`; the host
+    completes it into `release.json` once the release passed its checks."""
+
+    version: Literal[1] = 1
+    release: str
+    project: str = ""
+    environment: str = ""
+    compose_project: str = ""
+    actor: str = ""
+    """Who deployed it."""
+    platform_sha: str = ""
+    """The platform repository's commit the plan was made from."""
+    images: dict[str, str] = Field(default_factory=dict)
+    """Built service -> image reference the plan deployed (tag or digest, as planned)."""
+    grants: tuple[PlanGrant, ...] = ()
+    """Exceptions to the tenant security policy the release runs with, with their reasons."""
+    window_override: str = ""
+    """The reason given for deploying it outside its deployment windows, if it was."""
+
+
+class ReleaseRecord(ReleaseDraft):
+    """`release.json`: the draft, and what only the host knew: the plan id, the time, the
+    digests pulled and the outcome. Written only once the release passed its checks."""
+
+    plan: str = ""
+    deployed_at: str = ""
+    outcome: str = ""
+    """`deployed` (the only outcome a release record is written with)."""
+    digests: Digests = Digests()
+
+
+HistoryOutcome = Literal["deployed", "aborted", "failed", "rollback-failed", "restored"]
+
+
+class HistoryEvent(Record):
+    """One line of `history.jsonl`: a deploy, a rollback or a restore, and how it went."""
+
+    version: Literal[1] = 1
+    at: str
+    """UTC, ISO 8601, the host's clock."""
+    event: Literal["deploy", "rollback", "restore"]
+    """What ran: a deploy plan, a rollback (a rollback plan, or a deploy's own rollback after
+    a failed switch), a restore of a backup."""
+    outcome: HistoryOutcome
+    """deploy: `deployed`, `aborted` (before the switch), `failed` (after it: a rollback
+    follows), `rollback-failed`; rollback: `restored`, or as a deploy; restore: `restored`,
+    `failed`."""
+    actor: str = ""
+    plan: str = ""
+    release: str = ""
+    """The release deployed, switched back to, or restored into."""
+    step: str = ""
+    """The step that failed."""
+    reason: str = ""
+    """Why it failed, as the host saw it."""
+    from_release: str = ""
+    """A manual rollback: the release that was current before."""
+    failed_release: str = ""
+    """A deploy's own rollback: the release that failed."""
+    backup: str = ""
+    """A restore: `<release>/<file>` of the backup."""
+    sha256: str = ""
+    """A restore: the checksum the backup was checked against."""
+
+
+class LockHolder(Record):
+    """`lock/holder.json`: who holds a tenant+environment's deploy lock."""
+
+    version: Literal[1] = 1
+    actor: str = ""
+    release: str = ""
+    """The release being deployed, or what else holds it (`restore <backup>`,
+    `proxy-refresh`)."""
+    plan: str = ""
+    started: str = ""
+    expires_epoch: int = 0
+    """After this (Unix time), a deploy may take the lock over."""
+    pid: int = 0

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# runtime/backup.sh: backups before a switch, the list of them, restoring one.
+
+platform_backup_pg_dump() {  # BASE TARGET PROJECT SERVICE DATABASE USER NAME
+  local container
+  container=$(platform_container_of "$3" "$4")
+  if [[ -z $container ]]; then
+    platform_log "    no running $4 container: nothing to back up yet"
+    return 0
+  fi
+  docker exec "$container" pg_dump --username "$6" --dbname "$5" --format custom \
+    >"$2/$7.pgdump.tmp" && mv "$2/$7.pgdump.tmp" "$2/$7.pgdump"
+}
+
+platform_backup_volume() {  # BASE TARGET PROJECT VOLUME NAME
+  local volume=$3_$4 container destination
+  container=$(docker ps --all --quiet --filter "volume=$volume" | head -n 1)
+  if [[ -z $container ]]; then
+    platform_log "    volume $volume is not in use yet: nothing to back up"
+    return 0
+  fi
+  destination=$(docker inspect --format \
+    "{{range .Mounts}}{{if eq .Name \"$volume\"}}{{.Destination}}{{end}}{{end}}" "$container")
+  docker cp "$container:$destination/." - | gzip >"$2/$5.tar.gz.tmp" \
+    && mv "$2/$5.tar.gz.tmp" "$2/$5.tar.gz"
+}
+
+platform_backups() {  # BASE: one line per backup, "<release>/<file> <bytes>", newest first
+  local base=$1 release file
+  [[ -d $base/releases ]] || return 0
+  while read -r release; do
+    for file in "$base/releases/$release/backups"/*; do
+      [[ -f $file ]] || continue
+      printf '%s/%s %s\n' "$release" "${file##*/}" "$(stat -c %s "$file")"
+    done
+  done < <(platform_releases "$base")
+}
+
+# platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY COMPOSE_PROJECT KIND ARGS...
+#   KIND pg_dump: SERVICE DATABASE USER      KIND volume: VOLUME
+# platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY PROJECT PROXY_DIR CONF PID_FILE KIND
+#   TARGET...: with a proxy, the routes are installed again afterwards (restarted containers
+#   may have new addresses).
+platform_restore() {
+  local base=$1 release=$2 file=$3 wait=$4 expiry=$5 project=$6 pdir=$7 conf=$8 pid=$9
+  local kind=${10} path rc=0
+  shift 10
+  path=$base/releases/$release/backups/$file
+  [[ -f $path ]] || { platform_die "no backup $release/$file on this host"; return 1; }
+  platform_lock_acquire "$base" "$PLATFORM_ACTOR" "restore $release/$file" "$wait" "$expiry" \
+    || return 1
+  platform_log "restoring $release/$file ($kind)"
+  case $kind in
+    pg_dump) platform_restore_pg_dump "$project" "$path" "$@" || rc=$? ;;
+    volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
+    *) platform_die "unknown backup kind $kind"; rc=1 ;;
+  esac
+  if ((rc == 0)) && [[ -n $pdir && -f $base/current/nginx.tsv ]]; then
+    platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+  fi
+  platform_history_append "$base" event restore \
+    outcome "$( ((rc)) && echo failed || echo restored)" actor "$PLATFORM_ACTOR" \
+    release "$(platform_current "$base")" backup "$release/$file"
+  platform_lock_release "$base"
+  return "$rc"
+}
+
+platform_restore_pg_dump() {  # COMPOSE_PROJECT PATH SERVICE DATABASE USER
+  local container
+  container=$(platform_container_of "$1" "$3")
+  [[ -n $container ]] || { platform_die "no running $3 container to restore into"; return 1; }
+  docker exec -i "$container" pg_restore --clean --if-exists --no-owner --username "$5" \
+    --dbname "$4" <"$2"
+}
+
+platform_restore_volume() {  # COMPOSE_PROJECT PATH VOLUME
+  local volume=$1_$3 container destination
+  local -a running=()
+  container=$(docker ps --all --quiet --filter "volume=$volume" | head -n 1)
+  [[ -n $container ]] || { platform_die "no container uses volume $volume"; return 1; }
+  destination=$(docker inspect --format \
+    "{{range .Mounts}}{{if eq .Name \"$volume\"}}{{.Destination}}{{end}}{{end}}" "$container")
+  mapfile -t running < <(docker ps --quiet --filter "volume=$volume")
+  # Stop the writers, replace the volume's content, start them again.
+  ((${#running[@]} == 0)) || docker stop "${running[@]}" >/dev/null || return 1
+  # Empty it first with the tenant's own image (the host may have no other): files made after
+  # the backup must not survive a restore.
+  if ! docker run --rm --volumes-from "$container" --entrypoint sh \
+    "$(docker inspect --format '{{.Image}}' "$container")" \
+    -c 'rm -rf "$1"/* "$1"/.[!.]* "$1"/..?*' sh "$destination" >/dev/null 2>&1; then
+    platform_log "    warning: could not empty $volume first (the image has no sh);" \
+      "files made after the backup remain"
+  fi
+  gunzip -c "$2" | docker cp - "$container:$destination" || return 1
+  ((${#running[@]} == 0)) || docker start "${running[@]}" >/dev/null
+}

@@ -1,0 +1,25 @@
+# shellcheck shell=bash
+# runtime/history.sh: history.jsonl: append-only events (models/records.py HistoryEvent).
+
+# platform_history_append BASE [KEY VALUE]...: one history event (models/records.py
+# HistoryEvent, version 1), stamped with the host's time, appended to BASE/history.jsonl.
+platform_history_append() {
+  local base=$1 event
+  shift
+  [[ -n $base && -d $base ]] || return 0
+  event=$(platform_json_object '#version' 1 at "$(platform_now)" "$@") || return 1
+  printf '%s\n' "$event" >>"$base/history.jsonl"
+}
+
+platform_history_event() {  # OUTCOME STEP: how this plan's script went, with its reason
+  local reason=''
+  [[ -z $2 ]] || reason=${PLATFORM_REASON:-}
+  platform_history_append "${PLATFORM_BASE:-}" event "${PLATFORM_KIND:-deploy}" outcome "$1" \
+    actor "$PLATFORM_ACTOR" plan "$PLATFORM_PLAN_ID" release "$PLATFORM_RELEASE" step "$2" \
+    reason "$reason"
+}
+
+platform_history() {  # BASE
+  [[ -f $1/history.jsonl ]] && cat "$1/history.jsonl"
+  return 0
+}
