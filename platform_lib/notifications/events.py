@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from platform_lib.errors import PlatformError
+from platform_lib.errors import DeployRolledBack, PlatformError
 from platform_lib.models.notifications import Approvals, Event, EventKind, EventOverride
 from platform_lib.models.plan import Plan, WindowOverride
 
@@ -89,7 +89,12 @@ def failed(subject: Subject, now: datetime, error: BaseException) -> Event:
         if isinstance(error, PlatformError)
         else f"internal error ({type(error).__name__})"
     )
-    return subject.event("deploy.failed", now, detail=detail)
+    # The host's typed outcome: a deploy that failed after the switch and was rolled back by
+    # itself is a rollback; every other failure (aborted, rollback failed, unknown) a failure.
+    kind: EventKind = (
+        "deploy.rolled_back" if isinstance(error, DeployRolledBack) else "deploy.failed"
+    )
+    return subject.event(kind, now, detail=detail)
 
 
 @dataclass(frozen=True)

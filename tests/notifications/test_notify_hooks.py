@@ -17,7 +17,8 @@ from cases import KEY
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
-from platform_lib.errors import ApplyError, PlanError
+from platform_lib.errors import ApplyError, DeployRolledBack, PlanError
+from platform_lib.models.outcome import DeployOutcome
 from platform_lib.models.plan import Plan
 from platform_lib.notifications import events, hooks
 from platform_lib.planning.builder import PlanRequest, build_plan
@@ -217,3 +218,21 @@ def test_a_tenant_cannot_take_the_platforms_sink_variables() -> None:
         ("project.platform-secret", "/notifications/staging/0/url_secret"),
         ("project.platform-secret", "/secrets/0"),
     ]
+
+
+def test_a_deploy_the_host_rolled_back_by_itself_is_announced_as_rolled_back() -> None:
+    outcome = DeployOutcome.model_validate(
+        {"version": 1, "kind": "deploy", "outcome": "rolled-back", "plan": "p", "release": "r2",
+         "previous_release": "r1", "current_release": "r1", "step": "health",
+         "reason": "route 1 answered 502", "rollback_step": None, "rollback_reason": None}
+    )  # fmt: skip
+    post = Recorder()
+    error = DeployRolledBack("deploy of paiss/staging failed at step 'health'", outcome)
+
+    def run() -> Plan:
+        raise error
+
+    with pytest.raises(DeployRolledBack):
+        run_deploy(post, run)
+    kinds = [body.get("kind") for _, body, _ in post.posts]
+    assert "deploy.rolled_back" in kinds and "deploy.failed" not in kinds
