@@ -147,9 +147,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         step = f" at step {event.step}" if event.step else ""
         reason = f": {event.reason}" if event.reason else ""
         what = f"backup {event.backup} into " if event.backup else ""
+        override = (
+            f"  OUTSIDE ITS WINDOWS: {event.window_override}" if event.window_override else ""
+        )
         print(
             f"{event.at}  {event.event} {event.outcome}  {what}{event.release or '-'}  "
-            f"by {event.actor or 'unknown'}{step}{reason}"
+            f"by {event.actor or 'unknown'}{step}{reason}{override}"
         )
     return 0
 

@@ -89,6 +89,8 @@ class HistoryEvent(Record):
     """A restore: `<release>/<file>` of the backup."""
     sha256: str = ""
     """A restore: the checksum the backup was checked against."""
+    window_override: str | None = None
+    """A deploy outside its deployment windows: the reason given for the override."""
 
 
 class LockHolder(Record):

@@ -93,6 +93,8 @@ def render_script(plan: Plan) -> str:
         "PLATFORM_KIND": plan.kind,
         "PLATFORM_RELEASE": plan.release,
         "PLATFORM_ACTOR": plan.actor,
+        # A deploy outside its windows: the reason goes into every history event it writes.
+        "PLATFORM_WINDOW_OVERRIDE": plan.window_override.reason if plan.window_override else "",
         "PLATFORM_BASE": plan.base_dir,
         "PLATFORM_COMPOSE_PROJECT": plan.compose_project,
         "PLATFORM_STEP_NO": "0",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.execution.deploy import deploy
 from platform_lib.models.host_state import HostState, ReleaseRecord
-from platform_lib.models.records import ReleaseDraft
+from platform_lib.models.records import HistoryEvent, ReleaseDraft
 from platform_lib.planning.builder import PlanRequest, build_plan
 from platform_lib.planning.render import runtime
 from platform_lib.planning.rollback import RollbackRequest, build_rollback_plan
@@ -140,7 +141,8 @@ def test_an_unknown_time_zone_is_a_settings_problem() -> None:
 
 
 def record_release(tmp_path: Path, plan: Any) -> dict[str, Any]:
-    """release.json as the real runtime writes it from the plan's draft."""
+    """release.json as the real runtime writes it from the plan's draft (and its history)."""
+    override = plan.window_override.reason if plan.window_override else ""
     release = tmp_path / "releases" / "r1"
     release.mkdir(parents=True)
     (release / "digests.json").write_text('{"services":{}}')
@@ -149,7 +151,9 @@ def record_release(tmp_path: Path, plan: Any) -> dict[str, Any]:
     done = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-c",
          f"set -euo pipefail\n{runtime()}\nPLATFORM_PLAN_ID=p1\nPLATFORM_BASE={tmp_path}\n"
-         f"PLATFORM_RELEASE=r1\nPLATFORM_ACTOR=alice\nplatform_record_release {tmp_path} r1"],
+         f"PLATFORM_RELEASE=r1\nPLATFORM_ACTOR=alice\n"
+         f"PLATFORM_WINDOW_OVERRIDE={shlex.quote(override)}\n"
+         f"platform_record_release {tmp_path} r1"],
         capture_output=True, text=True, check=False,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
     )  # fmt: skip
@@ -165,9 +169,13 @@ def test_the_host_records_the_override_reason_in_release_json(tmp_path: Path) ->
     )
     assert record["window_override"] == reason
     assert ReleaseRecord.model_validate(record).window_override == reason
+    history = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert [HistoryEvent.model_validate_json(line).window_override for line in history] == [reason]
 
 
 def test_a_deploy_in_its_window_records_no_override(tmp_path: Path) -> None:
     record = record_release(tmp_path, build_plan(config(), request(THURSDAY)))
     assert ReleaseRecord.model_validate(record).window_override == ""
     assert record["outcome"] == "deployed"
+    event = HistoryEvent.model_validate_json((tmp_path / "history.jsonl").read_text())
+    assert event.window_override is None
