@@ -41,6 +41,10 @@ from imagerefs import as_lines, digest_of, parse_images
 
 from platform_lib.config.credentials import BUILT_IN, RESERVED_PREFIXES, tenant_secret_variable
 from platform_lib.github.naming import github_environment
+from platform_lib.models.notifications import EVENT_KINDS
+from platform_lib.models.project import ProjectManifest
+from platform_lib.models.settings import PlatformSettings
+from platform_lib.notifications.routing import targets
 
 SHA = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
 LOG_TAIL = 200
@@ -210,6 +214,35 @@ def secrets_for(
     return chosen
 
 
+def sink_secrets(settings: Any, manifest: Any, project: str, environment: str) -> dict[str, str]:
+    """The notification sinks' URLs and keys for this tenant and environment, from the
+    environment's secrets: the platform's under their own names, the tenant's own as
+    `<PROJECT>__<NAME>` (notifications/routing.py reads them so). A missing one is left out:
+    a sink never fails a deploy (the CLI says in its log which sinks it could not reach)."""
+    try:
+        available = json.loads(os.environ.get("PLATFORM_SECRETS") or "{}")
+        config = PlatformSettings.model_validate(settings)
+        own = ProjectManifest.model_validate(manifest or {})
+    except ValueError:
+        return {}
+    if not isinstance(available, dict):
+        return {}
+    chosen: dict[str, str] = {}
+    for kind in EVENT_KINDS:
+        for target in targets(config, own, project, environment, kind):
+            for variable in (target.url_variable, target.key_variable):
+                if variable is None:
+                    continue
+                prefix = tenant_secret_variable(project, "")
+                name = variable.removeprefix(prefix) if target.owner == "tenant" else variable
+                value = available.get(name)
+                if value:
+                    chosen[variable] = str(value)
+    for value in chosen.values():
+        gha.mask(value)
+    return chosen
+
+
 def finish(outputs: dict[str, str], summary: list[str]) -> None:
     for name in ("deployed", "release", "images", "url"):
         gha.set_output(name, outputs.get(name, ""))
@@ -289,6 +322,7 @@ def main() -> int:
     child_env = {k: v for k, v in os.environ.items() if k != "PLATFORM_SECRETS"}
     child_env.pop("PLATFORM_SSH_KEY", None)
     child_env.update(secrets)
+    child_env.update(sink_secrets(settings, manifest, project, environment))
     gha.group(f"deploy {project} to {environment}")
     code, log = deployer.deploy(images, actor, child_env)
     gha.end_group()

@@ -11,6 +11,7 @@ import sys
 from types import ModuleType
 
 import pytest
+import yaml
 from workflows import actrun
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-line-1\nkey-line-2\n"
@@ -81,3 +82,27 @@ def test_a_credential_the_plan_does_not_use_never_leaves_the_environment(
 ) -> None:
     chosen = apply.secrets_for(["API_KEY"], [], "shop", ["REGISTRY_TOKEN"], "shop-staging")
     assert "REGISTRY_TOKEN" not in chosen and "DEPLOY_SSH_KEY" not in chosen
+
+
+def test_the_sinks_secrets_of_the_tenant_and_environment_are_handed_on(
+    apply: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = yaml.safe_load((actrun.REPO_ROOT / "configs/platform.yml").read_text())
+    settings["environments"]["production"]["notifications"] = [
+        {"kind": "slack", "url_secret": "PLATFORM_SLACK_WEBHOOK"},
+        {"kind": "webhook", "url_secret": "PLATFORM_AUDIT_URL", "key_secret": "PLATFORM_AUDIT_KEY"},
+    ]
+    manifest = {"notifications": {"production": [{"kind": "slack", "url_secret": "TEAM_SLACK"}]}}
+    monkeypatch.setenv("PLATFORM_SECRETS", json.dumps({
+        **ENVIRONMENT, "PLATFORM_SLACK_WEBHOOK": "https://hooks.example/platform",
+        "PLATFORM_AUDIT_URL": "https://audit.example/in", "TEAM_SLACK": "https://hooks.example/team",
+    }))  # fmt: skip
+    chosen = apply.sink_secrets(settings, manifest, "shop", "production")
+    assert chosen == {
+        "PLATFORM_SLACK_WEBHOOK": "https://hooks.example/platform",
+        "PLATFORM_AUDIT_URL": "https://audit.example/in",  # its key is not set: left out
+        "SHOP__TEAM_SLACK": "https://hooks.example/team",
+    }
+    masks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::add")]
+    assert len(masks) == 3
+    assert apply.sink_secrets(settings, manifest, "shop", "staging") == {}
