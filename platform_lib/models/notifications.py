@@ -4,7 +4,7 @@ names the environment variable that holds its URL (and signing key)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
@@ -21,16 +21,7 @@ EventKind = Literal[
     "approval.approved",
     "approval.rejected",
 ]
-EVENT_KINDS: tuple[EventKind, ...] = (
-    "deploy.started",
-    "deploy.succeeded",
-    "deploy.failed",
-    "deploy.rolled_back",
-    "deploy.window_override",
-    "approval.waiting",
-    "approval.approved",
-    "approval.rejected",
-)
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
 
 class SlackSink(Model):
