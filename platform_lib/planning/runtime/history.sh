@@ -16,7 +16,7 @@ platform_history_event() {  # OUTCOME STEP: how this plan's script went, with it
   [[ -z $2 ]] || reason=${PLATFORM_REASON:-}
   platform_history_append "${PLATFORM_BASE:-}" event "${PLATFORM_KIND:-deploy}" outcome "$1" \
     actor "$PLATFORM_ACTOR" plan "$PLATFORM_PLAN_ID" release "$PLATFORM_RELEASE" step "$2" \
-    reason "$reason" ?window_override "${PLATFORM_WINDOW_OVERRIDE:-}"
+    reason "$reason" '?window_override' "${PLATFORM_WINDOW_OVERRIDE:-}"
 }
 
 platform_history() {  # BASE
