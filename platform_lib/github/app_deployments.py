@@ -22,13 +22,14 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from platform_lib.config.credentials import APP_DEPLOYMENTS_TOKEN
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import Forbidden, GitHubError, NotFound, Unauthorized
 from platform_lib.github.naming import github_environment
 from platform_lib.github.payload import DeployPayload
 from platform_lib.models.project import ProjectManifest
 
-TOKEN_VARIABLE = "APP_DEPLOYMENTS_TOKEN"  # noqa: S105 a variable's name, not a token
+TOKEN_VARIABLE = APP_DEPLOYMENTS_TOKEN
 State = Literal["queued", "in_progress", "success", "failure", "error", "inactive"]
 STATES: tuple[State, ...] = ("queued", "in_progress", "success", "failure", "error", "inactive")
 DESCRIPTIONS: Mapping[State, str] = {
