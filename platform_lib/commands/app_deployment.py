@@ -154,7 +154,12 @@ def register(gh: Any) -> None:
         metavar="JSON",
         help='{"ENV": ID} of the deployments an earlier step made; a missing one is created',
     )
-    p.add_argument("--environment-url", default="", metavar="URL")
+    p.add_argument(
+        "--environment-url",
+        default="",
+        metavar="URL",
+        help="where the tenant answers (actions/apply's `url`); sent with success only",
+    )
     p.add_argument(
         "--log-url",
         default="",

@@ -175,7 +175,8 @@ def record(
                 deployment_id,
                 state,
                 log_url=log_url,
-                environment_url=environment_url,
+                # the URL is where this deployment runs only once it succeeded
+                environment_url=environment_url if state == "success" else "",
                 description=DESCRIPTIONS[state],
             )
         except GitHubError as exc:

@@ -148,9 +148,13 @@ def test_the_job_result_decides_the_final_state(
 ) -> None:  # fmt: skip
     serve(github)
     step(cli, event, tmp_path / "output", "--env", "production", "--job-status", job_status,
-         "--deployed", deployed, "--deployment-ids", json.dumps(IDS))  # fmt: skip
+         "--deployed", deployed, "--deployment-ids", json.dumps(IDS),
+         "--environment-url", URL)  # fmt: skip
     assert github.lines == [f"POST {statuses(12)}"]
-    assert github.bodies("POST", statuses(12)) == [status_body(state)]
+    # the URL only once it runs there
+    assert github.bodies("POST", statuses(12)) == [
+        status_body(state, URL if state == "success" else "")
+    ]
 
 
 def test_a_failed_deploy_after_queued_and_in_progress(
