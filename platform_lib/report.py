@@ -44,3 +44,8 @@ def _annotation(problem: Problem) -> str:
     props.append(f"title={_escape_property(problem.rule)}")
     message = problem.message + (f"\n{problem.hint}" if problem.hint else "")
     return f"::error {','.join(props)}::{_escape_data(message)}"
+
+
+def warning_annotation(message: str, title: str) -> str:
+    """A `::warning` workflow command, escaped so the message cannot end it early."""
+    return f"::warning title={_escape_property(title)}::{_escape_data(message)}"

@@ -17,8 +17,8 @@ names the plan needs are masked and passed to `deploy`, in its environment only:
 token under its own name, each of the tenant's `secrets:` as `<PROJECT>__<NAME>` (the project
 upper-cased, dashes as underscores: filter-ical's POSTGRES_PASSWORD is
 FILTER_ICAL__POSTGRES_PASSWORD), which is where the CLI reads a tenant's secrets. A tenant
-secret named like a platform credential (DEPLOY_SSH_KEY, GITHUB_TOKEN, the registry token) is
-refused: the platform's credentials never reach a tenant.
+secret named like a platform credential (DEPLOY_SSH_KEY, GITHUB_TOKEN, APP_DEPLOYMENTS_TOKEN,
+the registry token) is refused: the platform's credentials never reach a tenant.
 
 Inputs come from the environment: PLATFORM_ROOT, PROJECT, ENVIRONMENT, IMAGES, SSH_KEY_FILE,
 ACTOR, PLATFORM_SECRETS, GITHUB_SHA. Step outputs: deployed, release, images, url. Runs with the

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from platform_lib.commands import common
+from platform_lib.commands import app_deployment, common
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
@@ -705,3 +705,5 @@ def register(sub: Any) -> None:
     _common(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_doctor)
+
+    app_deployment.register(gh)

@@ -11,7 +11,11 @@ from typing import Final
 
 from platform_lib.models.settings import PlatformSettings
 
-BUILT_IN: Final = frozenset({"DEPLOY_SSH_KEY", "PLATFORM_SSH_KEY", "GITHUB_TOKEN", "GH_TOKEN"})
+APP_DEPLOYMENTS_TOKEN: Final = "APP_DEPLOYMENTS_TOKEN"  # noqa: S105 a secret's name
+"""The platform's token for Deployments in the tenants' app repositories (an optional secret)."""
+BUILT_IN: Final = frozenset(
+    {"DEPLOY_SSH_KEY", "PLATFORM_SSH_KEY", "GITHUB_TOKEN", "GH_TOKEN", APP_DEPLOYMENTS_TOKEN}
+)
 # Set by GitHub or the runner (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN, ...).
 RESERVED_PREFIXES: Final = ("GITHUB_", "ACTIONS_", "RUNNER_")
 

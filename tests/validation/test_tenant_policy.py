@@ -334,8 +334,10 @@ CREDENTIAL_HINT = (
 
 
 @pytest.mark.parametrize(
-    "name", ["REGISTRY_TOKEN", "DEPLOY_SSH_KEY", "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN"]
-)
+    "name",
+    ["REGISTRY_TOKEN", "DEPLOY_SSH_KEY", "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+     "APP_DEPLOYMENTS_TOKEN"],
+)  # fmt: skip
 def test_a_tenant_cannot_declare_a_platform_credential(name: str) -> None:
     tree = sources(**{PROJECT: BASE[PROJECT] + f"\nsecrets: [{name}]\n"})
     assert only(tree) == Problem(

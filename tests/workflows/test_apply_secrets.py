@@ -62,7 +62,9 @@ def test_only_what_the_plan_names_leaves_the_environment(apply: ModuleType) -> N
     assert chosen == {"SHOP__API_KEY": "api-key-value"}
 
 
-@pytest.mark.parametrize("name", ["DEPLOY_SSH_KEY", "GITHUB_TOKEN", "REGISTRY_TOKEN"])
+@pytest.mark.parametrize(
+    "name", ["DEPLOY_SSH_KEY", "GITHUB_TOKEN", "REGISTRY_TOKEN", "APP_DEPLOYMENTS_TOKEN"]
+)
 def test_a_tenant_secret_named_like_a_platform_credential_is_refused(
     apply: ModuleType, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import http_get, web_tenant
+from github import canned, openapi
+from github.fake_github import FakeGitHub, Reply
 from github.oidc_issuer import new_key
 from workflows import actrun
 from workflows.actrun import PlatformRepo
@@ -183,3 +185,53 @@ def test_a_dispatch_whose_token_does_not_verify_deploys_nothing(
     assert platform.current("wf-shop") is None  # nothing deployed
     if token is not None:
         assert token not in run.log
+
+
+def test_a_dispatch_shows_its_deploys_in_the_app_repository(
+    platform_repo: PlatformRepo, github_spec: openapi.Spec
+) -> None:
+    """Plan queues a Deployment of the app commit per environment in the tenant's app
+    repository, the staging job moves its own to in_progress, then success with the tenant's
+    URL: every request checked by the OpenAPI-checked fake GitHub."""
+    repo, platform = platform_repo, platform_repo.platform
+    add_tenant(repo, "wf-app")
+    repo.commit("wf-app")
+    platform.deploy("wf-app", "staging", image="v1")
+    with repo.act.secret_file.open("a", encoding="utf-8") as secrets:
+        secrets.write(f"APP_DEPLOYMENTS_TOKEN={canned.TOKEN}\n")
+    fake = FakeGitHub(github_spec, canned.TOKEN).start()
+    deployments = "/repos/example-org/wf-app/deployments"
+    fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-app-staging")),
+            Reply(201, canned.deployment(12, APP_SHA, "wf-app-production")))  # fmt: skip
+    for deployment_id in (11, 12):
+        answer = canned.deployment_status(deployment_id * 10, "queued")
+        fake.on("POST", f"{deployments}/{deployment_id}/statuses", Reply(201, answer))
+    event = dispatch_event(repo, "wf-app", {"web": image(repo, "v2")})
+    try:
+        staging = repo.act.run(
+            "repository_dispatch", event, "staging", env={"GITHUB_API_URL": fake.url}
+        )
+    finally:
+        fake.stop()
+
+    assert staging.returncode == 0, errors(staging.log)
+    assert not fake.problems, fake.problems
+    assert http_get(platform.port("wf-app", "staging")) == "v2"
+    assert fake.lines == [
+        f"POST {deployments}", f"POST {deployments}/11/statuses",
+        f"POST {deployments}", f"POST {deployments}/12/statuses",
+        f"POST {deployments}/11/statuses", f"POST {deployments}/11/statuses",
+    ]  # fmt: skip
+    made = fake.bodies("POST", deployments)
+    assert [(d["ref"], d["environment"]) for d in made] == [
+        (APP_SHA, "wf-app-staging"), (APP_SHA, "wf-app-production"),
+    ]  # fmt: skip
+    queued, started, done = fake.bodies("POST", f"{deployments}/11/statuses")
+    states = [queued["state"], started["state"], done["state"]]
+    assert states == ["queued", "in_progress", "success"]
+    assert str(done["environment_url"]).startswith("https://")
+    assert "environment_url" not in queued and "environment_url" not in started
+    log_url = f"https://github.com/{actrun.PLATFORM_REPO}/actions/runs/"
+    assert all(str(s["log_url"]).startswith(log_url) and s["auto_inactive"] is True
+               for s in (queued, started, done))  # fmt: skip
+    assert "wf-app-staging in example-org/wf-app at 0123456789ab: success" in staging.log
