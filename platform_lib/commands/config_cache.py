@@ -60,6 +60,8 @@ class ConfigCache:
         self.changed = False
         self._schema_stamp: str | None = None
         self.schema_used: set[str] = set()
+        self.reads = 0
+        """Files `digest` had to read (their size or mtime was not the one kept)."""
         try:
             data = json.loads(self.path.read_bytes())
         except (OSError, ValueError):
@@ -96,6 +98,7 @@ class ConfigCache:
         ):
             return known[2]
         raw = Path(entry.path).read_bytes()
+        self.reads += 1
         texts[path] = decode(raw)
         sha = _sha(raw)
         self.changed = True

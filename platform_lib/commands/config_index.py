@@ -79,25 +79,29 @@ def other_claims(root: Path, cache: ConfigCache, settings: str, name: str) -> li
     return claims
 
 
-def tenant_config(root: Path, name: str) -> PlatformConfig:
-    """The config holding tenant `name` only, or ConfigError with every problem
-    `validate_tenant` finds. An unknown tenant (or no settings file) is validated the whole
-    way, so the error is the one validate gives."""
-    folder = root / CONFIG_DIR / name
+def one_tenant(root: Path, name: str) -> tuple[PlatformConfig | None, list[Problem]]:
+    """`validate_tenant` of tenant `name`, the other tenants' claims from the index."""
+    sources = read_sources(root, name)
     settings_file = root / SETTINGS_FILE
-    if not (
-        settings_file.is_file()
-        and folder.is_dir()
-        and any((folder / file).is_file() for file in TENANT_FILES)
-    ):
-        return load_valid_config(read_sources(root))
     cache = ConfigCache(root)
-    settings = decode(settings_file.read_bytes())
-    others = other_claims(root, cache, settings, name)
-    sources = {SETTINGS_FILE: settings, **read_sources(root, name)}
+    others: list[TenantClaims] = []
+    if settings_file.is_file():
+        sources[SETTINGS_FILE] = decode(settings_file.read_bytes())
+        others = other_claims(root, cache, sources[SETTINGS_FILE], name)
     check = cache.schema_check(sources, compose_schema_problems)
     config, problems = validate_tenant(sources, name, others, check)
     cache.save()
+    return config, problems
+
+
+def tenant_config(root: Path, name: str) -> PlatformConfig:
+    """The config holding tenant `name` only, or ConfigError with every problem
+    `validate_tenant` finds. An unknown tenant is validated with all the others, so the error
+    is the one a full validation gives."""
+    folder = root / CONFIG_DIR / name
+    if not (folder.is_dir() and any((folder / file).is_file() for file in TENANT_FILES)):
+        return load_valid_config(read_sources(root))
+    config, problems = one_tenant(root, name)
     if problems or config is None:
         raise ConfigError(problems)
     return config

@@ -3,8 +3,8 @@
 `validate_sources` checks every tenant. `validate_tenant` checks one tenant as completely
 (every rule of its own files) and its claims against the other tenants' claims
 (`index_claims`, which can be kept between runs): it reports exactly the problems
-`validate_sources` reports in that tenant's files, in configs/platform.yml (but for grants to
-other tenants) -- see `tenant_scope`."""
+`validate_sources` reports in that tenant's files and in configs/platform.yml but for unused
+grants to other tenants (`in_tenant_scope`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from platform_lib.config.cross_tenant import claim_problems, cross_tenant_proble
 from platform_lib.config.grants import tenant_policy, unused_grant_problems
 from platform_lib.config.loader import PlatformConfig, Tenant, load_config
 from platform_lib.config.settings_checks import settings_problems
-from platform_lib.config.sources import CONFIG_DIR
+from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE
 from platform_lib.config.tenant_checks import SchemaCheck, tenant_problems
 from platform_lib.errors import ConfigError, Problem
 
@@ -79,6 +79,21 @@ def validate_tenant(
         ]
         problems += unused_grant_problems(config, granted, name)
     return config, sorted(set(problems))
+
+
+def in_tenant_scope(config: PlatformConfig | None, problem: Problem, name: str) -> bool:
+    """Whether `validate_tenant` reports this problem of `validate_sources` for tenant
+    `name`: one in the tenant's folder, or in configs/platform.yml but for a grant to another
+    tenant that allows nothing."""
+    file = problem.location.file
+    if file == f"{CONFIG_DIR}/{name}" or file.startswith(tenant_folder(name)):
+        return True
+    if file != SETTINGS_FILE:
+        return False
+    if problem.rule != "settings.unused-grant" or config is None:
+        return True
+    index = int(problem.location.pointer.split("/")[2])
+    return config.settings.grants[index].project == name
 
 
 def index_claims(
