@@ -23,7 +23,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from platform_lib.config.claims import TenantClaims, claims_from_data, claims_to_data
+from platform_lib.config.claims import TenantClaims, claims_to_data
 from platform_lib.config.sources import CONFIG_DIR, decode, is_config_file
 from platform_lib.config.tenant_checks import SchemaCheck
 from platform_lib.config.yaml_source import YamlDocument
@@ -113,19 +113,6 @@ class ConfigCache:
         parts += [f"{path}:{sha}" for path, sha in sorted(digests.items())]
         return _sha("\n".join(parts).encode())
 
-    def cached_claims(self, key: str) -> TenantClaims | bool | None:
-        """The claims kept under `key`; None for a tenant that claims nothing; False when
-        nothing (usable) is kept."""
-        if key not in self.claims:
-            return False
-        data = self.claims[key]
-        if data is None:
-            return None
-        try:
-            return claims_from_data(data)
-        except (ValueError, KeyError, TypeError, IndexError):
-            return False
-
     def keep_claims(self, key: str, claims: TenantClaims | None) -> None:
         self.claims[key] = None if claims is None else claims_to_data(claims)
         self.changed = True
@@ -200,7 +187,7 @@ def tenant_folders(root: Path) -> Iterator[os.DirEntry[str]]:
     yield from sorted(folders, key=lambda e: e.name)
 
 
-def tenant_files(folder: os.DirEntry[str]) -> list[os.DirEntry[str]]:
+def tenant_files(folder: os.PathLike[str]) -> list[os.DirEntry[str]]:
     """The config files right in a tenant folder (the only ones the loader reads)."""
-    with os.scandir(folder.path) as entries:
+    with os.scandir(folder) as entries:
         return [e for e in entries if is_config_file(e.name) and e.is_file()]

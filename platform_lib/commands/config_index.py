@@ -5,9 +5,10 @@ only for files whose size or mtime changed), rather than validating every tenant
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from platform_lib.commands.config_cache import ConfigCache, tenant_files, tenant_folders
-from platform_lib.config.claims import TenantClaims
+from platform_lib.config.claims import ClaimFilter, TenantClaims, claims_from_data
 from platform_lib.config.compose_schema import compose_schema_problems
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.sources import (
@@ -37,46 +38,73 @@ def validate_all(root: Path) -> list[Problem]:
     return problems
 
 
-def other_claims(root: Path, cache: ConfigCache, settings: str, name: str) -> list[TenantClaims]:
-    """The claims of every tenant but `name`, from the cache where its files are unchanged."""
-    claims: list[TenantClaims] = []
-    missed: dict[str, tuple[str, dict[str, str]]] = {}
-    seen_files: set[str] = set()
-    used: set[str] = set()
-    for folder in tenant_folders(root):
-        entries = tenant_files(folder)
-        if folder.name == name or not any(e.name in TENANT_FILES for e in entries):
-            continue
-        texts: dict[str, str] = {}
-        digests = {}
-        for entry in entries:
-            path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
-            digests[path] = cache.digest(path, entry, texts)
-        seen_files.update(digests)
-        key = cache.claims_key(settings, digests)
-        used.add(key)
-        found = cache.cached_claims(key)
-        if found is False:
+class OtherTenants:
+    """The claims of every tenant but one: kept ones as data, decoded only when they touch
+    the tenant's own claims (`relevant`), the others indexed afresh."""
+
+    def __init__(self, root: Path, cache: ConfigCache, settings: str, name: str) -> None:
+        self.root, self.cache, self.settings = root, cache, settings
+        self.kept: list[tuple[str, str, Any]] = []
+        self.indexed: list[TenantClaims] = []
+        missed: dict[str, tuple[str, dict[str, str]]] = {}
+        seen_files: set[str] = set()
+        used: set[str] = set()
+        for folder in tenant_folders(root):
+            entries = tenant_files(folder)
+            if folder.name == name or not any(e.name in TENANT_FILES for e in entries):
+                continue
+            texts: dict[str, str] = {}
+            digests = {}
             for entry in entries:
                 path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
+                digests[path] = cache.digest(path, entry, texts)
+            seen_files.update(digests)
+            key = cache.claims_key(settings, digests)
+            used.add(key)
+            if key not in cache.claims:
+                missed[folder.name] = (key, texts)
+            elif cache.claims[key] is not None:
+                self.kept.append((folder.name, key, cache.claims[key]))
+        self._index(missed)
+        own = f"{CONFIG_DIR}/{name}/"
+        cache.prune("files", seen_files | {p for p in cache.files if p.startswith(own)})
+        cache.prune("claims", used)
+
+    def _index(self, missed: dict[str, tuple[str, dict[str, str]]]) -> None:
+        if not missed:
+            return
+        sources = {SETTINGS_FILE: self.settings}
+        for tenant, (_, texts) in missed.items():
+            folder = self.root / CONFIG_DIR / tenant
+            for entry in tenant_files(folder):
+                path = f"{CONFIG_DIR}/{tenant}/{entry.name}"
                 if path not in texts:
                     texts[path] = decode(Path(entry.path).read_bytes())
-            missed[folder.name] = (key, texts)
-        elif isinstance(found, TenantClaims):
-            claims.append(found)
-    if missed:
-        sources = {SETTINGS_FILE: settings}
-        for _, texts in missed.values():
             sources.update(texts)
-        index = index_claims(sources, cache.schema_check(sources, compose_schema_problems))
+        check = self.cache.schema_check(sources, compose_schema_problems)
+        index = index_claims(sources, check)
         for tenant, (key, _) in missed.items():
-            cache.keep_claims(key, index.get(tenant))
+            self.cache.keep_claims(key, index.get(tenant))
             if tenant in index:
-                claims.append(index[tenant])
-    own = f"{CONFIG_DIR}/{name}/"
-    cache.prune("files", seen_files | {p for p in cache.files if p.startswith(own)})
-    cache.prune("claims", used)
-    return claims
+                self.indexed.append(index[tenant])
+
+    def all(self) -> list[TenantClaims]:
+        return self.relevant(None)
+
+    def relevant(self, own: TenantClaims | None) -> list[TenantClaims]:
+        """The claims that can change what is reported at `own` (every claim without it)."""
+        wanted = None if own is None else ClaimFilter(own)
+        found = list(self.indexed)
+        unreadable: dict[str, tuple[str, dict[str, str]]] = {}
+        for tenant, key, data in self.kept:
+            try:
+                if wanted is None or wanted.touches(data):
+                    found.append(claims_from_data(data))
+            except (ValueError, KeyError, TypeError, IndexError):
+                unreadable[tenant] = (key, {})
+        before = len(self.indexed)
+        self._index(unreadable)
+        return found + self.indexed[before:]
 
 
 def one_tenant(root: Path, name: str) -> tuple[PlatformConfig | None, list[Problem]]:
@@ -84,12 +112,14 @@ def one_tenant(root: Path, name: str) -> tuple[PlatformConfig | None, list[Probl
     sources = read_sources(root, name)
     settings_file = root / SETTINGS_FILE
     cache = ConfigCache(root)
-    others: list[TenantClaims] = []
+    others: OtherTenants | None = None
     if settings_file.is_file():
         sources[SETTINGS_FILE] = decode(settings_file.read_bytes())
-        others = other_claims(root, cache, sources[SETTINGS_FILE], name)
+        others = OtherTenants(root, cache, sources[SETTINGS_FILE], name)
     check = cache.schema_check(sources, compose_schema_problems)
-    config, problems = validate_tenant(sources, name, others, check)
+    config, problems = validate_tenant(
+        sources, name, lambda own: [] if others is None else others.relevant(own), check
+    )
     cache.save()
     return config, problems
 

@@ -213,3 +213,33 @@ def claims_from_data(data: Any) -> TenantClaims:
         for m, h, n, a, o, w in data["aliases"]
     )
     return TenantClaims(str(data["tenant"]), domains, ports, aliases)
+
+
+class ClaimFilter:
+    """Which other tenants' claims can change what `claim_problems` reports at `own`'s
+    claims: those sharing a domain, an alias on a shared network of the same machine, or a
+    port (same machine and protocol, overlapping). A problem is reported at a claim for the
+    first claim of the same resource, and which claim is first for a port depends only on
+    the claims covering that port, so the others cannot change it."""
+
+    def __init__(self, own: TenantClaims) -> None:
+        self.domains = {c.domain for c in own.domains}
+        self.aliases = {(c.machine, c.network, c.alias) for c in own.aliases}
+        self.ports: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for c in own.ports:
+            self.ports.setdefault((c.machine, c.ports.protocol), []).append(
+                (c.ports.first, c.ports.last)
+            )
+
+    def touches(self, data: Any) -> bool:
+        """Whether claims data (`claims_to_data`) shares a resource with the own claims;
+        raises (ValueError, KeyError, TypeError, IndexError) on data it did not write."""
+        if any(d[0] in self.domains for d in data["domains"]):
+            return True
+        if any((a[0], a[2], a[3]) in self.aliases for a in data["aliases"]):
+            return True
+        for p in data["ports"]:
+            for first, last in self.ports.get((p[1], p[0][2]), ()):
+                if p[0][1] <= last and first <= p[0][3]:
+                    return True
+        return False

@@ -8,7 +8,7 @@ grants to other tenants (`in_tenant_scope`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from platform_lib.config.claims import TenantClaims, tenant_claims
 from platform_lib.config.compose_schema import compose_schema_problems
@@ -58,11 +58,12 @@ def tenant_folder(name: str) -> str:
 def validate_tenant(
     sources: Mapping[str, str],
     name: str,
-    others: Iterable[TenantClaims],
+    others: Callable[[TenantClaims], Iterable[TenantClaims]],
     schema_check: SchemaCheck = compose_schema_problems,
 ) -> tuple[PlatformConfig | None, list[Problem]]:
     """`sources`: configs/platform.yml and the files under configs/<name>/ (others are left
-    out); `others`: the claims of the other tenants. The config holds that one tenant."""
+    out); `others`: given the tenant's claims, the claims of the other tenants, or of those of
+    them `ClaimFilter` says touch them. The config holds that one tenant."""
     config, problems = load_config(sources)
     if config is None:
         return None, sorted(set(problems))
@@ -71,8 +72,9 @@ def validate_tenant(
     if tenant is not None:
         found, broken, granted = _checked(config, tenant, schema_check)
         problems += found
-        claims = [c for c in others if c.tenant != name]
-        claims.append(tenant_claims(config, tenant, broken))
+        own = tenant_claims(config, tenant, broken)
+        claims = [c for c in others(own) if c.tenant != name]
+        claims.append(own)
         folder = tenant_folder(name)
         problems += [
             p for p in claim_problems(config, claims) if p.location.file.startswith(folder)

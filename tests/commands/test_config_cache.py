@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from platform_lib.commands.config_cache import CACHE_FILE, ConfigCache
-from platform_lib.commands.config_index import one_tenant, other_claims, validate_all
+from platform_lib.commands.config_index import OtherTenants, one_tenant, validate_all
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import validate_sources
 
@@ -32,7 +32,7 @@ def index(root: Path) -> tuple[ConfigCache, dict[str, list[str]]]:
     """The cache and, per other tenant of paiss, its claimed domains, after an index run."""
     cache = ConfigCache(root)
     settings = (root / "configs/platform.yml").read_text(encoding="utf-8")
-    claims = other_claims(root, cache, settings, "paiss")
+    claims = OtherTenants(root, cache, settings, "paiss").all()
     cache.save()
     return cache, {c.tenant: [d.domain for d in c.domains] for c in claims}
 
