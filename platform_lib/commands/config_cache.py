@@ -30,7 +30,7 @@ from platform_lib.config.yaml_source import YamlDocument
 from platform_lib.errors import Location, Problem
 
 CACHE_FILE = ".state/config-cache.json"
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000
 _PACKAGE = Path(__file__).resolve().parent.parent
 

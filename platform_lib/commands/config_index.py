@@ -100,7 +100,7 @@ class OtherTenants:
             try:
                 if wanted is None or wanted.touches(data):
                     found.append(claims_from_data(data))
-            except (ValueError, KeyError, TypeError, IndexError):
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
                 unreadable[tenant] = (key, {})
         before = len(self.indexed)
         self._index(unreadable)

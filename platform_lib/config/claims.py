@@ -6,6 +6,7 @@ without loading the tenant again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -180,9 +181,22 @@ def _port_data(c: PortClaim) -> list[object]:
     return [ports, c.machine, c.host_name, c.service, c.env, c.owner, _where(c.location), c.dynamic]
 
 
-def claims_to_data(claims: TenantClaims) -> dict[str, Any]:
-    """Plain JSON data of `claims` (what `claims_from_data` reads back)."""
-    return {
+def _keys(claims: TenantClaims) -> list[str]:
+    """The resources of `claims` as strings: `d <domain>`, `a <machine>\t<network>\t<alias>`,
+    `p <machine>\t<protocol>\t<first>-<last>`."""
+    keys = [f"d {c.domain}" for c in claims.domains]
+    keys += [f"a {c.machine}\t{c.network}\t{c.alias}" for c in claims.aliases]
+    keys += [
+        f"p {c.machine}\t{c.ports.protocol}\t{c.ports.first}-{c.ports.last}" for c in claims.ports
+    ]
+    return keys
+
+
+def claims_to_data(claims: TenantClaims) -> list[object]:
+    """Plain JSON data of `claims` (what `claims_from_data` reads back): the resources they
+    claim (for `ClaimFilter`), then the claims themselves as JSON text, decoded only when
+    needed."""
+    payload = {
         "tenant": claims.tenant,
         "domains": [
             [c.domain, c.listed, c.env, c.owner, _where(c.location)] for c in claims.domains
@@ -193,26 +207,29 @@ def claims_to_data(claims: TenantClaims) -> dict[str, Any]:
             for c in claims.aliases
         ],
     }
+    return [_keys(claims), json.dumps(payload, separators=(",", ":"))]
 
 
 def claims_from_data(data: Any) -> TenantClaims:
-    """The claims `claims_to_data` wrote; ValueError (or a KeyError/TypeError) on other data."""
+    """The claims `claims_to_data` wrote; ValueError (or a KeyError/TypeError/IndexError) on
+    other data."""
+    payload = json.loads(data[1])
     domains = tuple(
         DomainClaim(str(d), str(listed), str(env), str(owner), _location(where))
-        for d, listed, env, owner, where in data["domains"]
+        for d, listed, env, owner, where in payload["domains"]
     )
     ports = tuple(
         PortClaim(
             PublishedPort(str(p[0]), int(p[1]), str(p[2]), int(p[3])),
             str(m), str(h), str(s), str(e), str(o), _location(w), bool(dyn),
         )
-        for p, m, h, s, e, o, w, dyn in data["ports"]
+        for p, m, h, s, e, o, w, dyn in payload["ports"]
     )  # fmt: skip
     aliases = tuple(
         AliasClaim(str(m), str(h), str(n), str(a), str(o), _location(w))
-        for m, h, n, a, o, w in data["aliases"]
+        for m, h, n, a, o, w in payload["aliases"]
     )
-    return TenantClaims(str(data["tenant"]), domains, ports, aliases)
+    return TenantClaims(str(payload["tenant"]), domains, ports, aliases)
 
 
 class ClaimFilter:
@@ -223,8 +240,7 @@ class ClaimFilter:
     the claims covering that port, so the others cannot change it."""
 
     def __init__(self, own: TenantClaims) -> None:
-        self.domains = {c.domain for c in own.domains}
-        self.aliases = {(c.machine, c.network, c.alias) for c in own.aliases}
+        self.keys = {k for k in _keys(own) if not k.startswith("p ")}
         self.ports: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for c in own.ports:
             self.ports.setdefault((c.machine, c.ports.protocol), []).append(
@@ -233,13 +249,18 @@ class ClaimFilter:
 
     def touches(self, data: Any) -> bool:
         """Whether claims data (`claims_to_data`) shares a resource with the own claims;
-        raises (ValueError, KeyError, TypeError, IndexError) on data it did not write."""
-        if any(d[0] in self.domains for d in data["domains"]):
-            return True
-        if any((a[0], a[2], a[3]) in self.aliases for a in data["aliases"]):
-            return True
-        for p in data["ports"]:
-            for first, last in self.ports.get((p[1], p[0][2]), ()):
-                if p[0][1] <= last and first <= p[0][3]:
+        raises (ValueError, KeyError, TypeError, IndexError, AttributeError) on data it did
+        not write."""
+        if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], list)):
+            raise TypeError("not claims data")
+        for key in data[0]:
+            if not key.startswith("p "):
+                if key in self.keys:
+                    return True
+                continue
+            machine, protocol, ports = key[2:].rsplit("\t", 2)
+            low, _, high = ports.partition("-")
+            for first, last in self.ports.get((machine, protocol), ()):
+                if int(low) <= last and first <= int(high):
                     return True
         return False

@@ -130,3 +130,25 @@ def test_validate_with_kept_schema_answers_reports_the_same(root: Path) -> None:
     assert validate_all(root) == expected
     assert ConfigCache(root).schema
     assert validate_all(root) == expected
+
+
+@pytest.mark.parametrize(
+    "data", [[["d paiss.me"], "not json"], {"domains": []}, [[1], "{}"], [None, "{}"], "x"]
+)
+def test_kept_claims_that_cannot_be_read_are_indexed_again(root: Path, data: object) -> None:
+    """Every kept entry made unreadable (in its resources, or in the claims of one that
+    shares a domain with paiss): the conflict is still found."""
+    index(root)
+    manifest = root / "configs/gabs-massage/project.yml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("gabs-massage.de", "paiss.me"), encoding="utf-8")
+    os.utime(manifest, (OLD + 1, OLD + 1))
+    cache, _ = index(root)
+    for key in cache.claims:
+        cache.claims[key] = data
+    cache.changed = True
+    cache.save()
+    _, problems = one_tenant(root, "paiss")
+    assert {(p.rule, p.location.file) for p in problems} == {
+        ("tenant.domain-conflict", "configs/paiss/project.yml")
+    }
