@@ -26,6 +26,8 @@ from platform_lib.config.validate import (
 )
 from platform_lib.errors import ConfigError, Problem
 
+BATCH = 200
+
 
 def validate_all(root: Path) -> list[Problem]:
     """Every problem of every tenant (`validate_sources`), with compose files' schema answers
@@ -71,22 +73,25 @@ class OtherTenants:
         cache.prune("claims", used)
 
     def _index(self, missed: dict[str, tuple[str, dict[str, str]]]) -> None:
-        if not missed:
-            return
-        sources = {SETTINGS_FILE: self.settings}
-        for tenant, (_, texts) in missed.items():
-            folder = self.root / CONFIG_DIR / tenant
-            for entry in tenant_files(folder):
-                path = f"{CONFIG_DIR}/{tenant}/{entry.name}"
-                if path not in texts:
-                    texts[path] = decode(Path(entry.path).read_bytes())
-            sources.update(texts)
-        check = self.cache.schema_check(sources, compose_schema_problems)
-        index = index_claims(sources, check)
-        for tenant, (key, _) in missed.items():
-            self.cache.keep_claims(key, index.get(tenant))
-            if tenant in index:
-                self.indexed.append(index[tenant])
+        """Read and index the `missed` tenants, BATCH at a time (so a first run over many
+        tenants does not hold them all at once)."""
+        names = list(missed)
+        for start in range(0, len(names), BATCH):
+            sources = {SETTINGS_FILE: self.settings}
+            for tenant in names[start : start + BATCH]:
+                texts = missed[tenant][1]
+                for entry in tenant_files(self.root / CONFIG_DIR / tenant):
+                    path = f"{CONFIG_DIR}/{tenant}/{entry.name}"
+                    if path not in texts:
+                        texts[path] = decode(Path(entry.path).read_bytes())
+                sources.update(texts)
+                texts.clear()
+            check = self.cache.schema_check(sources, compose_schema_problems)
+            index = index_claims(sources, check)
+            for tenant in names[start : start + BATCH]:
+                self.cache.keep_claims(missed[tenant][0], index.get(tenant))
+                if tenant in index:
+                    self.indexed.append(index[tenant])
 
     def all(self) -> list[TenantClaims]:
         return self.relevant(None)
