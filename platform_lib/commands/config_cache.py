@@ -7,6 +7,8 @@ Three tables, each keyed so that a stale entry is never found:
   one modified within RACY_NS of being recorded is not recorded (it could change again within
   the same mtime tick), so it is read on the next run too.
 - claims: sha256 of (code stamp, platform.yml, every file of the tenant) -> its claims.
+- folders: tenant -> (sha256 of platform.yml, (name, size, mtime_ns) of each file, claims
+  key): while they are all unchanged (and none was racy), the key without hashing anything.
 - schema: sha256 of (code stamp, compose schema, path, text) -> the compose file's problems.
 
 A cache that cannot be read, or was written by other code (`stamp`), is started afresh; one
@@ -57,6 +59,7 @@ class ConfigCache:
         self.files: dict[str, list[Any]] = {}
         self.claims: dict[str, Any] = {}
         self.schema: dict[str, Any] = {}
+        self.folders: dict[str, Any] = {}
         self.changed = False
         self._schema_stamp: str | None = None
         self.schema_used: set[str] = set()
@@ -68,7 +71,7 @@ class ConfigCache:
             return
         if not isinstance(data, dict) or data.get("stamp") != self.stamp:
             return
-        for table in ("files", "claims", "schema"):
+        for table in ("files", "claims", "schema", "folders"):
             if isinstance(data.get(table), dict):
                 setattr(self, table, data[table])
 
@@ -76,7 +79,7 @@ class ConfigCache:
         if not self.changed:
             return
         data = {"stamp": self.stamp, "files": self.files, "claims": self.claims}
-        data["schema"] = self.schema
+        data["schema"], data["folders"] = self.schema, self.folders
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")

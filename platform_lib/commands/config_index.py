@@ -50,18 +50,38 @@ class OtherTenants:
         self.indexed: list[TenantClaims] = []
         missed: dict[str, tuple[str, dict[str, str]]] = {}
         seen_files: set[str] = set()
+        seen: set[str] = set()
         used: set[str] = set()
+        settings_sha = cache.claims_key(settings, {})
         for folder in tenant_folders(root):
             entries = tenant_files(folder)
             if folder.name == name or not any(e.name in TENANT_FILES for e in entries):
                 continue
+            files = sorted((e.name, e.stat()) for e in entries)
+            signature = [[n, st.st_size, st.st_mtime_ns] for n, st in files]
+            paths = [f"{CONFIG_DIR}/{folder.name}/{n}" for n, _ in files]
+            seen_files.update(paths)
+            known = cache.folders.get(folder.name)
             texts: dict[str, str] = {}
-            digests = {}
-            for entry in entries:
-                path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
-                digests[path] = cache.digest(path, entry, texts)
-            seen_files.update(digests)
-            key = cache.claims_key(settings, digests)
+            if (
+                isinstance(known, list)
+                and len(known) == 3
+                and known[:2] == [settings_sha, signature]
+                and isinstance(known[2], str)
+            ):
+                key = known[2]
+            else:
+                digests = {}
+                for entry in entries:
+                    path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
+                    digests[path] = cache.digest(path, entry, texts)
+                key = cache.claims_key(settings, digests)
+                if all(p in cache.files for p in paths):
+                    cache.folders[folder.name] = [settings_sha, signature, key]
+                else:
+                    cache.folders.pop(folder.name, None)
+                cache.changed = True
+            seen.add(folder.name)
             used.add(key)
             if key not in cache.claims:
                 missed[folder.name] = (key, texts)
@@ -71,6 +91,7 @@ class OtherTenants:
         own = f"{CONFIG_DIR}/{name}/"
         cache.prune("files", seen_files | {p for p in cache.files if p.startswith(own)})
         cache.prune("claims", used)
+        cache.prune("folders", seen)
 
     def _index(self, missed: dict[str, tuple[str, dict[str, str]]]) -> None:
         """Read and index the `missed` tenants, BATCH at a time (so a first run over many
