@@ -111,6 +111,24 @@ class ConfigCache:
             self.files.pop(path, None)
         return sha
 
+    def remember(self, path: str, entry: os.DirEntry[str], text: str, read_at_ns: int) -> str:
+        """sha256 of a file read as `text` (by `read_sources`, which started at `read_at_ns`),
+        its size and mtime kept as `digest` keeps them: only when it was last modified
+        RACY_NS before the reading started, so a change since then is never taken for it."""
+        raw = text.encode("utf-8", "surrogateescape")
+        sha = _sha(raw)
+        st = entry.stat()
+        known = self.files.get(path)
+        entry_data = [st.st_size, st.st_mtime_ns, sha]
+        if st.st_mtime_ns < read_at_ns - RACY_NS and len(raw) == st.st_size:
+            if known != entry_data:
+                self.files[path] = entry_data
+                self.changed = True
+        elif known is not None:
+            self.files.pop(path)
+            self.changed = True
+        return sha
+
     def claims_key(self, settings: str, digests: Mapping[str, str]) -> str:
         parts = [self.stamp, _sha(settings.encode("utf-8", "surrogateescape"))]
         parts += [f"{path}:{sha}" for path, sha in sorted(digests.items())]

@@ -4,6 +4,7 @@ only for files whose size or mtime changed), rather than validating every tenant
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from platform_lib.config.sources import (
 from platform_lib.config.validate import (
     index_claims,
     load_valid_config,
-    validate_sources,
+    validate_and_index,
     validate_tenant,
 )
 from platform_lib.errors import ConfigError, Problem
@@ -31,13 +32,48 @@ BATCH = 200
 
 def validate_all(root: Path) -> list[Problem]:
     """Every problem of every tenant (`validate_sources`), with compose files' schema answers
-    kept in the cache."""
+    kept in the cache, and every tenant's claims kept for the next one-tenant run."""
+    read_at_ns = time.time_ns()
     sources = read_sources(root)
     cache = ConfigCache(root)
-    _, problems = validate_sources(sources, cache.schema_check(sources, compose_schema_problems))
+    check = cache.schema_check(sources, compose_schema_problems)
+    config, problems, index = validate_and_index(sources, check)
     cache.prune("schema", cache.schema_used)
+    if config is not None:
+        _keep_index(root, cache, sources, index, read_at_ns)
     cache.save()
     return problems
+
+
+def _keep_index(
+    root: Path,
+    cache: ConfigCache,
+    sources: dict[str, str],
+    index: dict[str, TenantClaims],
+    read_at_ns: int,
+) -> None:
+    """Keep the claims of every tenant folder under the key a one-tenant run computes."""
+    settings = sources[SETTINGS_FILE]
+    settings_sha = cache.claims_key(settings, {})
+    for folder in tenant_folders(root):
+        entries = tenant_files(folder)
+        if not any(e.name in TENANT_FILES for e in entries):
+            continue
+        digests = {}
+        for entry in entries:
+            path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
+            if path not in sources:
+                return  # changed since it was read: leave the index to the next run
+            digests[path] = cache.remember(path, entry, sources[path], read_at_ns)
+        key = cache.claims_key(settings, digests)
+        if key not in cache.claims:
+            cache.keep_claims(key, index.get(folder.name))
+        files = sorted((e.name, e.stat()) for e in entries)
+        signature = [[n, st.st_size, st.st_mtime_ns] for n, st in files]
+        record = [settings_sha, signature, key]
+        if all(p in cache.files for p in digests) and cache.folders.get(folder.name) != record:
+            cache.folders[folder.name] = record
+            cache.changed = True
 
 
 class OtherTenants:

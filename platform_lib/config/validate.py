@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from platform_lib.config.claims import TenantClaims, tenant_claims
 from platform_lib.config.compose_schema import compose_schema_problems
-from platform_lib.config.cross_tenant import claim_problems, cross_tenant_problems
+from platform_lib.config.cross_tenant import claim_problems
 from platform_lib.config.grants import tenant_policy, unused_grant_problems
 from platform_lib.config.loader import PlatformConfig, Tenant, load_config
 from platform_lib.config.settings_checks import settings_problems
@@ -35,20 +35,27 @@ def _checked(
 def validate_sources(
     sources: Mapping[str, str], schema_check: SchemaCheck = compose_schema_problems
 ) -> tuple[PlatformConfig | None, list[Problem]]:
+    config, problems, _ = validate_and_index(sources, schema_check)
+    return config, problems
+
+
+def validate_and_index(
+    sources: Mapping[str, str], schema_check: SchemaCheck = compose_schema_problems
+) -> tuple[PlatformConfig | None, list[Problem], dict[str, TenantClaims]]:
+    """`validate_sources`, and the claims of every tenant it loaded (`index_claims`)."""
     config, problems = load_config(sources)
+    index: dict[str, TenantClaims] = {}
     if config is not None:
         problems += settings_problems(config)
-        broken = set()
         granted: set[int] = set()
         for name in sorted(config.tenants):
-            found, failed, used = _checked(config, config.tenants[name], schema_check)
-            if failed:
-                broken.add(name)
+            found, broken, used = _checked(config, config.tenants[name], schema_check)
+            index[name] = tenant_claims(config, config.tenants[name], broken)
             granted |= used
             problems += found
-        problems += cross_tenant_problems(config, broken)
+        problems += claim_problems(config, list(index.values()))
         problems += unused_grant_problems(config, granted)
-    return config, sorted(set(problems))
+    return config, sorted(set(problems)), index
 
 
 def tenant_folder(name: str) -> str:

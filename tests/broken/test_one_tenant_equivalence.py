@@ -2,7 +2,8 @@
 validated, its claims checked against the index of the others) reports exactly the problems
 `validate_sources` reports for that tenant (`in_tenant_scope`), cross-tenant ones included:
 for every case of the broken corpus, for a generated set of tenants with conflicts each way
-round, and both with an empty cache and with the cache the first run left."""
+round: with an empty cache, with the cache the first run left, and with the claims a
+`validate` run kept."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 from test_broken_corpus import HERE, build_root, case_names
 
-from platform_lib.commands.config_index import one_tenant
+from platform_lib.commands.config_cache import CACHE_FILE
+from platform_lib.commands.config_index import one_tenant, validate_all
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import in_tenant_scope, validate_sources
 from platform_lib.errors import Problem
@@ -34,6 +36,12 @@ def assert_equivalent(root: Path) -> list[Problem]:
         for attempt in ("empty cache", "kept cache"):
             _, found = one_tenant(root, name)
             assert found == expected, f"{name} ({attempt})"
+    (root / CACHE_FILE).unlink(missing_ok=True)
+    assert validate_all(root) == problems
+    for name in tenant_folders(root):
+        expected = [p for p in problems if in_tenant_scope(config, p, name)]
+        _, found = one_tenant(root, name)
+        assert found == expected, f"{name} (claims kept by validate)"
         crossing += [p for p in expected if p.rule in CROSS_TENANT]
     return crossing
 

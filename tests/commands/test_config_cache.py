@@ -152,3 +152,11 @@ def test_kept_claims_that_cannot_be_read_are_indexed_again(root: Path, data: obj
     assert {(p.rule, p.location.file) for p in problems} == {
         ("tenant.domain-conflict", "configs/paiss/project.yml")
     }
+
+
+def test_validate_keeps_the_index_for_the_next_plan(root: Path) -> None:
+    assert validate_all(root) == []
+    cache, domains = index(root)
+    assert cache.reads == 0
+    assert not cache.changed
+    assert "gabs-massage.de" in domains["gabs-massage"]
