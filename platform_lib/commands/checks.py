@@ -8,14 +8,14 @@ from typing import Any
 
 from platform_lib.changes import affected_projects, render_changes
 from platform_lib.commands.common import add_root, root
-from platform_lib.config.sources import read_sources
-from platform_lib.config.validate import validate_sources
 from platform_lib.report import render_problems
 from platform_lib.schema_gen import stale_schemas, write_schemas
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, problems = validate_sources(read_sources(root(args)))
+    from platform_lib.commands.config_index import validate_all
+
+    problems = validate_all(root(args))
     sys.stdout.write(render_problems(problems, args.format))
     if args.format == "text":
         count = len(problems)

@@ -50,6 +50,14 @@ def config(args: argparse.Namespace) -> PlatformConfig:
     return load_valid_config(read_sources(root(args)))
 
 
+def tenant_config(args: argparse.Namespace) -> PlatformConfig:
+    """The config of `args.project` alone, validated completely and checked against the other
+    tenants' claims (commands/config_index.py): enough to plan or deploy it."""
+    from platform_lib.commands.config_index import tenant_config
+
+    return tenant_config(root(args), args.project)
+
+
 def targets(config: PlatformConfig, project: str | None, env: str | None) -> list[tuple[str, str]]:
     """(project, environment) of every deployment, or of those `project`/`env` select."""
     if project is not None and project not in config.tenants:

@@ -24,7 +24,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         from platform_lib.execution.deploy import deploy
         from platform_lib.notifications.hooks import notified_deploy
 
-        config, request = common.config(args), plan_request(args)
+        config, request = common.tenant_config(args), plan_request(args)
         plan = notified_deploy(
             config, request, lambda: deploy(config, request, hosts, os.environ, common.log),
             common.log,

@@ -49,7 +49,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from platform_lib.planning.render import render_script
     from platform_lib.planning.summary import render_summary
 
-    plan = build_plan(common.config(args), plan_request(args))
+    plan = build_plan(common.tenant_config(args), plan_request(args))
     renderers = {"json": plan_json, "script": render_script, "text": render_summary}
     output = renderers[args.format](plan)
     if args.output:

@@ -1,163 +1,116 @@
-"""Rules across tenants and environments that share hosts, domains and networks."""
+"""Rules across tenants and environments that share hosts, domains and networks.
+
+Each tenant's claims (config/claims.py) are checked in tenant order: the first claim of a
+domain, port or alias keeps it, and each later one is a problem at the later claim's location
+naming the first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Set
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence, Set
 
-from platform_lib.config.compose_policy import services
-from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
-from platform_lib.config.interpolation import (
-    InterpolationSyntaxError,
-    MissingVariable,
-    substitute,
-)
-from platform_lib.config.loader import PlatformConfig, Tenant
-from platform_lib.config.placement import placement_host
-from platform_lib.config.ports import PortClaims, PublishedPort, published_ports
+from platform_lib.config.claims import TenantClaims, tenant_claims
+from platform_lib.config.loader import PlatformConfig
+from platform_lib.config.ports import PortClaims, PublishedPort
 from platform_lib.errors import Location, Problem
-
-
-@dataclass(frozen=True)
-class Claim:
-    owner: str
-    """`tenant/environment` making the claim."""
-    location: Location
 
 
 def cross_tenant_problems(config: PlatformConfig, broken_compose: Set[str]) -> list[Problem]:
     """`broken_compose`: tenants whose compose file failed the schema; their compose contents
     are left out of the cross-tenant rules (the schema problems are reported already)."""
-    return (
-        _domain_conflicts(config)
-        + _port_conflicts(config, broken_compose)
-        + _alias_conflicts(config, broken_compose)
-    )
+    claims = [
+        tenant_claims(config, config.tenants[name], name in broken_compose)
+        for name in sorted(config.tenants)
+    ]
+    return claim_problems(config, claims)
 
 
-def _deployments(
-    config: PlatformConfig, skip: Set[str] = frozenset()
-) -> Iterator[tuple[Tenant, str]]:
-    for name in sorted(config.tenants):
-        if name in skip:
-            continue
-        tenant = config.tenants[name]
-        for env in config.environments_of(tenant):
-            hosts = config.settings.environments[env].hosts
-            if placement_host(config.settings, tenant.manifest, env) in hosts:
-                yield tenant, env  # an unknown placement is project.unknown-host already
+def claim_problems(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:
+    """The conflicts among `claims` (one entry per tenant, in tenant-name order)."""
+    ordered = sorted(claims, key=lambda c: c.tenant)
+    return _domain_conflicts(ordered) + _port_conflicts(config, ordered) + _alias_conflicts(ordered)
 
 
-def _machine(config: PlatformConfig, tenant: Tenant, env: str) -> tuple[str, str]:
-    """(identity, name) of the machine a deployment runs on: two host names with one address
-    are one machine, one name with two addresses is two."""
-    name = placement_host(config.settings, tenant.manifest, env)
-    host = config.settings.environments[env].hosts[name]
-    identity = f"{host.address}" if host.kind == "ssh" else f"local:{host.docker_host or ''}"
-    return identity, name
-
-
-def _domain_conflicts(config: PlatformConfig) -> list[Problem]:
-    claims: dict[str, Claim] = {}
+def _domain_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
+    first_claims: dict[str, tuple[str, Location]] = {}
     problems: list[Problem] = []
-    for tenant, env in _deployments(config):
-        for index, route in enumerate(tenant.manifest.routes):
-            listed = env if env in route.domains else BASE_ENVIRONMENT
-            for item, domain in enumerate(route_domains(config.settings, route, env)):
-                where = tenant.manifest_doc.locate(["routes", index, "domains", listed, item])
-                claim = Claim(f"{tenant.name}/{env}", where)
-                first = claims.setdefault(domain, claim)
-                if first is not claim:
-                    derived = "" if listed == env else f" (derived from {listed})"
-                    problems.append(
-                        Problem(
-                            claim.location,
-                            "tenant.domain-conflict",
-                            f"{domain}{derived} ({claim.owner}) is already claimed by "
-                            f"{first.owner} at {first.location}",
-                            "a domain routes to exactly one tenant and environment; pick another",
-                        )
-                    )
+    for tenant in claims:
+        for claim in tenant.domains:
+            first = first_claims.get(claim.domain)
+            if first is None:
+                first_claims[claim.domain] = (claim.owner, claim.location)
+                continue
+            derived = "" if claim.listed == claim.env else f" (derived from {claim.listed})"
+            problems.append(
+                Problem(
+                    claim.location,
+                    "tenant.domain-conflict",
+                    f"{claim.domain}{derived} ({claim.owner}) is already claimed by "
+                    f"{first[0]} at {first[1]}",
+                    "a domain routes to exactly one tenant and environment; pick another",
+                )
+            )
     return problems
 
 
-def _resolved(value: Any, variables: dict[str, str]) -> Any:
-    if isinstance(value, str) and "$" in value:
-        try:
-            return substitute(value, variables)
-        except (MissingVariable, InterpolationSyntaxError):
-            return None
-    if isinstance(value, dict):
-        return {k: _resolved(v, variables) for k, v in value.items()}
-    return value
-
-
-def _has_variable(entry: Any) -> bool:
-    return "$" in str(entry)
-
-
-def _port_conflicts(config: PlatformConfig, skip: Set[str]) -> list[Problem]:
-    taken: dict[str, PortClaims[tuple[Claim, bool]]] = {}
+def _port_conflicts(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:
+    taken: dict[str, PortClaims[tuple[str, Location, bool]]] = {}
     proxy = _proxy_ports(config)
     problems: list[Problem] = []
-    for tenant, env in _deployments(config, skip):
-        machine, host_name = _machine(config, tenant, env)
-        env_file = tenant.env_files.get(env)
-        variables = env_file.values() if env_file is not None else {}
-        owner = f"{tenant.name}/{env}"
-        claims = taken.setdefault(machine, PortClaims())
-        for name, service in services(tenant.compose).items():
-            for index, entry in enumerate(service.get("ports") or []):
-                location = tenant.compose.locate(["services", name, "ports", index])
-                dynamic = _has_variable(entry)
-                for ports in published_ports(_resolved(entry, variables)) or []:
-                    for listens, what, where in proxy:
-                        overlap = ports.overlap(listens)
-                        if overlap is not None:
-                            problems.append(
-                                Problem(
-                                    location,
-                                    "host.proxy-port",
-                                    f"{owner} {_publishes(ports, overlap)} on host "
-                                    f"{host_name!r}, {what} at {where}",
-                                    "the proxy listens on this port on every address of every "
-                                    "host: route HTTP through it with routes: in project.yml, "
-                                    "or publish another host port",
-                                )
-                            )
-                    clashes = claims.claim(ports, (Claim(owner, location), dynamic))
-                    other = next(((o, c) for o, (c, _) in clashes if c.owner != owner), None)
-                    if other is not None:
-                        overlap, first = other
-                        problems.append(
-                            Problem(
-                                location,
-                                "host.port-conflict",
-                                f"{owner} {_publishes(ports, overlap)} on host {host_name!r}, "
-                                f"already published by {first.owner} at {first.location}",
-                                "choose another host port (per environment via ${VAR} in the "
-                                "env file) or route HTTP through the proxy with routes: in "
-                                "project.yml",
-                            )
+    for tenant in claims:
+        for claim in tenant.ports:
+            ports, owner, location, dynamic = (
+                claim.ports,
+                claim.owner,
+                claim.location,
+                claim.dynamic,
+            )
+            for listens, what, where in proxy:
+                overlap = ports.overlap(listens)
+                if overlap is not None:
+                    problems.append(
+                        Problem(
+                            location,
+                            "host.proxy-port",
+                            f"{owner} {_publishes(ports, overlap)} on host "
+                            f"{claim.host_name!r}, {what} at {where}",
+                            "the proxy listens on this port on every address of every "
+                            "host: route HTTP through it with routes: in project.yml, "
+                            "or publish another host port",
                         )
-                    own = next(
-                        ((o, c) for o, (c, d) in clashes if c.owner == owner and (d or dynamic)),
-                        None,
                     )
-                    if own is not None:
-                        # Same file: collisions of literal ports are compose.port-collision
-                        # already; through variables they only show once interpolated.
-                        overlap, first = own
-                        problems.append(
-                            Problem(
-                                location,
-                                "compose.port-collision",
-                                f"service {name!r} {_publishes(ports, overlap, 'host ')} in "
-                                f"{env}, already published at {first.location}",
-                                "publish each host port once",
-                            )
-                        )
+            machine_claims = taken.setdefault(claim.machine, PortClaims())
+            clashes = machine_claims.claim(ports, (owner, location, dynamic))
+            other = next(((o, c) for o, c in clashes if c[0] != owner), None)
+            if other is not None:
+                overlap, (first_owner, first_location, _) = other
+                problems.append(
+                    Problem(
+                        location,
+                        "host.port-conflict",
+                        f"{owner} {_publishes(ports, overlap)} on host {claim.host_name!r}, "
+                        f"already published by {first_owner} at {first_location}",
+                        "choose another host port (per environment via ${VAR} in the "
+                        "env file) or route HTTP through the proxy with routes: in "
+                        "project.yml",
+                    )
+                )
+            own = next(
+                ((o, c) for o, c in clashes if c[0] == owner and (c[2] or dynamic)),
+                None,
+            )
+            if own is not None:
+                # Same file: collisions of literal ports are compose.port-collision
+                # already; through variables they only show once interpolated.
+                overlap, (_, first_location, _) = own
+                problems.append(
+                    Problem(
+                        location,
+                        "compose.port-collision",
+                        f"service {claim.service!r} {_publishes(ports, overlap, 'host ')} in "
+                        f"{claim.env}, already published at {first_location}",
+                        "publish each host port once",
+                    )
+                )
     return problems
 
 
@@ -188,55 +141,26 @@ def _proxy_ports(config: PlatformConfig) -> list[tuple[PublishedPort, str, str]]
     ]
 
 
-def _external_networks(compose: dict[str, Any]) -> dict[str, str]:
-    """Compose network key -> real network name, for networks shared with other projects."""
-    shared: dict[str, str] = {}
-    for key, spec in (compose.get("networks") or {}).items():
-        if isinstance(spec, dict) and spec.get("external"):
-            shared[key] = str(spec.get("name") or key)
-    return shared
-
-
-def _attachments(service: dict[str, Any]) -> Iterator[tuple[str, list[object], list[str]]]:
-    """(network key, path, aliases) for each network a service joins."""
-    attached = service.get("networks") or {}
-    if isinstance(attached, list):
-        for index, key in enumerate(attached):
-            yield str(key), ["networks", index], []
-        return
-    for key, spec in attached.items():
-        aliases = (spec or {}).get("aliases") or []
-        yield str(key), ["networks", key], [str(a) for a in aliases]
-
-
-def _alias_conflicts(config: PlatformConfig, skip: Set[str]) -> list[Problem]:
-    claims: dict[tuple[str, str, str], Claim] = {}
+def _alias_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
+    first_claims: dict[tuple[str, str, str], tuple[str, Location]] = {}
     problems: list[Problem] = []
-    for tenant, env in _deployments(config, skip):
-        data = tenant.compose.data if isinstance(tenant.compose.data, dict) else {}
-        shared = _external_networks(data)
-        if not shared:
-            continue
-        machine, host_name = _machine(config, tenant, env)
-        owner = f"{tenant.name}/{env}"
-        for name, service in services(tenant.compose).items():
-            for key, path, aliases in _attachments(service):
-                if key not in shared:
-                    continue
-                claim = Claim(owner, tenant.compose.locate(["services", name, *path]))
-                for alias in [name, *aliases]:
-                    first = claims.setdefault((machine, shared[key], alias), claim)
-                    if first is not claim and first.owner != owner:
-                        problems.append(
-                            Problem(
-                                claim.location,
-                                "network.alias-conflict",
-                                f"{owner} answers as {alias!r} on shared network "
-                                f"{shared[key]!r} of host {host_name!r}, as does {first.owner} "
-                                f"at {first.location}",
-                                "DNS on a shared network would round-robin between them; give "
-                                "the service a unique alias (e.g. prefixed with the project "
-                                "name) and use that",
-                            )
-                        )
+    for tenant in claims:
+        for claim in tenant.aliases:
+            key = (claim.machine, claim.network, claim.alias)
+            first_owner, first_location = first_claims.setdefault(
+                key, (claim.owner, claim.location)
+            )
+            if first_owner != claim.owner:
+                problems.append(
+                    Problem(
+                        claim.location,
+                        "network.alias-conflict",
+                        f"{claim.owner} answers as {claim.alias!r} on shared network "
+                        f"{claim.network!r} of host {claim.host_name!r}, as does {first_owner} "
+                        f"at {first_location}",
+                        "DNS on a shared network would round-robin between them; give "
+                        "the service a unique alias (e.g. prefixed with the project "
+                        "name) and use that",
+                    )
+                )
     return problems

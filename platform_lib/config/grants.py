@@ -61,11 +61,14 @@ def tenant_grants(config: PlatformConfig, tenant: Tenant) -> tuple[Grant, ...]:
     return tuple(grants[i] for i in tenant_policy(config, tenant).granted)
 
 
-def unused_grant_problems(config: PlatformConfig, used: set[int]) -> list[Problem]:
-    """Grants that allow nothing: a stale exception would silently allow it again later."""
+def unused_grant_problems(
+    config: PlatformConfig, used: set[int], project: str | None = None
+) -> list[Problem]:
+    """Grants that allow nothing: a stale exception would silently allow it again later.
+    With `project`, only the grants to that project."""
     problems = []
     for index, grant in enumerate(config.settings.grants):
-        if index in used:
+        if index in used or project not in (None, grant.project):
             continue
         where = config.settings_doc.locate(["grants", index])
         if grant.project not in config.tenants:

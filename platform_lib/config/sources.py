@@ -12,16 +12,17 @@ SETTINGS_FILE = f"{CONFIG_DIR}/platform.yml"
 TENANT_FILES = ("project.yml", "docker-compose.yml")
 
 
-def read_sources(root: Path) -> dict[str, str]:
-    """Every config file under `root/configs`, keyed by its path relative to `root`."""
+def read_sources(root: Path, tenant: str | None = None) -> dict[str, str]:
+    """Every config file under `root/configs` (with `tenant`: under `root/configs/<tenant>`),
+    keyed by its path relative to `root`."""
     base = root / CONFIG_DIR
     if not base.is_dir():
         raise PlatformError(
             f"{base}: no configs/ directory here (use --root to point at the platform repository)"
         )
     sources: dict[str, str] = {}
-    for path in sorted(base.rglob("*")):
-        if path.is_file() and _is_config_file(path.name):
+    for path in sorted((base if tenant is None else base / tenant).rglob("*")):
+        if path.is_file() and is_config_file(path.name):
             sources[path.relative_to(root).as_posix()] = decode(path.read_bytes())
     return sources
 
@@ -49,5 +50,5 @@ def encoding_problem(path: str, text: str) -> Problem | None:
     )
 
 
-def _is_config_file(name: str) -> bool:
+def is_config_file(name: str) -> bool:
     return name in TENANT_FILES or name == "platform.yml" or name.startswith(".env.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from platform_lib.config.compose_policy import (
@@ -16,14 +17,21 @@ from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.config.ports import published_ports
 from platform_lib.config.secret_checks import platform_secret_problems
+from platform_lib.config.yaml_source import YamlDocument
 from platform_lib.errors import Problem
 from platform_lib.models.names import Domain, conforms
 
+SchemaCheck = Callable[[YamlDocument], list[Problem]]
+"""A compose file's problems against the Compose Specification (`compose_schema_problems`, or
+the same answers kept from an earlier run)."""
 
-def tenant_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
+
+def tenant_problems(
+    config: PlatformConfig, tenant: Tenant, schema_check: SchemaCheck = compose_schema_problems
+) -> list[Problem]:
     """Every problem of one tenant. The compose policies only run on a compose file the
     Compose Specification accepts: its problems would otherwise be noise (or wrong types)."""
-    schema = compose_schema_problems(tenant.compose)
+    schema = schema_check(tenant.compose)
     problems = schema + _manifest_matches_compose(tenant) + _names_unique(tenant)
     problems += _environments_and_placement(config, tenant)
     problems += _routes_have_domains(config, tenant)
