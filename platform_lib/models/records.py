@@ -1,5 +1,6 @@
 """Records that cross the SSH boundary from the host: the release record (`release.json`), the
-history event (`history.jsonl`), the lock holder (`lock/holder.json`). The runtime writes them
+history event (`history.jsonl`), the lock holder (`lock/holder.json`), the record of each
+backup (`backups/<file>.json`) and the list of backups. The runtime writes them
 with its one JSON writer (runtime json: platform_json_object); these models read them, and
 their JSON Schemas are in `schemas/`.
 
@@ -104,3 +105,28 @@ class LockHolder(Record):
     expires_epoch: int = 0
     """After this (Unix time), a deploy may take the lock over."""
     pid: int = 0
+
+
+class BackupRecord(Record):
+    """`backups/<file>.json`, beside the backup it describes: written as the backup is taken;
+    a restore checks the file against its `sha256` first."""
+
+    version: Literal[1] = 1
+    kind: Literal["pg_dump", "volume"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """Of the backup file, as it was written."""
+    bytes: int = Field(ge=0)
+    taken_at: str
+    """UTC, ISO 8601, the host's clock."""
+
+
+class BackupEntry(Record):
+    """One line of `platform_backups`: a backup file on the host and its record."""
+
+    version: Literal[1] = 1
+    backup: str
+    """`<release>/<file>`: what `restore --backup` takes."""
+    bytes: int = Field(ge=0)
+    """The file's size now."""
+    record: BackupRecord | None = None
+    """None: the backup has no record (taken before records were), and cannot be restored."""

@@ -96,7 +96,7 @@ def test_every_operation_the_platform_runs_is_a_runtime_function() -> None:
     [
         ("platform_history", {"history"}),
         ("platform_lock_break", {"core", "lock"}),
-        ("platform_backups", {"core", "backup"}),
+        ("platform_backups", {"core", "json", "backup"}),
         ("platform_facts", {"core", "json", "release", "proxy", "facts"}),
     ],
 )
