@@ -90,6 +90,9 @@ class HistoryEvent(Record):
     """A restore: `<release>/<file>` of the backup."""
     sha256: str = ""
     """A restore: the checksum the backup was checked against."""
+    client_disconnected: bool = False
+    """A deploy or rollback: its client had gone away by the time of this event (the script
+    runs on to its end; its progress is in `logs/` on the host)."""
 
 
 class LockHolder(Record):
