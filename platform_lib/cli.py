@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("hosts", "what happened to a tenant+environment, oldest first"),
     "lock": ("hosts", "show, or explicitly release, a tenant+environment's lock"),
     "backups": ("backups", "list the backups kept on the host, newest first"),
-    "restore": ("backups", "bring a backup back (under the deploy lock)"),
+    "restore": ("backups", "bring a backup back, once its sha256 matches (under the lock)"),
     "proxy": ("proxy", "the edge proxy's routes on the hosts: refresh, prune"),
     "github": ("github", "notify, trigger, approve deploys on GitHub; set up environments"),
 }

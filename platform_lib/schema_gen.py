@@ -12,7 +12,7 @@ from platform_lib.models.host_state import HostState
 from platform_lib.models.outcome import DeployOutcome
 from platform_lib.models.plan import Plan
 from platform_lib.models.project import ProjectManifest
-from platform_lib.models.records import HistoryEvent, LockHolder, ReleaseRecord
+from platform_lib.models.records import BackupRecord, HistoryEvent, LockHolder, ReleaseRecord
 from platform_lib.models.settings import PlatformSettings
 
 SCHEMA_DIR = "schemas"
@@ -25,6 +25,7 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
         ReleaseRecord,
         "Release record on the host (releases/<id>/release.json)",
     ),
+    "backup.schema.json": (BackupRecord, "Record of a backup on the host (backups/<file>.json)"),
     "history-event.schema.json": (HistoryEvent, "One line of history.jsonl on the host"),
     "lock.schema.json": (LockHolder, "Deploy lock holder on the host (lock/holder.json)"),
     "host-facts.schema.json": (HostState, "Host facts (the runtime's platform_facts)"),

@@ -26,6 +26,7 @@ def plan_variables(base: Path, **overrides: str) -> str:
         "PLATFORM_STEP_COUNT": "9",
         "PLATFORM_LOCK_HELD": "",
         "PLATFORM_DOCKER_CONFIG": "",
+        "PLATFORM_RELAY_PID": "",
     } | overrides
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
@@ -39,13 +40,22 @@ def run_runtime(
 ) -> subprocess.CompletedProcess[str]:
     """`script` after the runtime and a plan's variables, under `set -euo pipefail` and umask
     077, with a bare environment (PATH only: `path` first, when given; and `env`)."""
+    argv, environment = runtime_command(script, base, path, env, **variables)
+    return subprocess.run(argv, capture_output=True, text=True, check=False, env=environment)
+
+
+def runtime_command(
+    script: str,
+    base: Path,
+    path: str | None = None,
+    env: dict[str, str] | None = None,
+    **variables: str,
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment `run_runtime` runs (for a test that runs it otherwise)."""
     search = os.environ.get("PATH", "/usr/bin:/bin")
-    return subprocess.run(
-        [BASH, "-c", f"set -euo pipefail\numask 077\n{runtime()}\n"
-         f"{plan_variables(base, **variables)}{script}"],
-        capture_output=True, text=True, check=False,
-        env={"PATH": f"{path}:{search}" if path else search} | (env or {}),
-    )  # fmt: skip
+    argv = [BASH, "-c", f"set -euo pipefail\numask 077\n{runtime()}\n"
+            f"{plan_variables(base, **variables)}{script}"]  # fmt: skip
+    return argv, {"PATH": f"{path}:{search}" if path else search} | (env or {})
 
 
 RECORDER = """#!/usr/bin/env bash

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from platform_lib.commands import common
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connections
-from platform_lib.execution.host_state import run_operation
+from platform_lib.execution.host_state import read_backups, run_operation
 from platform_lib.models.project import Backup
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 
@@ -18,14 +19,21 @@ def cmd_backups(args: argparse.Namespace) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
     with Connections(common.identity(args)) as hosts:
-        output = run_operation(hosts.to(target_host(config, tenant, args.env)),
-                               ("platform_backups", base_dir(config, args.project, args.env)),
-                               common.log)  # fmt: skip
-    lines = [line.split(" ") for line in output.splitlines() if line.strip()]
-    if not lines:
+        backups = read_backups(hosts.to(target_host(config, tenant, args.env)),
+                               base_dir(config, args.project, args.env), common.log)  # fmt: skip
+    if args.format == "json":
+        print(json.dumps([b.model_dump(mode="json") for b in backups], indent=2, sort_keys=True))
+        return 0
+    if not backups:
         print(f"{args.project}/{args.env}: no backups on the host")
-    for backup_id, size in lines:
-        print(f"{backup_id}  {int(size):>12,} bytes")
+    for backup in backups:
+        record = backup.record
+        checked = (
+            f"{record.kind:<7}  sha256 {record.sha256}  taken {record.taken_at}"
+            if record is not None
+            else "no checksum record: cannot be restored"
+        )
+        print(f"{backup.backup}  {backup.bytes:>12,} bytes  {checked}")
     return 0
 
 
@@ -66,10 +74,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("backups", help="list the backups kept on the host, newest first")
     common.add_root(p)
     common.add_target(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
     common.add_identity(p)
     p.set_defaults(func=cmd_backups)
 
-    p = sub.add_parser("restore", help="bring a backup back (under the deploy lock)")
+    p = sub.add_parser(
+        "restore", help="bring a backup back, once its sha256 matches (under the lock)"
+    )
     common.add_root(p)
     common.add_target(p)
     p.add_argument("--backup", required=True, metavar="RELEASE/FILE", help="as `backups` lists")

@@ -146,13 +146,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     for event in events:
         step = f" at step {event.step}" if event.step else ""
         reason = f": {event.reason}" if event.reason else ""
-        what = f"backup {event.backup} into " if event.backup else ""
+        gone = " (its client had disconnected: see logs/)" if event.client_disconnected else ""
+        checksum = f" (sha256 {event.sha256})" if event.sha256 else ""
+        what = f"backup {event.backup}{checksum} into " if event.backup else ""
         override = (
             f"  OUTSIDE ITS WINDOWS: {event.window_override}" if event.window_override else ""
         )
         print(
             f"{event.at}  {event.event} {event.outcome}  {what}{event.release or '-'}  "
-            f"by {event.actor or 'unknown'}{step}{reason}{override}"
+            f"by {event.actor or 'unknown'}{step}{reason}{gone}{override}"
         )
     return 0
 

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from platform_lib.errors import PlatformError
 from platform_lib.models.host_state import HostState
-from platform_lib.models.records import HistoryEvent
+from platform_lib.models.records import BackupEntry, HistoryEvent
 from platform_lib.planning.render import render_operation
 from platform_lib.transport.base import LineSink, Transport
 
@@ -59,3 +59,12 @@ def parse_history(text: str, base: str, log: LineSink) -> list[HistoryEvent]:
 
 def read_history(transport: Transport, base: str, log: LineSink) -> list[HistoryEvent]:
     return parse_history(run_operation(transport, ("platform_history", base), log), base, log)
+
+
+def read_backups(transport: Transport, base: str, log: LineSink) -> list[BackupEntry]:
+    """The backups under `base`, newest release first, each with its record (if it has one)."""
+    output = run_operation(transport, ("platform_backups", base), log)
+    try:
+        return [BackupEntry.model_validate_json(line) for line in output.splitlines() if line]
+    except ValidationError as exc:
+        raise PlatformError(f"the backups under {base} are unreadable: {exc}") from None

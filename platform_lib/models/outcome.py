@@ -55,6 +55,9 @@ class DeployOutcome(BaseModel):
     rollback_step: str | None
     """The step of the rollback that failed (rollback-failed only)."""
     rollback_reason: str | None
+    client_disconnected: bool = False
+    """The script's client went away before it ended (a write of progress to it failed): the
+    script ran on to its end regardless; its progress is in `logs/` on the host."""
 
     @property
     def exit_code(self) -> int:

@@ -1,5 +1,6 @@
 """Records that cross the SSH boundary from the host: the release record (`release.json`), the
-history event (`history.jsonl`), the lock holder (`lock/holder.json`). The runtime writes them
+history event (`history.jsonl`), the lock holder (`lock/holder.json`), the record of each
+backup (`backups/<file>.json`) and the list of backups. The runtime writes them
 with its one JSON writer (runtime json: platform_json_object); these models read them, and
 their JSON Schemas are in `schemas/`.
 
@@ -91,6 +92,9 @@ class HistoryEvent(Record):
     """A restore: the checksum the backup was checked against."""
     window_override: str | None = None
     """A deploy outside its deployment windows: the reason given for the override."""
+    client_disconnected: bool = False
+    """A deploy or rollback: its client had gone away by the time of this event (the script
+    runs on to its end; its progress is in `logs/` on the host)."""
 
 
 class LockHolder(Record):
@@ -106,3 +110,28 @@ class LockHolder(Record):
     expires_epoch: int = 0
     """After this (Unix time), a deploy may take the lock over."""
     pid: int = 0
+
+
+class BackupRecord(Record):
+    """`backups/<file>.json`, beside the backup it describes: written as the backup is taken;
+    a restore checks the file against its `sha256` first."""
+
+    version: Literal[1] = 1
+    kind: Literal["pg_dump", "volume"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """Of the backup file, as it was written."""
+    bytes: int = Field(ge=0)
+    taken_at: str
+    """UTC, ISO 8601, the host's clock."""
+
+
+class BackupEntry(Record):
+    """One line of `platform_backups`: a backup file on the host and its record."""
+
+    version: Literal[1] = 1
+    backup: str
+    """`<release>/<file>`: what `restore --backup` takes."""
+    bytes: int = Field(ge=0)
+    """The file's size now."""
+    record: BackupRecord | None = None
+    """None: the backup has no record (taken before records were), and cannot be restored."""

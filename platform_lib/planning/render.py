@@ -12,13 +12,16 @@ from importlib import resources
 from platform_lib.models.plan import Plan, Step
 
 HEREDOC_END = "PLATFORM_BASE64_END"  # '_' is not in the base64 alphabet: cannot occur in data
+START = "trap platform_on_exit EXIT\nplatform_progress_start\n"
+"""After the variables: the EXIT trap that sends the outcome, then progress to the host's log
+as well as the client, whatever becomes of the client (runtime progress)."""
 FINISH = "platform_outcome deployed"
 """The last line of a plan's script: it exits, and the EXIT trap sends the outcome record."""
 
 
 RUNTIME_FILES = (
-    "core", "json", "step", "history", "outcome", "lock", "release", "registry", "health",
-    "switch", "proxy", "policy", "facts", "backup",
+    "core", "json", "progress", "step", "history", "outcome", "lock", "release", "registry",
+    "health", "switch", "proxy", "policy", "facts", "backup",
 )  # fmt: skip
 """The host runtime, one file per noun in `planning/runtime/`, in the order scripts hold them."""
 
@@ -101,6 +104,7 @@ def render_script(plan: Plan) -> str:
         "PLATFORM_STEP_COUNT": str(len(plan.steps)),
         "PLATFORM_LOCK_HELD": "",
         "PLATFORM_DOCKER_CONFIG": "",
+        "PLATFORM_RELAY_PID": "",
     }
     secrets = ", ".join((*plan.secrets, *plan.credentials)) or "none"
     parts = [
@@ -112,7 +116,7 @@ def render_script(plan: Plan) -> str:
         "umask 077\n",  # tenant data is the deploy user's alone (nginx's files: see runtime)
         runtime(),
         "".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()),
-        "trap platform_on_exit EXIT\n",
+        START,
         "platform_rollback_plan() {\n",
         "".join(render_step(s, plan, "  ") for s in plan.rollback) or "  :\n",
         "}\n",

@@ -160,6 +160,22 @@ class Platform:
         timeout: float = 180,
         root: bool = True,
     ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            self.cli_argv(*args, root=root), env=self.cli_env(env),
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"platform {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def cli_argv(self, *args: str, root: bool = True) -> list[str]:
+        return [sys.executable, "-m", "platform_lib", *args,
+                *(("--root", str(self.root)) if root else ())]  # fmt: skip
+
+    def cli_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment `cli` runs the platform with (a deployer's: token, SSH key)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         full_env.update({
             "REGISTRY_TOKEN": Path(self.servers.env["REGISTRY_PASSWORD_FILE"]).read_text().strip(),
@@ -168,16 +184,7 @@ class Platform:
         })  # fmt: skip
         full_env.update(self.env)
         full_env.update(env or {})
-        done = subprocess.run(
-            [sys.executable, "-m", "platform_lib", *args,
-             *(("--root", str(self.root)) if root else ())],
-            env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
-        if check and done.returncode != 0:
-            raise AssertionError(
-                f"platform {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-            )
-        return done
+        return full_env
 
     def deploy(
         self, project: str, environment: str = "staging", image: str | None = "v1", **kwargs: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -30,8 +31,48 @@ def test_volume_backup_is_taken_before_the_switch_and_restores(platform: Platfor
 
     assert shell("cat /data/orders.txt") == "order-1\n"
     assert shell("ls /data") == "orders.txt\n"
-    assert platform.history("shop")[-1]["event"] == "restore"
-    assert platform.history("shop")[-1]["outcome"] == "restored"
+    restored = platform.history("shop")[-1]
+    assert (restored["event"], restored["outcome"]) == ("restore", "restored")
+    archive = platform.base("shop") / "releases" / backed_up / "backups" / "data.tar.gz"
+    assert restored["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert not (platform.base("shop") / "lock").exists()
+
+
+def test_a_corrupted_backup_is_refused_and_changes_nothing(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant(volume=True, backup=True))
+    platform.deploy("shop", image="v1")
+
+    def shell(command: str) -> str:
+        container = platform.container("shop-staging")[0]
+        return platform.servers.docker("exec", container, "sh", "-c", command)
+
+    shell("echo order-1 > /data/orders.txt")
+    platform.deploy("shop", image="v2")
+    backed_up = platform.current("shop")
+    shell("echo order-2 > /data/orders.txt")
+    listed = json.loads(platform.cli("backups", "--project", "shop", "--env", "staging",
+                                     "--format", "json").stdout)  # fmt: skip
+    entry = next(b for b in listed if b["backup"] == f"{backed_up}/data.tar.gz")
+    archive = platform.base("shop") / "releases" / backed_up / "backups" / "data.tar.gz"
+    assert entry["record"]["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, on the host
+    archive.write_bytes(bytes(data))
+    container = platform.container("shop-staging")[0]
+    started = platform.servers.docker("inspect", "--format", "{{.State.StartedAt}}", container)
+
+    refused = platform.cli("restore", "--project", "shop", "--env", "staging",
+                           "--backup", f"{backed_up}/data.tar.gz", check=False)  # fmt: skip
+
+    assert refused.returncode == 1
+    assert f"backup {backed_up}/data.tar.gz is corrupt" in refused.stderr
+    assert shell("cat /data/orders.txt") == "order-2\n"
+    # Nothing was stopped or started again.
+    assert platform.servers.docker("inspect", "--format", "{{.State.StartedAt}}", container) == (
+        started
+    )
+    event = platform.history("shop")[-1]
+    assert (event["event"], event["outcome"]) == ("restore", "failed")
     assert not (platform.base("shop") / "lock").exists()
 
 

@@ -33,7 +33,7 @@ from platform_lib.models.plan import ServerFacts
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
 from platform_lib.planning.builder import PlanRequest
-from platform_lib.planning.render import HEREDOC_END
+from platform_lib.planning.render import HEREDOC_END, START
 
 # --- hypothesis ----------------------------------------------------------------------------
 
@@ -678,7 +678,7 @@ def parse_script(script: str, runtime: str) -> ParsedScript:
     header = lines[:6]
     prefix = "".join(line + "\n" for line in header)
     assert script.startswith(prefix + runtime)
-    trap = script.index("trap platform_on_exit EXIT\n" + ROLLBACK_OPEN, len(prefix + runtime))
+    trap = script.index(START + ROLLBACK_OPEN, len(prefix + runtime))
     assignments, _ = read_commands(script[:trap], len(prefix + runtime), until=None)
     variables: dict[str, str] = {}
     for command in assignments:
@@ -686,7 +686,7 @@ def parse_script(script: str, runtime: str) -> ParsedScript:
         name, equals, value = command.words[0].partition("=")
         assert equals and name not in variables, command
         variables[name] = value
-    start = trap + len("trap platform_on_exit EXIT\n" + ROLLBACK_OPEN)
+    start = trap + len(START + ROLLBACK_OPEN)
     rollback, after = read_commands(script, start, until="}")
     # The script ends with its outcome: only a script that ran to its end deployed.
     assert script.endswith("\nplatform_outcome deployed\n")

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # runtime/backup.sh: backups before a switch, the list of them, restoring one.
 
+# Every backup FILE has its record beside it, FILE.json (models/records.py BackupRecord): its
+# kind, size and sha256 as it was taken. A restore checks the file against it first.
+
 platform_backup_pg_dump() {  # BASE TARGET PROJECT SERVICE DATABASE USER NAME
   local container
   container=$(platform_container_of "$3" "$4")
@@ -9,7 +12,7 @@ platform_backup_pg_dump() {  # BASE TARGET PROJECT SERVICE DATABASE USER NAME
     return 0
   fi
   docker exec "$container" pg_dump --username "$6" --dbname "$5" --format custom \
-    >"$2/$7.pgdump.tmp" && mv "$2/$7.pgdump.tmp" "$2/$7.pgdump"
+    >"$2/$7.pgdump.tmp" && platform_backup_keep "$2/$7.pgdump" pg_dump
 }
 
 platform_backup_volume() {  # BASE TARGET PROJECT VOLUME NAME
@@ -22,16 +25,56 @@ platform_backup_volume() {  # BASE TARGET PROJECT VOLUME NAME
   destination=$(docker inspect --format \
     "{{range .Mounts}}{{if eq .Name \"$volume\"}}{{.Destination}}{{end}}{{end}}" "$container")
   docker cp "$container:$destination/." - | gzip >"$2/$5.tar.gz.tmp" \
-    && mv "$2/$5.tar.gz.tmp" "$2/$5.tar.gz"
+    && platform_backup_keep "$2/$5.tar.gz" volume
 }
 
-platform_backups() {  # BASE: one line per backup, "<release>/<file> <bytes>", newest first
-  local base=$1 release file
+# platform_backup_keep FILE KIND: FILE.tmp, complete, becomes the backup FILE, its record
+# FILE.json written first (a backup is never without its record).
+platform_backup_keep() {
+  local file=$1 kind=$2 sum bytes
+  sum=$(sha256sum "$file.tmp") || return 1
+  bytes=$(stat -c %s "$file.tmp") || return 1
+  platform_json_object '#version' 1 kind "$kind" sha256 "${sum%% *}" '#bytes' "$bytes" \
+    taken_at "$(platform_now)" >"$file.json.tmp" || return 1
+  mv "$file.json.tmp" "$file.json" && mv "$file.tmp" "$file"
+}
+
+# platform_backup_verify FILE NAME: FILE matches the sha256 of its record; sets
+# PLATFORM_BACKUP_SHA256 to it. NAME (<release>/<file>) names it in the refusal.
+platform_backup_verify() {
+  local file=$1 name=$2 meta='' expected actual
+  local re_sum='"sha256"[[:space:]]*:[[:space:]]*"([0-9a-f]{64})"'
+  PLATFORM_BACKUP_SHA256=
+  [[ -r $file.json ]] && meta=$(<"$file.json")
+  if [[ ! $meta =~ $re_sum ]]; then
+    platform_die "backup $name has no checksum record ($name.json): it cannot be verified;" \
+      "refusing to restore it (nothing was changed)"
+    return 1
+  fi
+  expected=${BASH_REMATCH[1]}
+  actual=$(sha256sum "$file") || return 1
+  actual=${actual%% *}
+  if [[ $actual != "$expected" ]]; then
+    platform_die "backup $name is corrupt: its sha256 is $actual, its record says $expected;" \
+      "refusing to restore it (nothing was changed)"
+    return 1
+  fi
+  PLATFORM_BACKUP_SHA256=$expected
+}
+
+# platform_backups BASE: one JSON line per backup, newest first (models/records.py
+# BackupEntry): its id <release>/<file>, its size now, its record (null: none).
+platform_backups() {
+  local base=$1 release file meta
   [[ -d $base/releases ]] || return 0
   while read -r release; do
     for file in "$base/releases/$release/backups"/*; do
-      [[ -f $file ]] || continue
-      printf '%s/%s %s\n' "$release" "${file##*/}" "$(stat -c %s "$file")"
+      [[ -f $file && $file != *.json && $file != *.tmp ]] || continue
+      meta=null
+      [[ -s $file.json ]] && meta=$(<"$file.json")
+      platform_json_object '#version' 1 backup "$release/${file##*/}" \
+        '#bytes' "$(stat -c %s "$file")" '#record' "$meta" || return 1
+      printf '\n'
     done
   done < <(platform_releases "$base")
 }
@@ -46,10 +89,20 @@ platform_restore() {
   local kind=${10} path rc=0
   shift 10
   path=$base/releases/$release/backups/$file
-  [[ -f $path ]] || { platform_die "no backup $release/$file on this host"; return 1; }
+  if [[ ! -f $path || $file == *.json ]]; then
+    platform_die "no backup $release/$file on this host"
+    return 1
+  fi
   platform_lock_acquire "$base" "$PLATFORM_ACTOR" "restore $release/$file" "$wait" "$expiry" \
     || return 1
-  platform_log "restoring $release/$file ($kind)"
+  # Checked under the lock, before anything stops: a refused backup changes nothing.
+  if ! platform_backup_verify "$path" "$release/$file"; then
+    platform_history_append "$base" event restore outcome failed actor "$PLATFORM_ACTOR" \
+      release "$(platform_current "$base")" backup "$release/$file" reason "$PLATFORM_REASON"
+    platform_lock_release "$base"
+    return 1
+  fi
+  platform_log "restoring $release/$file ($kind, sha256 $PLATFORM_BACKUP_SHA256)"
   case $kind in
     pg_dump) platform_restore_pg_dump "$project" "$path" "$@" || rc=$? ;;
     volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
@@ -60,7 +113,8 @@ platform_restore() {
   fi
   platform_history_append "$base" event restore \
     outcome "$( ((rc)) && echo failed || echo restored)" actor "$PLATFORM_ACTOR" \
-    release "$(platform_current "$base")" backup "$release/$file"
+    release "$(platform_current "$base")" backup "$release/$file" \
+    sha256 "$PLATFORM_BACKUP_SHA256"
   platform_lock_release "$base"
   return "$rc"
 }

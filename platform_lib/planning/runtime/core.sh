@@ -19,7 +19,9 @@ platform_seconds_since() {  # MILLIS: "1.234" seconds since then
   printf '%d.%03d' "$((ms / 1000))" "$((ms % 1000))"
 }
 
-platform_log() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\n' -1 "$*" >&2; }
+# A line of progress for people, on stderr (a plan's script relays it: runtime progress); a
+# client that went away does not make it fail.
+platform_log() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\n' -1 "$*" >&2 || :; }
 
 # platform_die MESSAGE: log it, and keep it as the reason of the step that fails (when the
 # step function called it in the script's own shell, not in a subshell).

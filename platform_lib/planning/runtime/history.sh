@@ -11,12 +11,16 @@ platform_history_append() {
   printf '%s\n' "$event" >>"$base/history.jsonl"
 }
 
-platform_history_event() {  # OUTCOME STEP: how this plan's script went, with its reason
+# platform_history_event OUTCOME STEP: how this plan's script went, with its reason, and
+# whether its client had gone away by then.
+platform_history_event() {
   local reason=''
+  local -a gone=()
   [[ -z $2 ]] || reason=${PLATFORM_REASON:-}
+  ! platform_client_gone || gone=('#client_disconnected' true)
   platform_history_append "${PLATFORM_BASE:-}" event "${PLATFORM_KIND:-deploy}" outcome "$1" \
     actor "$PLATFORM_ACTOR" plan "$PLATFORM_PLAN_ID" release "$PLATFORM_RELEASE" step "$2" \
-    reason "$reason" '?window_override' "${PLATFORM_WINDOW_OVERRIDE:-}"
+    reason "$reason" '?window_override' "${PLATFORM_WINDOW_OVERRIDE:-}" "${gone[@]}"
 }
 
 platform_history() {  # BASE

@@ -27,6 +27,7 @@ platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
     '#expires_epoch' "$(($(platform_epoch) + expiry))" '#pid' "$$" >"$base/lock/holder.json" ||
     return 1
   PLATFORM_LOCK_HELD=$base
+  platform_logins_sweep "$base"
   # Under the lock the deploy's starting point is settled: the outcome record names it.
   [[ $base != "${PLATFORM_BASE:-}" ]] || PLATFORM_PREVIOUS=$(platform_current "$base")
 }
@@ -41,8 +42,10 @@ platform_lock_release() {  # BASE
 platform_lock_break() {  # BASE: explicit recovery from a lock left by a killed deploy
   if [[ ! -d $1/lock ]]; then
     platform_log "no lock held"
+    platform_logins_sweep "$1"
     return 0
   fi
   platform_log "releasing lock held by: $(cat "$1/lock/holder.json" 2>/dev/null)"
   rm -rf "$1/lock"
+  platform_logins_sweep "$1"
 }

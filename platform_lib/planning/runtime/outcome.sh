@@ -38,7 +38,8 @@ platform_outcome_record() {  # OUTCOME: the record line, on stdout
     '?previous_release' "${PLATFORM_PREVIOUS-$current}" '?current_release' "$current" \
     '?step' "${PLATFORM_FAILED_STEP:-}" '?reason' "${PLATFORM_FAILED_REASON:-}" \
     '?rollback_step' "${PLATFORM_ROLLBACK_STEP:-}" \
-    '?rollback_reason' "${PLATFORM_ROLLBACK_REASON:-}") || return 1
+    '?rollback_reason' "${PLATFORM_ROLLBACK_REASON:-}" \
+    '#client_disconnected' "$(platform_client_gone && echo true || echo false)") || return 1
   printf '%s%s\n' "$PLATFORM_OUTCOME_MARKER" "$record"
 }
 
@@ -60,6 +61,7 @@ platform_on_exit() {
     platform_discard_release "$PLATFORM_BASE" "$PLATFORM_STAGED" || true
   fi
   platform_cleanup
+  platform_progress_end
   platform_outcome_record "$outcome" || true
   exit "$(platform_outcome_code "$outcome")"
 }

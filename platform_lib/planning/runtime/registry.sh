@@ -4,8 +4,14 @@
 platform_registry_login() {  # REGISTRY USER TOKEN_VARIABLE
   local token_var=$3
   [[ -n ${!token_var:-} ]] || { platform_die "secret $token_var is not set"; return 1; }
-  # A private docker config for this deploy only: the token is not left on the host.
-  PLATFORM_DOCKER_CONFIG=$(mktemp -d)
+  # A private docker config for this deploy only, in the tenant+environment's own directory
+  # (0700; nothing of it in /tmp): the EXIT trap removes it; one a killed script left is
+  # removed by the next lock taken there, or by `lock release` (platform_logins_sweep).
+  local logins=${PLATFORM_BASE:?}/logins
+  mkdir -p "$logins" && chmod 0700 "$logins" || return 1
+  rm -rf "${logins:?}/$$"
+  mkdir -m 0700 "$logins/$$" || return 1
+  PLATFORM_DOCKER_CONFIG=$logins/$$
   if [[ -d ${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins ]]; then
     ln -s "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" "$PLATFORM_DOCKER_CONFIG/cli-plugins"
   fi
@@ -19,6 +25,19 @@ platform_registry_login() {  # REGISTRY USER TOKEN_VARIABLE
   # The token lives in the private docker config now. Out of the environment with it: compose
   # fills `${VAR}` of a tenant's file from its environment, and a tenant never gets the token.
   unset "$token_var"
+}
+
+# platform_logins_sweep BASE: remove the registry logins (BASE/logins/<pid>) of scripts that
+# are gone: a script killed (SIGKILL) before its EXIT trap could remove its own.
+platform_logins_sweep() {
+  local dir pid
+  for dir in "$1"/logins/*/; do
+    dir=${dir%/} pid=${dir##*/}
+    [[ -d $dir && $pid =~ ^[0-9]+$ && $pid != "$$" ]] || continue
+    kill -0 "$pid" 2>/dev/null && continue
+    rm -rf "$dir" && platform_log "    removed the registry login left by process $pid (gone)"
+  done
+  return 0
 }
 
 platform_repository() {  # IMAGE: its repository, without tag or digest

@@ -153,4 +153,5 @@ platform_prune_releases() {
     platform_remove_release "$base" "$release" || return 1
     platform_log "    pruned release $release"
   done < <(platform_releases "$base")
+  platform_prune_logs "$base"
 }

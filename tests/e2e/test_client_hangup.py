@@ -1,0 +1,49 @@
+"""A deploy whose client is killed (a cancelled CI job SIGKILLs its process group, ssh with
+it) runs on the host to its end: the release is deployed, the lock and the registry login are
+gone, and the host's log holds what it did after the client went. (Over the platform's shared
+ssh connection the host's sshd goes on taking the output, so no write fails: the script is not
+told, and `client_disconnected` stays false.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from e2e.platform_fixture import Platform, web_tenant
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_deploy_whose_client_is_killed_finishes_on_the_host(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    before = len(platform.history("shop"))
+
+    logs = platform.base("shop") / "logs"
+    first = set(logs.iterdir())
+    client = subprocess.Popen(
+        platform.cli_argv("deploy", "--project", "shop", "--env", "staging", "--image", "web=v2"),
+        env=platform.cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    # Killed once the host script has logged in and pulls (its own log says so).
+    while not any("Pull every image" in p.read_text() for p in set(logs.iterdir()) - first):
+        assert time.monotonic() < deadline and client.poll() is None, "the deploy never pulled"
+        time.sleep(0.05)
+    os.killpg(client.pid, signal.SIGKILL)
+    client.wait()
+
+    while len(platform.history("shop")) == before or (platform.base("shop") / "lock").exists():
+        assert time.monotonic() < deadline, "the host script did not finish"
+        time.sleep(0.5)
+    event = platform.history("shop")[-1]
+    assert (event["event"], event["outcome"]) == ("deploy", "deployed")
+    release = platform.current("shop")
+    assert release == event["release"]
+    assert list((platform.base("shop") / "logins").iterdir()) == []
+    log = (logs / f"{release}.deploy.log").read_text()
+    assert "Record the release" in log  # written after the client had gone
