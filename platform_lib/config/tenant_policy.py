@@ -369,12 +369,30 @@ def _top_network(check: _Checker, key: str, spec: Any) -> None:
     if not isinstance(spec, dict):
         return
     at: tuple[object, ...] = ("networks", key)
-    if spec.get("driver") in ("host", "none"):
+    driver = spec.get("driver")
+    if driver in ("host", "none"):
         check.add(
             (*at, "driver"),
             "policy.host-namespace",
-            f"network {key!r} uses the {spec.get('driver')!r} driver",
+            f"network {key!r} uses the {driver!r} driver",
             "remove driver: (a bridge network of the project's own)",
+            None,
+        )
+    elif driver is not None and driver not in ("bridge", "overlay"):
+        # macvlan, ipvlan, plugins: a network on the host's own segment or the host's config.
+        check.add(
+            (*at, "driver"),
+            "policy.foreign-network",
+            f"network {key!r} uses the {driver!r} driver, which reaches past the project",
+            "remove driver: (a bridge network of the project's own)",
+            None,
+        )
+    if isinstance(spec.get("driver_opts"), dict) and spec["driver_opts"]:
+        check.add(
+            (*at, "driver_opts"),
+            "policy.foreign-network",
+            f"network {key!r} sets driver options (the host's interfaces, bridges or MTU)",
+            "remove driver_opts: a plain bridge network of the project's own is enough",
             None,
         )
     if spec.get("external") or "name" in spec:

@@ -195,6 +195,14 @@ CASES = {
         "use the project's own networks, or one of the shared networks of configs/platform.yml "
         "(shared_networks: none)",
     ),
+    "macvlan": (
+        "    networks: [lan]\n",
+        "\nnetworks:\n  lan:\n    driver: macvlan\n",
+        at(14, 5, "/networks/lan/driver"),
+        "policy.foreign-network",
+        "network 'lan' uses the 'macvlan' driver, which reaches past the project",
+        "remove driver: (a bridge network of the project's own)",
+    ),
     "host-file": (
         "    secrets: [key]\n",
         "\nsecrets:\n  key:\n    file: /etc/ssh/ssh_host_ed25519_key\n",
