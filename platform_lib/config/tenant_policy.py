@@ -173,6 +173,15 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
                 "tenants get no host devices; ask the platform maintainers for a grant",
                 name,
             )
+    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations")
+    if isinstance(reservations, dict) and reservations.get("devices"):
+        check.add(
+            (*at, "deploy", "resources", "reservations", "devices"),
+            "policy.devices",
+            f"service {name!r} reserves host devices (deploy.resources.reservations.devices)",
+            "tenants get no host devices; ask the platform maintainers for a grant",
+            name,
+        )
     if "cgroup_parent" in service:
         check.add(
             (*at, "cgroup_parent"),

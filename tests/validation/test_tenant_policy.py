@@ -195,6 +195,15 @@ CASES = {
         "use the project's own networks, or one of the shared networks of configs/platform.yml "
         "(shared_networks: none)",
     ),
+    "device-reservation": (
+        "    deploy:\n      resources:\n        reservations:\n          devices:\n"
+        "            - {capabilities: [gpu]}\n",
+        "",
+        at(8, 11, "/services/web/deploy/resources/reservations/devices"),
+        "policy.devices",
+        "service 'web' reserves host devices (deploy.resources.reservations.devices)",
+        "tenants get no host devices; ask the platform maintainers for a grant",
+    ),
     "macvlan": (
         "    networks: [lan]\n",
         "\nnetworks:\n  lan:\n    driver: macvlan\n",
