@@ -39,7 +39,11 @@ import gha
 import yaml
 from imagerefs import as_lines, digest_of, parse_images
 
-from platform_lib.config.credentials import BUILT_IN, RESERVED_PREFIXES, tenant_secret_variable
+from platform_lib.config.credentials import (
+    is_reserved,
+    platform_credentials,
+    tenant_secret_variable,
+)
 from platform_lib.github.naming import github_environment
 from platform_lib.models.notifications import EVENT_KINDS
 from platform_lib.models.project import ProjectManifest
@@ -193,8 +197,8 @@ def secrets_for(
         raise Refused("PLATFORM_SECRETS is not JSON: pass ${{ toJSON(secrets) }}") from None
     if not isinstance(available, dict):
         raise Refused("PLATFORM_SECRETS is not a JSON object: pass ${{ toJSON(secrets) }}")
-    platform = {*BUILT_IN, "PLATFORM_SECRETS", *platform_secrets, *credentials}
-    clash = sorted(n for n in tenant_secrets if n in platform or n.startswith(RESERVED_PREFIXES))
+    reserved = ["PLATFORM_SECRETS", *platform_secrets, *credentials]
+    clash = sorted(n for n in tenant_secrets if is_reserved(n, reserved))
     if clash:
         raise Refused(
             f"configs/{project}/project.yml: {', '.join(clash)}: the platform's own "
@@ -304,12 +308,11 @@ def main() -> int:
         if done.returncode != 0:
             raise Refused(f"the plan fails: {done.stderr.strip()}")
         plan = json.loads(done.stdout)
-        token_secret = (settings.get("registry") or {}).get("token_secret")
         secrets = secrets_for(
             [str(name) for name in plan.get("secrets") or []],
             [str(name) for name in plan.get("credentials") or []],
             project,
-            [str(n) for n in [token_secret, *(settings.get("platform_secrets") or [])] if n],
+            sorted(platform_credentials(PlatformSettings.model_validate(settings))),
             github_environment(project, environment),
         )
     except Refused as exc:

@@ -7,6 +7,7 @@ secrets of one name are two values: the deploy reads a tenant's secret `NAME` of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from platform_lib.models.settings import PlatformSettings
@@ -40,8 +41,13 @@ def platform_credentials(settings: PlatformSettings) -> frozenset[str]:
     )
 
 
+def is_reserved(name: str, credentials: Iterable[str]) -> bool:
+    """`name` is one of `credentials`, a built-in one, or set by GitHub or the runner."""
+    return name in BUILT_IN or name in set(credentials) or name.startswith(RESERVED_PREFIXES)
+
+
 def is_platform_credential(name: str, settings: PlatformSettings) -> bool:
-    return name in platform_credentials(settings) or name.startswith(RESERVED_PREFIXES)
+    return is_reserved(name, platform_credentials(settings))
 
 
 def tenant_secret_variable(project: str, name: str) -> str:

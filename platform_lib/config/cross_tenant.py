@@ -6,22 +6,12 @@ naming the first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 
-from platform_lib.config.claims import TenantClaims, tenant_claims
+from platform_lib.config.claims import TenantClaims
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.ports import PortClaims, PublishedPort
 from platform_lib.errors import Location, Problem
-
-
-def cross_tenant_problems(config: PlatformConfig, broken_compose: Set[str]) -> list[Problem]:
-    """`broken_compose`: tenants whose compose file failed the schema; their compose contents
-    are left out of the cross-tenant rules (the schema problems are reported already)."""
-    claims = [
-        tenant_claims(config, config.tenants[name], name in broken_compose)
-        for name in sorted(config.tenants)
-    ]
-    return claim_problems(config, claims)
 
 
 def claim_problems(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:
