@@ -109,10 +109,14 @@ proxy-prune: install ## take removed tenants' routes out of nginx (dry=1 lists t
 demo: install ## deploy every example tenant to a local Docker host, print where each answers
 	PYTHON=$(PY) bash demo/run.sh
 
-.PHONY: trigger-deploy approve-production reject-production pending setup-environments github-doctor
+.PHONY: trigger-deploy rollback-via-github approve-production reject-production pending setup-environments github-doctor
 trigger-deploy: install ## run the deploy workflow on GitHub: make trigger-deploy project=X env=Y [images="svc=ref ..."]
 	@test -n "$(project)" || { echo "usage: make trigger-deploy project=NAME env=ENV [images=\"svc=ref ...\"]"; exit 2; }
 	$(RUN) github trigger --project $(project) --env $(env) $(foreach i,$(images),--image $(i))
+
+rollback-via-github: install ## roll back through GitHub, gated like a deploy: make rollback-via-github project=X env=Y [to=RELEASE]
+	@test -n "$(project)" -a -n "$(env)" || { echo "usage: make rollback-via-github project=NAME env=ENV [to=RELEASE]"; exit 2; }
+	$(RUN) github trigger --rollback --project $(project) --env $(env) $(if $(to),--to $(to))
 
 pending: install ## deploys waiting for approval on GitHub, with what each would deploy [project=X]
 	$(RUN) github pending $(if $(project),--project $(project))

@@ -49,3 +49,8 @@ def _annotation(problem: Problem) -> str:
 def warning_annotation(message: str, title: str) -> str:
     """A `::warning` workflow command, escaped so the message cannot end it early."""
     return f"::warning title={_escape_property(title)}::{_escape_data(message)}"
+
+
+def notice_annotation(message: str, title: str) -> str:
+    """A `::notice` workflow command, escaped as `warning_annotation`."""
+    return f"::notice title={_escape_property(title)}::{_escape_data(message)}"

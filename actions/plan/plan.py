@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,9 @@ import yaml
 from imagerefs import as_lines, parse_images, repository_of
 from pydantic import ValidationError
 
+from platform_lib.config.placement import placement_host
 from platform_lib.github.gates import required_approvals
+from platform_lib.github.matrix import CHUNK_SLOTS, Leg, TooManyTenants, chunks
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.settings import load_manifest, load_settings
 
@@ -58,6 +61,8 @@ class Request:
     origin: str = ""
     deleted: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the summary must say about how the tenants were found (a force-push)."""
 
 
 def normalize_actor(name: str, problems: list[str]) -> str:
@@ -202,6 +207,19 @@ def push_request(event: dict[str, Any], root: Path) -> Request:
     if not base or not head:
         request.problems.append("the push event names no before/after commits")
         return request
+    if set(base) == {"0"} or not has_commit(root, base):
+        # A force-push rewrote the branch (its old tip is not in the new history), or the
+        # branch was created: no range says what changed, so every tenant is deployed.
+        why = (
+            "the push created the branch"
+            if set(base) == {"0"}
+            else f"the push's `before` commit {base[:12]} is not in this checkout's history "
+            "(a force-push rewrote the branch)"
+        )
+        request.projects = every_tenant(root)
+        request.notes.append(f"{why}: what changed is unknown, so every tenant is deployed")
+        gha.notice(request.notes[-1], title="every tenant")
+        return request
     done = gha.platform(["changed", "--root", str(root), "--base", base, "--head", head])
     if done.returncode != 0:
         request.problems.append(f"changed --base {base} --head {head}: {done.stderr.strip()}")
@@ -210,6 +228,75 @@ def push_request(event: dict[str, Any], root: Path) -> Request:
     request.projects = list(changes["changed"])
     request.deleted = list(changes["deleted"])
     return request
+
+
+def has_commit(root: Path, sha: str) -> bool:
+    done = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "-e", f"{sha}^{{commit}}"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+def every_tenant(root: Path) -> list[str]:
+    return sorted(
+        p.parent.name
+        for p in (root / "configs").glob("*/project.yml")
+        if PROJECT.fullmatch(p.parent.name)
+    )
+
+
+def invalid_tenants(root: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """`validate --format json` by tenant: project -> its problems, and the problems of
+    shared files (configs/platform.yml and the like), which block every tenant."""
+    done = gha.platform(["validate", "--root", str(root), "--format", "json"])
+    try:
+        problems = json.loads(done.stdout)["problems"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return {}, [f"validate failed: {done.stderr.strip()}"]
+    tenants: dict[str, list[str]] = {}
+    shared: list[str] = []
+    for problem in problems:
+        where = str(problem.get("file") or "")
+        text = (
+            f"{where}:{problem.get('line') or 1}: {problem.get('message')} ({problem.get('rule')})"
+        )
+        parts = where.split("/")
+        if len(parts) >= 3 and parts[0] == "configs" and PROJECT.fullmatch(parts[1]):
+            tenants.setdefault(parts[1], []).append(text)
+        else:
+            shared.append(text)
+    return tenants, shared
+
+
+def legs(root: Path, request: Request, projects: list[str], images: str) -> list[Leg]:
+    """One leg per tenant: its production approval gates and the hosts it deploys to."""
+    settings = load_settings(root)
+    found = []
+    for project in projects:
+        manifest = load_manifest(root, project)
+        hosts: list[str] = []
+        if settings is not None and manifest is not None:
+            hosts = [
+                placement_host(settings, manifest, env)
+                for env in request.environments
+                if env in settings.environments
+            ]
+        gates = approval_gates(root, [project]) if "production" in request.environments else []
+        found.append(Leg(project, images, tuple(g["gate"] for g in gates), tuple(hosts)))
+    return found
+
+
+def host_limits(root: Path) -> dict[str, int]:
+    """Each host's max_parallel_deploys; a host named in two environments takes the lower."""
+    settings = load_settings(root)
+    limits: dict[str, int] = {}
+    for environment in settings.environments.values() if settings else ():
+        for name, host in environment.hosts.items():
+            limits[name] = min(
+                limits.get(name, host.max_parallel_deploys), host.max_parallel_deploys
+            )
+    return limits
 
 
 def preview(root: Path, project: str, images: dict[str, str], actor: str) -> str | None:
@@ -248,7 +335,10 @@ def main() -> int:
     validation = gha.platform(["validate", "--root", str(root), "--format", "github"])
     sys.stdout.write(validation.stdout)
     gha.end_group()
-    valid = validation.returncode == 0
+    blocked, shared = invalid_tenants(root) if validation.returncode != 0 else ({}, [])
+    if validation.returncode != 0 and not blocked and not shared:
+        shared = ["validate failed without naming a file"]
+    valid = not shared  # a shared file's problem blocks every tenant, a tenant's only itself
 
     if event_name == "repository_dispatch":
         request = dispatch_request(event, os.environ["GITHUB_EVENT_PATH"], root)
@@ -259,11 +349,15 @@ def main() -> int:
     else:
         request = Request(trigger=event_name, problems=[f"{event_name} events deploy nothing"])
     check_request(root, request)
+    held = [p for p in request.projects if p in blocked]
+    wanted = [p for p in request.projects if p not in blocked]
+    if request.projects and not wanted:
+        request.problems.append(f"configs of {', '.join(held)} are invalid: nothing is deployed")
 
     previews: dict[str, str] = {}
     if valid and not request.problems and request.images and "staging" in request.environments:
         try:
-            for project in request.projects:
+            for project in wanted:
                 text = preview(root, project, request.images, request.actor)
                 if text is not None:
                     previews[project] = text
@@ -271,10 +365,21 @@ def main() -> int:
             request.problems.append(str(exc))
 
     images_text = as_lines(request.images)
+    parts = []
+    if valid and not request.problems:
+        try:
+            parts = chunks(legs(root, request, wanted, images_text), host_limits(root))
+        except TooManyTenants as exc:
+            request.problems.append(str(exc))
     ok = valid and not request.problems
-    projects = request.projects if ok else []
-    matrix = {"include": [{"project": p, "images": images_text} for p in projects]}
-    gha.set_output("matrix", json.dumps(matrix, separators=(",", ":")))
+    projects = [leg.project for part in parts for leg in part.legs] if ok else []
+    everything = {"include": [leg.entry() for part in parts for leg in part.legs]}
+    gha.set_output("matrix", json.dumps(everything, separators=(",", ":")))
+    for slot in range(1, CHUNK_SLOTS + 1):
+        part = parts[slot - 1] if ok and slot <= len(parts) else None
+        matrix = json.dumps(part.matrix(), separators=(",", ":")) if part else ""
+        gha.set_output(f"chunk_{slot}", matrix)
+        gha.set_output(f"max_parallel_{slot}", str(part.max_parallel if part else 1))
     gha.set_output("count", str(len(projects)))
     gha.set_output("projects", json.dumps(projects))
     gha.set_output("staging", str(bool(projects) and "staging" in request.environments).lower())
@@ -282,9 +387,8 @@ def main() -> int:
         "production", str(bool(projects) and "production" in request.environments).lower()
     )
     gha.set_output("actor", request.actor)
-    gates = approval_gates(root, projects) if "production" in request.environments else []
-    gha.set_output("approval_gates", json.dumps({"include": gates}, separators=(",", ":")))
-    gha.set_output("gated", str(bool(gates)).lower())
+    held_out = [{"project": p, "problems": blocked[p]} for p in held] if ok else []
+    gha.set_output("blocked", json.dumps(held_out, separators=(",", ":")))
 
     where = " → ".join(request.environments) or "nothing"
     lines = [
@@ -301,6 +405,19 @@ def main() -> int:
         + " |",
         f"| configs | {'valid' if valid else '**invalid**: see the annotations'} |",
     ]
+    for note in request.notes:
+        lines.append(f"| **note** | {note} |")
+    for part_no, part in enumerate(parts, 1):
+        lines.append(
+            f"| matrix {part_no} | {len(part.legs)} tenants, at most {part.max_parallel} at once |"
+        )
+    for project in held:
+        errors = "<br>".join(blocked[project])
+        lines.append(f"| **not deployed** | `{project}`: its configs are invalid: {errors} |")
+        gha.error(
+            f"{project} is not deployed, its configs are invalid: " + "; ".join(blocked[project]),
+            title="tenant blocked",
+        )
     for name in request.deleted:
         lines.append(f"| removed | `{name}`: not deployed; its releases stay on the hosts |")
         gha.notice(
@@ -308,6 +425,7 @@ def main() -> int:
             "on the hosts until they are torn down deliberately",
             title="tenant removed",
         )
+    lines += [f"| **problem** | {problem} |" for problem in shared]
     for problem in request.problems:
         gha.error(problem, title="deploy request")
         lines.append(f"| **problem** | {problem} |")
@@ -317,7 +435,7 @@ def main() -> int:
         lines += ["", "Nothing to deploy: no tenant is affected."]
     gha.add_summary("\n".join(lines))
     if not valid:
-        gha.error("configs are invalid: nothing is deployed", title="validate")
+        gha.error("shared configs are invalid: nothing is deployed", title="validate")
     return 0 if ok else 1
 
 

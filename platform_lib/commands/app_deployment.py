@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace, outcome: app.Outcome) -> app.Skip | None:
         deployment_ids=ids,
         log_url=args.log_url or app.run_url(os.environ),
         environment_url=args.environment_url,
+        description=args.description,
     )
     outcome.deployment_ids.update(done.deployment_ids)
     outcome.warnings += done.warnings
@@ -159,6 +160,12 @@ def register(gh: Any) -> None:
         default="",
         metavar="URL",
         help="where the tenant answers (actions/apply's `url`); sent with success only",
+    )
+    p.add_argument(
+        "--description",
+        default="",
+        metavar="TEXT",
+        help="the status's description (default: the state's own), e.g. who superseded it",
     )
     p.add_argument(
         "--log-url",

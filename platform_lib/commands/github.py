@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from platform_lib.commands import app_deployment, common
+from platform_lib.commands import app_deployment, common, supersede
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
@@ -40,7 +40,12 @@ from platform_lib.github.follow import (
     resolve_reviewers,
     waiting_runs,
 )
-from platform_lib.github.naming import EVENT_TYPE, WORKFLOW_FILE, WORKFLOW_PATH
+from platform_lib.github.naming import (
+    EVENT_TYPE,
+    ROLLBACK_WORKFLOW_FILE,
+    WORKFLOW_FILE,
+    WORKFLOW_PATH,
+)
 from platform_lib.github.payload import DeployPayload
 from platform_lib.github.render import gate_lines, gates_text
 from platform_lib.github.settings import (
@@ -245,9 +250,24 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     if settings is not None and args.env not in settings.environments:
         raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
     images = common.image_overrides(args.image)
+    if args.rollback and (images or args.outside_window):
+        raise UsageError("--rollback takes --to RELEASE, not --image or --outside-window")
+    if args.to and not args.rollback:
+        raise UsageError("--to RELEASE goes with --rollback")
     repo = _repo(args, settings)
     client = _client()
     ref = args.ref or client.repository(repo).default_branch
+    if args.rollback:
+        rollback = {"project": project, "environment": args.env, "release": args.to or ""}
+        started = client.dispatch_workflow(repo, ROLLBACK_WORKFLOW_FILE, ref, rollback)
+        to = args.to or "the previous good release"
+        common.log(
+            f"started .github/workflows/{ROLLBACK_WORKFLOW_FILE} of {repo} on {ref}: "
+            f"roll back {project} in {args.env} to {to}"
+        )
+        if started is not None:
+            print(started.html_url or f"run {started.workflow_run_id}")
+        return 0
     inputs = {
         "project": project,
         "environment": args.env,
@@ -641,6 +661,14 @@ def register(sub: Any) -> None:
         metavar="REASON",
         help="an emergency: deploy even while the deployment windows are closed (recorded)",
     )
+    p.add_argument(
+        "--rollback",
+        action="store_true",
+        help=f"run {ROLLBACK_WORKFLOW_FILE} instead: a rollback, gated like a deploy",
+    )
+    p.add_argument(
+        "--to", metavar="RELEASE", help="with --rollback: the release (default: the previous good)"
+    )
     p.set_defaults(func=cmd_trigger)
 
     p = gh.add_parser("pending", help="deploys waiting for approval and what each would deploy")
@@ -707,3 +735,4 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_doctor)
 
     app_deployment.register(gh)
+    supersede.register(gh)

@@ -150,9 +150,11 @@ def record(
     deployment_ids: Mapping[str, int],
     log_url: str,
     environment_url: str = "",
+    description: str = "",
 ) -> Outcome:
-    """Give each environment's deployment the status `state`, creating the deployment first
-    when no earlier step did (or could). Every GitHub error is a warning of the outcome."""
+    """Give each environment's deployment the status `state` (with `description`, else the
+    state's own), creating the deployment first when no earlier step did (or could). Every
+    GitHub error is a warning of the outcome."""
     outcome = Outcome(dict(deployment_ids))
     for env in environments:
         name = github_environment(target.project, env)
@@ -177,7 +179,7 @@ def record(
                 log_url=log_url,
                 # the URL is where this deployment runs only once it succeeded
                 environment_url=environment_url if state == "success" else "",
-                description=DESCRIPTIONS[state],
+                description=description or DESCRIPTIONS[state],
             )
         except GitHubError as exc:
             outcome.warnings.append(f"{name} in {target.repo}: {_why(exc, target.repo)}")

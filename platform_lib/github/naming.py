@@ -28,6 +28,11 @@ from platform_lib.models.names import ENV_NAME_PATTERN, PROJECT_NAME_PATTERN
 
 WORKFLOW_FILE = "deploy-project.yml"
 WORKFLOW_PATH = f".github/workflows/{WORKFLOW_FILE}"
+TENANT_WORKFLOW_FILE = "deploy-tenant.yml"
+"""The per-tenant workflow deploy-project.yml calls once per tenant: its jobs show as
+`<project> / deploy <project> to <environment>`, which `parse_job_name` reads."""
+ROLLBACK_WORKFLOW_FILE = "rollback-project.yml"
+"""workflow_dispatch: project, environment, release; `github trigger --rollback`."""
 EVENT_TYPE = "deploy"
 
 _PROJECT = PROJECT_NAME_PATTERN

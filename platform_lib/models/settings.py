@@ -62,6 +62,10 @@ class Host(Model):
     """The host's public key, pinned: a host presenting any other key is refused."""
     docker_host: str | None = Field(default=None, pattern=r"^(unix|tcp|ssh)://[^\s]+$")
     """Optional `DOCKER_HOST` for the engine on that host (default: the host's own)."""
+    max_parallel_deploys: int = Field(default=4, ge=1, le=256)
+    """How many tenants the deploy workflow deploys onto this host at once (its matrices'
+    `max-parallel`), so a change to the platform settings, which redeploys every tenant,
+    does not start them all on a shared host together."""
 
     @model_validator(mode="after")
     def _ssh_needs_address_and_key(self) -> Host:

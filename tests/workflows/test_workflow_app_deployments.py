@@ -22,6 +22,7 @@ from workflows.actrun import REPO_ROOT
 from platform_lib.github.payload import DeployPayload
 
 WORKFLOW = REPO_ROOT / ".github/workflows/deploy-project.yml"
+TENANT_WORKFLOW = REPO_ROOT / ".github/workflows/deploy-tenant.yml"
 COMMAND = re.compile(r'^"\$PLATFORM_PYTHON" -m platform_lib github app-deployment ')
 DISPATCH_ONLY = "github.event_name == 'repository_dispatch'"
 TOKEN_ENV = "${{ secrets.APP_DEPLOYMENTS_TOKEN }}"
@@ -32,23 +33,32 @@ EXPRESSIONS = {
     TOKEN_ENV: canned.TOKEN,
     "${{ steps.setup.outputs.python }}": sys.executable,
     "${{ fromJSON(steps.plan.outputs.projects)[0] }}": "shop",
-    "${{ matrix.project }}": "shop",
-    "${{ needs.plan.outputs.app_deployments }}": IDS,
-    "${{ steps.app-deployment.outputs.deployment_ids || needs.plan.outputs.app_deployments }}": IDS,
+    "${{ inputs.project }}": "shop",
+    "${{ inputs.app-deployments }}": IDS,
+    "${{ steps.app-deployment.outputs.deployment_ids || inputs.app-deployments }}": IDS,
     "${{ job.status }}": "failure",
     "${{ steps.apply.outputs.deployed }}": "",
     "${{ steps.apply.outputs.url }}": "",
+    "${{ steps.supersede.outputs.url }}": "",
 }
 
 
-def workflow() -> dict[str, Any]:
-    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+def workflow(path: Path = WORKFLOW) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
 
+def tenant_jobs() -> dict[str, Any]:
+    """The deploy jobs: deploy-tenant.yml's, which deploy-project.yml calls per tenant."""
+    jobs = workflow(TENANT_WORKFLOW)["jobs"]
+    assert isinstance(jobs, dict)
+    return jobs
+
+
 def app_steps(job: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, s) for i, s in enumerate(job["steps"]) if COMMAND.match(str(s.get("run", "")))]
+    steps = job.get("steps") or []  # a job calling deploy-tenant.yml has none of its own
+    return [(i, s) for i, s in enumerate(steps) if COMMAND.match(str(s.get("run", "")))]
 
 
 def index(job: dict[str, Any], step_id: str) -> int:
@@ -60,7 +70,7 @@ def argv(step: dict[str, Any]) -> str:
 
 
 def every_app_step() -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, job in workflow()["jobs"].items():
+    for name, job in {**workflow()["jobs"], **tenant_jobs()}.items():
         for _, step in app_steps(job):
             yield name, step
 
@@ -74,11 +84,16 @@ def test_plan_queues_a_deployment_per_environment() -> None:
     assert plan["outputs"]["app_deployments"] == (
         f"${{{{ steps.{step['id']}.outputs.deployment_ids }}}}"
     )
+    calls = [job for job in workflow()["jobs"].values() if "uses" in job]
+    assert calls and all(
+        job["with"]["app-deployments"] == "${{ needs.plan.outputs.app_deployments }}"
+        for job in calls
+    )  # every tenant's deploy jobs get the plan's deployment ids
 
 
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_a_deploy_job_starts_then_ends_its_deployment(env: str) -> None:
-    job = workflow()["jobs"][env]
+    job = tenant_jobs()[env]
     [(start_at, start), (end_at, end)] = app_steps(job)
     apply_at = index(job, "apply")
     assert start_at < apply_at < end_at
@@ -86,7 +101,7 @@ def test_a_deploy_job_starts_then_ends_its_deployment(env: str) -> None:
         names = [s.get("name") for s in job["steps"]]
         assert start_at < names.index("check the approvals")
     assert f"--env {env} --state in_progress" in argv(start)
-    assert start["env"]["DEPLOYMENT_IDS"] == "${{ needs.plan.outputs.app_deployments }}"
+    assert start["env"]["DEPLOYMENT_IDS"] == "${{ inputs.app-deployments }}"
     assert f"--env {env} --job-status" in argv(end)
     assert str(end["if"]).startswith("always() && ")  # a failed or cancelled deploy too
     assert end["env"]["JOB_STATUS"] == "${{ job.status }}"

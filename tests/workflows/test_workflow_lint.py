@@ -15,7 +15,14 @@ import pytest
 import yaml
 from workflows.actrun import REPO_ROOT, tool
 
-from platform_lib.github.naming import github_environment, parse_github_environment
+from platform_lib.github.matrix import CHUNK_SLOTS
+from platform_lib.github.naming import (
+    TENANT_WORKFLOW_FILE,
+    approval_environment,
+    github_environment,
+    parse_github_environment,
+    parse_job_name,
+)
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = [REPO_ROOT / "action.yml", *sorted((REPO_ROOT / "actions").glob("*/action.yml"))]
@@ -36,7 +43,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def test_the_files_exist() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"deploy-project.yml", "ci.yml"} <= names
+    assert {"deploy-project.yml", "deploy-tenant.yml", "rollback-project.yml", "ci.yml"} <= names
     assert {p.parent.name for p in ACTIONS[1:]} == {"setup", "plan", "apply", "deploy"}
 
 
@@ -131,8 +138,11 @@ def test_workflows_grant_little_and_time_out(path: Path) -> None:
     workflow = load(path)
     assert workflow["permissions"] in ({}, {"contents": "read"})
     for name, job in workflow["jobs"].items():
-        assert isinstance(job.get("timeout-minutes"), int), f"{name} needs timeout-minutes"
         assert set(job.get("permissions", {}).values()) <= {"read"}
+        if "uses" in job:  # a call: the called workflow's jobs time out (checked there)
+            assert job["uses"].startswith("./.github/workflows/"), f"{name} calls its own"
+            continue
+        assert isinstance(job.get("timeout-minutes"), int), f"{name} needs timeout-minutes"
         for step in job["steps"]:
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 assert re.fullmatch(r"actions/checkout@[0-9a-f]{40}", step["uses"])
@@ -149,21 +159,74 @@ def test_deploy_project_shape() -> None:
     }  # fmt: skip
     jobs = workflow["jobs"]
     assert jobs["plan"]["steps"][0]["with"]["fetch-depth"] == 0
+    # one matrix job per chunk slot of the plan (platform_lib.github.matrix), each calling the
+    # per-tenant workflow with its chunk and its max-parallel
+    calls = {name: job for name, job in jobs.items() if "uses" in job}
+    assert sorted(calls) == [f"tenants-{i}" for i in range(1, CHUNK_SLOTS + 1)]
+    for slot, job in enumerate(calls.values(), 1):
+        assert job["uses"] == f"./.github/workflows/{TENANT_WORKFLOW_FILE}"
+        assert job["name"] == "${{ matrix.project }}"  # GitHub: `<project> / deploy ...`
+        assert job["if"] == f"needs.plan.outputs.chunk_{slot} != ''"
+        strategy = job["strategy"]
+        assert strategy["fail-fast"] is False
+        assert f"needs.plan.outputs.chunk_{slot}" in strategy["matrix"]
+        assert strategy["max-parallel"] == (
+            f"${{{{ fromJSON(needs.plan.outputs.max_parallel_{slot}) }}}}"
+        )
+        assert job["secrets"] == "inherit"
+        assert job["with"]["approval-gates"] == "${{ toJSON(matrix.gates) }}"
+    assert "needs.plan.outputs.blocked" in jobs["blocked"]["if"]
+
+
+def test_deploy_tenant_shape() -> None:
+    """Each tenant's own staging -> gates -> production, in its own GitHub environments and
+    its own queues (`queue: max`: GitHub's default single pending slot cancels requests)."""
+    workflow = load(REPO_ROOT / ".github/workflows" / TENANT_WORKFLOW_FILE)
+    assert set(workflow[True]) == {"workflow_call"}
+    jobs = workflow["jobs"]
     for env in ("staging", "production"):
         job = jobs[env]
-        assert job["name"] == f"deploy ${{{{ matrix.project }}}} to {env}"  # naming.job_name
-        assert job["strategy"]["fail-fast"] is False
-        # each tenant's own GitHub environment, as naming.github_environment spells it
+        assert job["name"] == f"deploy ${{{{ inputs.project }}}} to {env}"  # naming.job_name
+        rendered = job["name"].replace("${{ inputs.project }}", "shop")
+        assert parse_job_name(f"shop / {rendered}") == ("shop", env)
         name = job["environment"]["name"]
-        assert name == f"${{{{ matrix.project }}}}-{env}" and "url" in job["environment"]
+        assert name == f"${{{{ inputs.project }}}}-{env}" and "url" in job["environment"]
         for project in ("shop", "filter-ical"):
-            rendered = name.replace("${{ matrix.project }}", project)
+            rendered = name.replace("${{ inputs.project }}", project)
             assert rendered == github_environment(project, env)
             assert parse_github_environment(rendered) == (project, env)
-        assert job["concurrency"] == {
-            "group": f"deploy-${{{{ matrix.project }}}}-{env}", "cancel-in-progress": False,
-        }  # fmt: skip
-    # production never waits on the staging job's overall result: one tenant's failure
-    # would hold back the others (each leg checks its own tenant's staging instead)
-    assert "!cancelled()" in jobs["production"]["if"]
-    assert "needs.staging.result" not in jobs["production"]["if"]
+    # staging: one at a time per tenant, every request kept, in order; production: no group
+    # (an approval would hold it), a newer request supersedes instead
+    assert jobs["staging"]["concurrency"] == {
+        "group": "deploy-${{ inputs.project }}-staging", "cancel-in-progress": False,
+        "queue": "max",
+    }  # fmt: skip
+    assert "concurrency" not in jobs["production"]
+    # production waits for its own tenant's staging only, and not after it failed
+    production = jobs["production"]
+    assert production["needs"] == ["staging", "approve"]
+    assert "!cancelled()" in production["if"]
+    assert "needs.staging.result != 'failure'" in production["if"]
+    gate = jobs["approve"]["environment"]["name"].replace("${{ inputs.project }}", "shop")
+    assert gate.replace("${{ matrix.gate }}", "2") == approval_environment("shop", "production", 2)
+    steps = {s.get("id") or s.get("name"): s for s in production["steps"]}
+    order = list(steps)
+    assert order.index("supersede") < order.index("check the approvals") < order.index("apply")
+    for skipped in ("check the approvals", "apply"):  # nothing deploys once superseded
+        assert steps[skipped]["if"] == "steps.supersede.outputs.by == ''"
+
+
+def test_rollback_is_gated_like_a_deploy() -> None:
+    workflow = load(REPO_ROOT / ".github/workflows/rollback-project.yml")
+    assert set(workflow[True]["workflow_dispatch"]["inputs"]) == {
+        "project", "environment", "release"
+    }  # fmt: skip
+    jobs = workflow["jobs"]
+    job = jobs["rollback"]
+    tenant = "${{ needs.plan.outputs.project }}-${{ needs.plan.outputs.environment }}"
+    assert job["environment"]["name"] == tenant  # the deploy's own GitHub environment
+    assert jobs["approve"]["environment"]["name"] == f"{tenant}-approval-${{{{ matrix.gate }}}}"
+    assert job["needs"] == ["plan", "approve"]
+    assert job["concurrency"]["group"] == f"deploy-{tenant}"  # the deploys' queue
+    names = [s.get("name") for s in job["steps"]]
+    assert names.index("check the approvals") < names.index("roll back")

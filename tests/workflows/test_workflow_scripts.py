@@ -199,7 +199,11 @@ def test_a_dispatch_deploys_its_project_to_staging_then_production(
     event = dispatch("shop", {"web": WEB}, token=token)
     code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
     assert code == 0, log
-    assert json.loads(out["matrix"]) == {"include": [{"project": "shop", "images": f"web={WEB}"}]}
+    assert json.loads(out["matrix"]) == {
+        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 1}]
+    }
+    assert out["chunk_1"] == out["matrix"] and out["max_parallel_1"] == "1"
+    assert [out[f"chunk_{i}"] for i in (2, 3, 4)] == ["", "", ""]
     assert (out["count"], out["staging"], out["production"]) == ("1", "true", "true")
     assert out["actor"] == "dependabot-bot"
     assert "staging plan preview of shop" in log and "Plan " in log
@@ -289,7 +293,9 @@ def test_a_push_deploys_every_tenant_the_whole_range_changed(
     head = actrun.commit_all(repo.root, "docs")  # HEAD~1..HEAD alone would miss shop
     code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
     assert code == 0, log
-    assert json.loads(out["matrix"]) == {"include": [{"project": "shop", "images": ""}]}
+    assert [(e["project"], e["images"]) for e in json.loads(out["matrix"])["include"]] == [
+        ("shop", "")
+    ]
     assert out["actor"] == "carol"
 
 
@@ -335,3 +341,96 @@ def test_production_by_hand_takes_digests_only(repo: Platform, tmp_path: Path) -
     inputs = {"project": "shop", "environment": "production", "images": "web=v2"}
     code, log, _ = plan(repo, tmp_path, "workflow_dispatch", {"inputs": inputs})
     assert code == 1 and "deploys are by digest" in log, log
+
+
+def test_a_push_with_an_invalid_tenant_deploys_the_others(repo: Platform, tmp_path: Path) -> None:
+    base = actrun.git(repo.root, "rev-parse", "HEAD")
+    settings = repo.settings(github={"repository": actrun.PLATFORM_REPO})
+    settings["releases"] = {"keep": 4}  # every tenant is affected
+    repo.write_settings(settings)
+    (repo.root / "configs/shop/.env.staging").write_text("WEB_PORT=18080\nDB_PASSWORD=hunter2\n")
+    head = actrun.commit_all(repo.root, "keep 4 releases; a secret in shop's git")
+    code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
+    assert code == 0, log  # blog deploys
+    assert [e["project"] for e in json.loads(out["matrix"])["include"]] == ["blog"]
+    [blocked] = json.loads(out["blocked"])
+    assert blocked["project"] == "shop"
+    assert any("configs/shop/.env.staging:2:" in p and "env.literal-secret" in p
+               for p in blocked["problems"]), blocked  # fmt: skip
+    assert "::error file=" in log  # the whole repository's validation, as annotations
+
+
+def test_invalid_shared_settings_deploy_nobody(repo: Platform, tmp_path: Path) -> None:
+    base = actrun.git(repo.root, "rev-parse", "HEAD")
+    settings = repo.settings(github={"repository": actrun.PLATFORM_REPO})
+    settings["releases"] = {"keep": "many"}
+    repo.write_settings(settings)
+    head = actrun.commit_all(repo.root, "a bad setting")
+    code, log, out = plan(repo, tmp_path, "push", {"before": base, "after": head}, sha=head)
+    assert code == 1
+    assert (out["count"], out["chunk_1"], out["blocked"]) == ("0", "", "[]")
+    assert "configs/platform.yml" in log
+
+
+@pytest.mark.parametrize("before", ["force-pushed", "0" * 40], ids=["force-push", "new-branch"])
+def test_a_push_without_a_known_start_deploys_every_tenant_and_says_why(
+    repo: Platform, tmp_path: Path, before: str
+) -> None:
+    if before == "force-pushed":  # a commit the new history does not hold
+        actrun.commit_all(repo.root, "soon rewritten")
+        before = actrun.git(repo.root, "rev-parse", "HEAD")
+        actrun.git(repo.root, "reset", "-q", "--hard", "HEAD~1")
+        actrun.git(repo.root, "reflog", "expire", "--expire=now", "--all")
+        actrun.git(repo.root, "gc", "-q", "--prune=now")
+    head = actrun.commit_all(repo.root, "rewritten")
+    code, log, out = plan(repo, tmp_path, "push", {"before": before, "after": head}, sha=head)
+    assert code == 0, log
+    assert [e["project"] for e in json.loads(out["matrix"])["include"]] == ["blog", "shop"]
+    assert "every tenant is deployed" in log and "::notice title=every tenant::" in log
+    assert "fetch-depth" not in log
+
+
+def test_600_tenants_plan_into_three_matrices_within_each_hosts_limit(
+    tmp_path: Path, issuer: LocalIssuer
+) -> None:
+    """A change to the platform settings redeploys every tenant: 400 tenants whose staging is
+    on `e2e` and 200 on `small` (max 2 at once), production all on `e2e` (max 6 as a staging
+    host, 9 as a production host)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    actrun.init_repository(root)
+    platform = Platform(OFFLINE, root, tmp_path / "host")
+    settings = platform.settings(github=github_settings(issuer))
+    staging_host = settings["environments"]["staging"]["hosts"]["e2e"]
+    settings["environments"]["staging"]["hosts"] = {
+        "e2e": {**staging_host, "max_parallel_deploys": 6},
+        "small": {**staging_host, "max_parallel_deploys": 2},
+    }
+    settings["environments"]["production"]["hosts"]["e2e"]["max_parallel_deploys"] = 9
+    platform.write_settings(settings)
+    for i in range(600):
+        tenant = web_tenant()
+        # ports of their own (free_port could hand out one twice; a host port taken twice is
+        # a validation problem that would block both)
+        platform.ports[(f"t{i:03d}", "staging")] = 20000 + 2 * i
+        platform.ports[(f"t{i:03d}", "production")] = 20001 + 2 * i
+        if i >= 400:
+            tenant["manifest"]["placement"] = {"staging": "small"}
+        platform.add_tenant(f"t{i:03d}", tenant)
+    base = actrun.commit_all(root, "600 tenants")
+    settings["releases"] = {"keep": 4}
+    platform.write_settings(settings)
+    head = actrun.commit_all(root, "keep 4 releases")
+
+    code, log, out = plan(platform, tmp_path, "push", {"before": base, "after": head}, sha=head)
+
+    assert code == 0, log[-3000:]
+    parts = [json.loads(out[f"chunk_{i}"])["include"] for i in (1, 2, 3)]
+    assert out["chunk_4"] == "" and out["count"] == "600"
+    assert [len(p) for p in parts] == [256, 256, 88]
+    assert sorted(e["project"] for p in parts for e in p) == [f"t{i:03d}" for i in range(600)]
+    assert {e["project"] for e in parts[2]} <= {f"t{i:03d}" for i in range(400, 600)}
+    # e2e, named in both environments, is one host at its lower setting (6), shared out among
+    # the three matrices holding its tenants (2 each); small's 2 among the last two (1 each)
+    assert [out[f"max_parallel_{i}"] for i in (1, 2, 3, 4)] == ["2", "1", "1", "1"]
+    assert json.loads(out["matrix"])["include"] == [e for p in parts for e in p]

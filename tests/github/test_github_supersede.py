@@ -1,0 +1,115 @@
+"""`github superseded` against the fake GitHub: run 5's production deploy of shop, approved
+late, asks whether a newer run took over. Only a newer run that deploys shop's staging (not
+failed) and its production supersedes it; GitHub refusing to answer supersedes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from github import canned
+from github.fake_github import FakeGitHub, Reply
+from github.harness import Cli
+
+BASE = "/repos/example-org/platform"
+RUNS = f"{BASE}/actions/workflows/deploy-project.yml/runs"
+DIGEST = "sha256:" + "ab" * 32
+OLDER = f"deploy shop: web={DIGEST} (example-org/shop@0123456 by alice) [request 0a]"
+NEWER = f"deploy shop: web={'sha256:' + 'cd' * 32} (example-org/shop@89abcde by alice) [request 0b]"
+
+
+def serve(github: FakeGitHub, newer_title: str, *newer_jobs: dict[str, object]) -> None:
+    """Run 5 (this one) and run 7, newer, with `newer_jobs`; run 3 is older."""
+    github.on("GET", RUNS, Reply(200, canned.runs(
+        canned.run(7, newer_title, status="in_progress"),
+        canned.run(5, OLDER),
+        canned.run(3, OLDER, status="completed", conclusion="success"),
+    )))  # fmt: skip
+    github.on("GET", f"{BASE}/actions/runs/7/jobs", Reply(200, canned.jobs(*newer_jobs)))
+
+
+def superseded(cli: Cli, tmp_path: Path) -> tuple[dict[str, object], dict[str, str], str]:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    result = cli("superseded", "--project", "shop", "--run", "5",
+                 "--github-output", str(output), "--summary", str(summary))  # fmt: skip
+    assert result.code == 0, result.err
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return json.loads(result.out), outputs, summary.read_text() if summary.exists() else ""
+
+
+def test_a_newer_request_whose_staging_runs_supersedes_the_waiting_production(
+    github: FakeGitHub, cli: Cli, tmp_path: Path
+) -> None:
+    serve(github, NEWER,
+          canned.job(70, 7, "shop / deploy shop to staging", "in_progress", None),
+          canned.job(71, 7, "shop / deploy shop to production", "queued", None))  # fmt: skip
+    answer, outputs, summary = superseded(cli, tmp_path)
+    url = "https://github.com/example-org/platform/actions/runs/7"
+    assert (answer["superseded_by"], answer["run_url"], answer["warning"]) == (7, url, None)
+    assert outputs == {"by": "7", "url": url}
+    assert "superseded by run 7" in summary and url in summary
+    assert github.lines == [
+        f"GET {RUNS}?page=1&per_page=100",
+        f"GET {BASE}/actions/runs/7/jobs?filter=latest&page=1&per_page=100",
+    ]  # run 3 is older: its jobs are never asked for
+
+
+def test_a_newer_push_deploying_the_tenant_supersedes_it_too(
+    github: FakeGitHub, cli: Cli, tmp_path: Path
+) -> None:
+    serve(github, "Config push 1234: deploy the tenants it changed",
+          canned.job(70, 7, "wiki / deploy wiki to staging", "completed", "failure"),
+          canned.job(72, 7, "shop / deploy shop to staging"),
+          canned.job(73, 7, "shop / deploy shop to production", "waiting", None))  # fmt: skip
+    answer, _, _ = superseded(cli, tmp_path)
+    assert answer["superseded_by"] == 7
+
+
+@pytest.mark.parametrize(
+    ("title", "jobs"),
+    [
+        # its staging of shop failed: staging still runs what run 5 verified
+        (NEWER, [("shop / deploy shop to staging", "completed", "failure")]),
+        # a manual staging-only run never deploys production
+        (f"deploy shop to staging: web={DIGEST} (by alice)",
+         [("shop / deploy shop to staging", "in_progress", None)]),
+        # a manual production-only run has no staging of its own
+        ("deploy shop to production:  (by alice)",
+         [("shop / deploy shop to production", "waiting", None)]),
+        # its production of shop was skipped (or rejected)
+        (NEWER, [("shop / deploy shop to staging", "completed", "success"),
+                 ("shop / deploy shop to production", "completed", "skipped")]),
+        # another tenant only
+        ("Config push 1234: deploy the tenants it changed",
+         [("wiki / deploy wiki to staging", "in_progress", None)]),
+    ],
+    ids=["staging-failed", "staging-only", "production-only", "production-skipped", "other"],
+)  # fmt: skip
+def test_a_newer_run_that_would_not_deploy_what_this_one_would_supersedes_nothing(
+    github: FakeGitHub,
+    cli: Cli,
+    tmp_path: Path,
+    title: str,
+    jobs: list[tuple[str, str, str | None]],
+) -> None:
+    listed = [canned.job(70 + i, 7, name, status, conclusion)
+              for i, (name, status, conclusion) in enumerate(jobs)]  # fmt: skip
+    serve(github, title, *listed)
+    answer, outputs, summary = superseded(cli, tmp_path)
+    assert (answer["superseded_by"], answer["warning"]) == (None, None)
+    assert (outputs, summary) == ({"by": "", "url": ""}, "")
+
+
+def test_github_refusing_to_answer_supersedes_nothing_and_warns(
+    github: FakeGitHub, cli: Cli, tmp_path: Path
+) -> None:
+    refused = canned.error("Resource not accessible by integration", 403)
+    github.on("GET", RUNS, Reply(403, refused))
+    output = tmp_path / "output"
+    result = cli("superseded", "--project", "shop", "--run", "5", "--format", "github",
+                 "--github-output", str(output))  # fmt: skip
+    assert result.code == 0  # the deploy goes ahead
+    assert result.out.startswith("::warning title=superseded::cannot tell whether")
+    assert output.read_text() == "by=\nurl=\n"
+    assert canned.TOKEN not in result.out + result.err
