@@ -141,7 +141,7 @@ class Act:
         self,
         event_name: str,
         event: dict[str, Any],
-        job: str,
+        job: str | None,
         workflow: str = ".github/workflows/deploy-project.yml",
         env: dict[str, str] | None = None,
         timeout: float = ACT_TIMEOUT,
@@ -150,7 +150,8 @@ class Act:
         event_file = self.work / f"event-{self.runs}.json"
         event_file.write_text(json.dumps(event), encoding="utf-8")
         args = [
-            tool("act"), event_name, "-e", str(event_file), "-W", workflow, "-j", job,
+            tool("act"), event_name, "-e", str(event_file), "-W", workflow,
+            *(["-j", job] if job else []),  # None: every job of the workflow
             "-P", "ubuntu-latest=-self-hosted", "--secret-file", str(self.secret_file),
             "--env-file", os.devnull, "--var-file", os.devnull, "--input-file", os.devnull,
             "--action-cache-path", str(self.cache), "--no-cache-server", "--actor", "alice",
@@ -160,7 +161,7 @@ class Act:
             args += ["--env", f"{name}={value}"]
         for action, folder in self.local_repositories.items():
             args += ["--local-repository", f"{action}={folder}"]
-        log_file = self.work / f"act-{self.runs}-{event_name}-{job}.log"
+        log_file = self.work / f"act-{self.runs}-{event_name}-{job or 'all'}.log"
         with log_file.open("w", encoding="utf-8") as out:
             # its own process group, so a timeout stops act and every step it started
             proc = subprocess.Popen(

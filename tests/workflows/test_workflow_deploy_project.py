@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from e2e.platform_fixture import http_get, web_tenant
 from github import canned, openapi
 from github.fake_github import FakeGitHub, Reply
@@ -232,3 +233,33 @@ def test_a_dispatch_shows_its_deploys_in_the_app_repository(
     assert all(str(s["log_url"]).startswith(log_url) and s["auto_inactive"] is True
                for s in (queued, started, done))  # fmt: skip
     assert "wf-app-staging in example-org/wf-app at 0123456789ab: success" in staging.log
+
+
+def test_a_whole_push_run_deploys_the_valid_tenants_and_fails_naming_the_invalid_one(
+    platform_repo: PlatformRepo,
+) -> None:
+    """Every job of the workflow, as GitHub would run them: the plan leaves the tenant with
+    invalid configs out, the others deploy (one at a time: the host allows 1), the unused
+    matrices are skipped, and the `blocked` job fails the run with the tenant's problem."""
+    repo, platform = platform_repo, platform_repo.platform
+    settings = yaml.safe_load((repo.repo / "configs/platform.yml").read_text())
+    for environment in settings["environments"].values():
+        environment["hosts"]["e2e"]["max_parallel_deploys"] = 1
+    for name in ("wf-one", "wf-two", "wf-broken"):
+        add_tenant(repo, name)
+    before = repo.commit("three tenants")
+    platform.write_settings(settings)  # a shared change: every tenant
+    env_file = repo.repo / "configs/wf-broken/.env.staging"
+    env_file.write_text(env_file.read_text() + "DB_PASSWORD=hunter2\n")
+    after = repo.commit("one deploy at a time; a secret in wf-broken's git")
+
+    run = repo.act.run("push", push_event(before, after), None)
+
+    assert run.returncode != 0, "the blocked job fails the run"
+    for name in ("wf-one", "wf-two"):
+        for env in ("staging", "production"):
+            assert platform.release_json(name, env)["platform_sha"] == after, errors(run.log)
+    assert platform.current("wf-broken") is None
+    assert platform.current("wf-broken", "production") is None
+    assert "wf-broken is not deployed, its configs are invalid" in errors(run.log)
+    assert_no_secret_leaked(repo, run.log)
