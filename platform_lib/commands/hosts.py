@@ -42,7 +42,9 @@ def _route_line(route: RouteState) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config = common.config(args)
+    # one tenant's status needs only its own valid config: another tenant's broken file
+    # must not hide it (the workflow's promotion check reads it)
+    config = common.tenant_config(args) if args.project else common.config(args)
     proxy = config.settings.proxy
     rows: list[dict[str, Any]] = []
     with Connections(common.identity(args)) as hosts:

@@ -248,6 +248,9 @@ def test_a_whole_push_run_deploys_the_valid_tenants_and_fails_naming_the_invalid
     for name in ("wf-one", "wf-two", "wf-broken"):
         add_tenant(repo, name)
     before = repo.commit("three tenants")
+    for name in ("wf-one", "wf-two", "wf-broken"):  # a push keeps the digests each runs
+        platform.deploy(name, "staging", image="v1")
+    broken_release = platform.current("wf-broken")
     platform.write_settings(settings)  # a shared change: every tenant
     env_file = repo.repo / "configs/wf-broken/.env.staging"
     env_file.write_text(env_file.read_text() + "DB_PASSWORD=hunter2\n")
@@ -259,7 +262,11 @@ def test_a_whole_push_run_deploys_the_valid_tenants_and_fails_naming_the_invalid
     for name in ("wf-one", "wf-two"):
         for env in ("staging", "production"):
             assert platform.release_json(name, env)["platform_sha"] == after, errors(run.log)
-    assert platform.current("wf-broken") is None
+    # max-parallel 1: wf-one's whole leg (staging, then its production), then wf-two's
+    finished = [platform.release_json(name, env)["deployed_at"]
+                for name in ("wf-one", "wf-two") for env in ("staging", "production")]  # fmt: skip
+    assert finished == sorted(finished) and len(set(finished)) == 4, finished
+    assert platform.current("wf-broken") == broken_release
     assert platform.current("wf-broken", "production") is None
     assert "wf-broken is not deployed, its configs are invalid" in errors(run.log)
     assert_no_secret_leaked(repo, run.log)
