@@ -270,3 +270,55 @@ def test_a_whole_push_run_deploys_the_valid_tenants_and_fails_naming_the_invalid
     assert platform.current("wf-broken", "production") is None
     assert "wf-broken is not deployed, its configs are invalid" in errors(run.log)
     assert_no_secret_leaked(repo, run.log)
+
+
+def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_it(
+    platform_repo: PlatformRepo, github_spec: openapi.Spec
+) -> None:
+    """Run 1 deploys wf-late's staging; by the time its production job starts (approved
+    late), GitHub lists a newer run deploying wf-late's staging (still running) and its
+    production. Production deploys nothing, its summary names the newer run, and the app
+    repository's production deployment ends `inactive`, superseded by it."""
+    repo, platform = platform_repo, platform_repo.platform
+    add_tenant(repo, "wf-late")
+    repo.commit("wf-late")
+    platform.deploy("wf-late", "staging", image="v1")
+    platform.deploy("wf-late", "production", image=None)
+    production_release = platform.current("wf-late", "production")
+    with repo.act.secret_file.open("a", encoding="utf-8") as secrets:
+        secrets.write(f"APP_DEPLOYMENTS_TOKEN={canned.TOKEN}\nGITHUB_TOKEN={canned.TOKEN}\n")
+    fake = FakeGitHub(github_spec, canned.TOKEN).start()
+    platform_api = f"/repos/{actrun.PLATFORM_REPO}/actions"
+    newer = 10**9  # after any run act makes
+    newer_title = "deploy wf-late: web=sha256:" + "cd" * 32 + " (example-org/wf-late@89abcde)"
+    fake.on(
+        "GET",
+        f"{platform_api}/workflows/deploy-project.yml/runs",
+        Reply(200, canned.runs(canned.run(newer, newer_title, status="in_progress"))),
+    )
+    fake.on("GET", f"{platform_api}/runs/{newer}/jobs", Reply(200, canned.jobs(
+        canned.job(1, newer, "wf-late / deploy wf-late to staging", "in_progress", None),
+        canned.job(2, newer, "wf-late / deploy wf-late to production", "queued", None),
+    )))  # fmt: skip
+    deployments = "/repos/example-org/wf-late/deployments"
+    fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-late-staging")),
+            Reply(201, canned.deployment(12, APP_SHA, "wf-late-production")))  # fmt: skip
+    for deployment_id in (11, 12):
+        answer = canned.deployment_status(deployment_id * 10, "queued")
+        fake.on("POST", f"{deployments}/{deployment_id}/statuses", Reply(201, answer))
+    event = dispatch_event(repo, "wf-late", {"web": image(repo, "v2")})
+    try:
+        run = repo.act.run(
+            "repository_dispatch", event, "tenants-1", env={"GITHUB_API_URL": fake.url}
+        )
+    finally:
+        fake.stop()
+
+    assert run.returncode == 0, errors(run.log)
+    assert not fake.problems, fake.problems
+    assert services(repo, "wf-late", "staging") == {"web": image(repo, "v2")}  # staging: ours
+    assert platform.current("wf-late", "production") == production_release  # nothing deployed
+    *_, ended = fake.bodies("POST", f"{deployments}/12/statuses")
+    newer_url = f"https://github.com/{canned.REPO}/actions/runs/{newer}"
+    assert (ended["state"], ended["description"]) == ("inactive", f"superseded by {newer_url}")
+    assert canned.TOKEN not in run.log
