@@ -14,7 +14,7 @@ told that the others go too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,9 @@ class Gate:
     """The GitHub environment: `<project>-<environment>`, or a shared one (`production`)."""
     window: WindowState | None = None
     """The deployment windows of the project's environment when asked (None: it has none)."""
+    superseded_by: int | None = None
+    """A newer waiting run of the same tenant's deploy to this environment: approved, this
+    one deploys nothing (`github superseded`); approve that one instead."""
 
     @property
     def shared(self) -> bool:
@@ -87,6 +90,7 @@ class Gate:
             "before": dict(self.before),
             "current_user_can_approve": self.can_approve,
             "reviewers": list(self.reviewers),
+            "superseded_by": self.superseded_by,
             "window": None
             if self.window is None
             else {
@@ -149,7 +153,29 @@ def gates(waiting_runs: Sequence[WaitingRun], deploy_after: Mapping[str, str | N
                     github_environment=name,
                 )
             )
-    return sorted(found, key=lambda g: (g.created_at, g.run_id, g.environment, g.projects))
+    return _mark_superseded(
+        sorted(found, key=lambda g: (g.created_at, g.run_id, g.environment, g.projects))
+    )
+
+
+def _mark_superseded(found: list[Gate]) -> list[Gate]:
+    """Each production gate of one tenant's own environment gets the newest later run waiting
+    for the same environment: a run waits there only once its staging of the tenant
+    succeeded, so the newer one promotes at least what the older would (`supersede`)."""
+    newest: dict[str, int] = {}
+    for gate in found:
+        if not gate.shared and gate.environment == "production":
+            newest[gate.github_environment] = max(
+                newest.get(gate.github_environment, gate.run_id), gate.run_id
+            )
+    return [
+        replace(gate, superseded_by=newest[gate.github_environment])
+        if not gate.shared
+        and gate.environment == "production"
+        and newest[gate.github_environment] > gate.run_id
+        else gate
+        for gate in found
+    ]
 
 
 def matching(found: Sequence[Gate], project: str | None, environment: str | None) -> list[Gate]:

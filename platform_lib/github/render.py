@@ -34,6 +34,11 @@ def gate_lines(gate: Gate) -> list[str]:
             f"    window: closed ({window.closed_by}); opens {opens}: a deploy approved before "
             "then fails and is re-run then"
         )
+    if gate.superseded_by is not None:
+        lines.append(
+            f"    superseded by run {gate.superseded_by}: approved, this one deploys nothing; "
+            "approve that one"
+        )
     lines.append(f"    {gate.run_url}")
     return lines
 

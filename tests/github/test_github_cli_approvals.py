@@ -115,6 +115,7 @@ def test_pending_as_json(github: FakeGitHub, cli: Cli) -> None:
             "current_user_can_approve": True,
             "reviewers": ["ops-lead"],
             "window": None,
+            "superseded_by": None,
         }
     ]
 

@@ -113,3 +113,27 @@ def test_github_refusing_to_answer_supersedes_nothing_and_warns(
     assert result.out.startswith("::warning title=superseded::cannot tell whether")
     assert output.read_text() == "by=\nurl=\n"
     assert canned.TOKEN not in result.out + result.err
+
+
+def test_pending_says_which_waiting_production_gate_a_newer_run_supersedes(
+    github: FakeGitHub, cli: Cli
+) -> None:
+    """Runs 5 and 7 both wait for shop-production (each waits there only after its staging
+    of shop passed): approving 5 would deploy nothing, so pending says to approve 7."""
+    github.on("GET", RUNS, Reply(200, canned.runs(
+        canned.run(7, NEWER, created_at="2026-01-31T13:00:00Z"), canned.run(5, OLDER),
+    )))  # fmt: skip
+    for run_id in (5, 7):
+        github.on("GET", f"{BASE}/actions/runs/{run_id}/pending_deployments",
+                  Reply(200, [canned.pending(9, "shop-production")]))  # fmt: skip
+        github.on("GET", f"{BASE}/actions/runs/{run_id}/jobs", Reply(200, canned.jobs(
+            canned.job(run_id * 10, run_id, "shop / deploy shop to staging"),
+            canned.job(run_id * 10 + 1, run_id, "shop / deploy shop to production", "waiting",
+                       None),
+        )))  # fmt: skip
+    result = cli("pending", "--format", "json")
+    assert result.code == 0, result.err
+    gates = {gate["run_id"]: gate for gate in json.loads(result.out)}
+    assert (gates[5]["superseded_by"], gates[7]["superseded_by"]) == (7, None)
+    assert gates[5]["projects"] == gates[7]["projects"] == ["shop"]
+    assert gates[5]["before"] == {"shop": "success"}  # read from `shop / deploy shop to ...`
