@@ -137,3 +137,35 @@ def test_pending_says_which_waiting_production_gate_a_newer_run_supersedes(
     assert (gates[5]["superseded_by"], gates[7]["superseded_by"]) == (7, None)
     assert gates[5]["projects"] == gates[7]["projects"] == ["shop"]
     assert gates[5]["before"] == {"shop": "success"}  # read from `shop / deploy shop to ...`
+
+
+ROLLBACK_DISPATCHES = f"{BASE}/actions/workflows/rollback-project.yml/dispatches"
+
+
+def test_trigger_rollback_runs_the_rollback_workflow(github: FakeGitHub, cli: Cli) -> None:
+    """`make rollback-via-github project=shop env=production to=R`."""
+    github.on("GET", BASE, Reply(200, canned.repository("main")))
+    github.on("POST", ROLLBACK_DISPATCHES, Reply(200, canned.dispatched(43)))
+    release = "20260131T120000Z-0123456"
+    result = cli("trigger", "--rollback", "--project", "shop", "--env", "production",
+                 "--to", release)  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out == "https://github.com/example-org/platform/actions/runs/43\n"
+    assert github.bodies("POST", ROLLBACK_DISPATCHES) == [{
+        "ref": "main",
+        "inputs": {"project": "shop", "environment": "production", "release": release},
+        "return_run_details": True,
+    }]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--rollback", "--image", "web=v1"], ["--to", "R"]],
+    ids=["rollback-with-image", "to-without-rollback"],
+)
+def test_trigger_refuses_mixed_rollback_and_deploy_options(
+    github: FakeGitHub, cli: Cli, argv: list[str]
+) -> None:
+    result = cli("trigger", "--project", "shop", "--env", "staging", *argv)
+    assert result.code == 2, (result.code, result.err)
+    assert github.lines == []  # nothing sent
