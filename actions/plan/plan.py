@@ -11,8 +11,12 @@
 It validates every config first (`validate --format github`: annotations on the files), checks
 a request's project and images against the configs, shows it all in the job summary (with a
 staging plan preview when the images are known) and writes the step outputs the deploy jobs
-use: `matrix` ({"include": [{"project": ..., "images": ...}]}), `count`, `staging`,
-`production`, `actor`. A dispatch deploys only when its OIDC token passes `github
+use: `matrix` ({"include": [{"project": ..., "images": ..., "gates": [...]}]}), the same
+tenants cut into `chunk_1..4` with their `max_parallel_1..4` (platform_lib/github/matrix.py),
+`count`, `staging`, `production`, `actor` and `blocked` (tenants left out because their own
+configs are invalid; a problem in a shared file deploys nobody). A push whose `before` is not
+in the history (a force-push) or that created the branch deploys every tenant, with a notice.
+A dispatch deploys only when its OIDC token passes `github
 verify-request` (signed by the issuer, for this platform repository, issued to a run of the
 tenant's app_repository at the payload's commit); its `actor` is the token's.
 
