@@ -60,8 +60,17 @@ if [[ -f $venv/.platform-installed ]]; then
 else
   echo "platform_lib: installing $source_dir into $venv ($(basename "$(dirname "$requirements")")/$(basename "$requirements"))"
   rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+  # The interpreter's own pip installs into the venv when it can (`--python`, pip 22.3+):
+  # seeding the venv with a pip of its own would take longer than the install itself.
+  if "$python" -m pip --version 2>/dev/null |
+    awk '{split($2, v, "."); exit !(v[1] > 22 || (v[1] == 22 && v[2] >= 3))}'; then
+    "$python" -m venv --without-pip "$venv"
+    pip=("$python" -m pip --python "$venv/bin/python")
+  else
+    "$python" -m venv "$venv"
+    pip=("$venv/bin/python" -m pip)
+  fi
+  "${pip[@]}" install --quiet --disable-pip-version-check --no-input \
     --require-hashes --no-deps --only-binary :all: -r "$requirements" ||
     fail "pip could not install the pinned dependencies of $requirements (see the log above)"
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
