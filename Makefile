@@ -132,5 +132,16 @@ reject-production: install ## reject a production deploy waiting on GitHub: make
 setup-environments: install ## create/update every tenant's GitHub environments (<project>-<env>: reviewers, branch policy); names the secrets each lacks
 	$(RUN) github setup-environments
 
+LOCK_TOOLS := .state/lock-tools
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+.PHONY: lock
+lock: ## re-pin the actions' dependencies with hashes (actions/*/requirements.lock), newest allowed
+	test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+		$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.6.2; }
+	$(LOCK) --upgrade -o actions/setup/requirements.lock pyproject.toml
+	$(LOCK) --upgrade -o actions/deploy/requirements.lock actions/deploy/requirements.in
+
 github-doctor: install ## fail unless every tenant's GitHub environments exist, are protected and hold their secrets
 	$(RUN) github doctor

@@ -19,7 +19,7 @@ from platform_lib.commands import app_deployment, common, supersede
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
-from platform_lib.github import approvals, environments, gates, oidc, oidc_http
+from platform_lib.github import approvals, environments, gates, oidc, oidc_http, protection
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import (
     ApprovalRefused,
@@ -513,7 +513,10 @@ def _where(env: environments.TenantEnvironment) -> dict[str, str]:
 
 
 def _check_environment(
-    client: GitHubClient, repo: Repo, env: environments.TenantEnvironment
+    client: GitHubClient,
+    repo: Repo,
+    env: environments.TenantEnvironment,
+    members: dict[str, list[str] | None],
 ) -> dict[str, Any]:
     """What `doctor` finds of one tenant's environment: problems make it unsafe or unusable."""
     try:
@@ -524,7 +527,11 @@ def _check_environment(
     problems = environments.environment_problems(environment, env.gated)
     warnings = environments.environment_warnings(environment) if env.gated else []
     if env.gated:
-        found, warned = environments.approval_findings(environment, env.approvals)
+        for team in protection.reviewer_handles(environment, repo.owner):
+            if "/" in team and team not in members:
+                members[team] = _members(client, team)
+        counted = protection.count_reviewers(environment, repo.owner, members)
+        found, warned = protection.approver_findings(environment, max(env.approvals, 1), counted)
         problems += found
         warnings += warned
     missing = environments.missing_secrets(env, client.environment_secret_names(repo, env.name))
@@ -539,12 +546,26 @@ def _check_environment(
     }
 
 
+def _members(client: GitHubClient, team: str) -> list[str] | None:
+    """A team's members, or None when the token may not list them."""
+    org, _, slug = team.partition("/")
+    try:
+        return client.team_members(org, slug)
+    except (Forbidden, NotFound):
+        return None
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     settings = _need_settings(args)
     tenants = load_tenants(common.root(args))
     repo = _repo(args, settings)
     client = _client()
-    found = [_check_environment(client, repo, e) for e in environments.needed(settings, tenants)]
+    members: dict[str, list[str] | None] = {}
+    needed = environments.needed(settings, tenants)
+    found = [_check_environment(client, repo, env, members) for env in needed]
+    repository = client.repository(repo)
+    for env, entry in zip(needed, found, strict=True):
+        entry["warnings"] += protection.repository_warnings(repository, env.gated)
     if args.format == "json":
         print(json.dumps(found, indent=2, sort_keys=True))
     else:
@@ -736,3 +757,6 @@ def register(sub: Any) -> None:
 
     app_deployment.register(gh)
     supersede.register(gh)
+    from platform_lib.commands import github_gate  # it imports this module's helpers
+
+    github_gate.register(gh)

@@ -227,6 +227,19 @@ class GitHubClient:
     def team(self, org: str, slug: str) -> models.Team:
         return self._get(f"/orgs/{_seg(org)}/teams/{_seg(slug)}", models.Team)
 
+    def team_members(self, org: str, slug: str) -> list[str]:
+        """Logins of a team's members, its child teams' included (organization permission
+        Members: read)."""
+        path = f"/orgs/{_seg(org)}/teams/{_seg(slug)}/members"
+        found: list[str] = []
+        for page in range(1, MAX_PAGES + 1):
+            params = {"per_page": PER_PAGE, "page": page}
+            members = self._get(path, models.TeamMembers, params).root
+            found += [m.login for m in members]
+            if len(members) < PER_PAGE:
+                break
+        return found
+
     def environment(self, repo: Repo, name: str) -> models.Environment:
         return self._get(f"{repo.path}/environments/{_seg(name)}", models.Environment)
 

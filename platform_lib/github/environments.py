@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from platform_lib.errors import PlatformError
-from platform_lib.github.gates import required_approvals, reviewer_problems
+from platform_lib.github.gates import required_approvals
 from platform_lib.github.models import Environment
 from platform_lib.github.naming import approval_environment, github_environment
 from platform_lib.models.project import ProjectManifest
@@ -258,21 +258,6 @@ def environment_warnings(environment: Environment) -> list[str]:
     if rules and not any(r.prevent_self_review for r in rules):
         return ["prevent_self_review is off: whoever triggers a deploy may approve it"]
     return []
-
-
-def approval_findings(environment: Environment, needed: int) -> tuple[list[str], list[str]]:
-    """(problems, warnings): can `needed` distinct people other than the author approve
-    through this environment's required reviewers, as GitHub holds them?"""
-    rules = [r for r in environment.protection_rules if r.type == "required_reviewers"]
-    handles = [
-        (f"team/{r.reviewer.slug}" if r.type == "Team" and r.reviewer else r.handle)
-        for rule in rules
-        for r in rule.reviewers
-    ]
-    if not handles:
-        return [], []  # environment_problems says so: nobody must approve
-    prevent = any(r.prevent_self_review for r in rules)
-    return reviewer_problems(needed, handles, prevent)
 
 
 def describe(environment: Environment) -> str:

@@ -117,6 +117,17 @@ class Team(_Answer):
 class Repository(_Answer):
     full_name: str
     default_branch: str
+    private: bool = False
+    visibility: str | None = None
+    """`public`, `private` or `internal`."""
+
+
+class TeamMember(_Answer):
+    login: str
+
+
+class TeamMembers(RootModel[list[TeamMember]]):
+    model_config = ConfigDict(frozen=True)
 
 
 class BranchPolicy(_Answer):

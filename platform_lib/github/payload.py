@@ -24,6 +24,11 @@ ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
 COMMIT_PATTERN = r"^[0-9a-f]{40}([0-9a-f]{24})?$"
 MAX_TOKEN = 16 * 1024
 REQUEST_ID_PATTERN = r"^[0-9a-f]{16,64}$"
+PAYLOAD_VERSION = 2
+"""The shape this version sends. The platform reads it and the one before (1: no
+`payload_version` key, what actions/deploy sent before the field existed), so an app
+repository still on an older `@v1` keeps deploying while the platform moves on."""
+READS = (1, 2)
 
 
 def payload_size(client_payload: Mapping[str, Any]) -> int:
@@ -55,6 +60,8 @@ class DeployPayload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    payload_version: int = 1
+    """The payload's shape (`PAYLOAD_VERSION`); absent in the first one."""
     project: ProjectName
     images: dict[ServiceName, str] = Field(min_length=1)
     """Service -> image reference pinned by digest (`sha256:...` or `repo@sha256:...`)."""
@@ -71,6 +78,23 @@ class DeployPayload(BaseModel):
     id_token: str | None = Field(default=None, max_length=MAX_TOKEN, repr=False)
     """The sender's GitHub Actions OIDC token for the platform repository (`oidc`): proves
     which repository, commit and actor the request comes from. Never shown or logged."""
+
+    @field_validator("payload_version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        if version not in READS:
+            newer = version > max(READS)
+            raise ValueError(
+                f"payload_version {version}: this platform reads versions "
+                f"{', '.join(map(str, READS))}; "
+                + (
+                    "the request comes from a newer actions/deploy: update the platform "
+                    "repository, or pin the app's action to a release it reads"
+                    if newer
+                    else "not a version actions/deploy ever sent"
+                )
+            )
+        return version
 
     @field_validator("images")
     @classmethod
@@ -103,6 +127,7 @@ class DeployPayload(BaseModel):
         id_token: str | None = None,
     ) -> DeployPayload:
         fields: dict[str, Any] = {
+            "payload_version": PAYLOAD_VERSION,
             "project": project,
             "images": dict(images),
             "commit": commit,

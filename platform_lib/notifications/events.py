@@ -123,3 +123,10 @@ def reviewed(subject: Subject, now: datetime, review: Review) -> Event:
     return subject.event(
         kind, now, images=dict(review.images), detail=review.comment, approvals=approvals
     )
+
+
+def waiting(subject: Subject, now: datetime, images: Mapping[str, str], needed: int) -> Event:
+    """A run that reached a gated environment: `needed` distinct approvals, none given."""
+    return subject.event(
+        "approval.waiting", now, images=dict(images), approvals=Approvals(given=0, needed=needed)
+    )

@@ -159,9 +159,10 @@ def dispatched(run_id: int) -> dict[str, Any]:
     }
 
 
-def repository(default_branch: str = "main") -> dict[str, Any]:
+def repository(default_branch: str = "main", visibility: str = "public") -> dict[str, Any]:
     answer: dict[str, Any] = _example("get", "/repos/{owner}/{repo}")
-    answer.update(full_name=REPO, name=NAME, default_branch=default_branch, language=None)
+    answer.update(full_name=REPO, name=NAME, default_branch=default_branch, language=None,
+                  visibility=visibility, private=visibility != "public")  # fmt: skip
     for fork_only in ("source", "parent", "template_repository"):
         answer.pop(fork_only, None)
     answer["owner"]["login"] = OWNER
@@ -187,13 +188,24 @@ def environment(
     reviewers: bool = True,
     branch_policy: bool = True,
     prevent_self_review: bool = True,
+    people: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
+    """GitHub's example environment (reviewers: user octocat, team justice-league), or with
+    `people` as its required reviewers: logins, and teams as `team:slug`."""
     answer: dict[str, Any] = _example(
         "get", "/repos/{owner}/{repo}/environments/{environment_name}"
     )
     answer["name"] = name
     rules = answer["protection_rules"]
     rules[1]["prevent_self_review"] = prevent_self_review
+    if people is not None:
+        user, team = rules[1]["reviewers"]
+        rules[1]["reviewers"] = [
+            {**team, "reviewer": {**team["reviewer"], "slug": who[5:], "id": 500 + i}}
+            if who.startswith("team:")
+            else {**user, "reviewer": {**user["reviewer"], "login": who, "id": 100 + i}}
+            for i, who in enumerate(people)
+        ]
     answer["protection_rules"] = [
         r for r in rules if reviewers or r["type"] != "required_reviewers"
     ]
@@ -203,6 +215,12 @@ def environment(
             r for r in answer["protection_rules"] if r["type"] != "branch_policy"
         ]
     return answer
+
+
+def team_members(*logins: str) -> list[dict[str, Any]]:
+    """`GET /orgs/{org}/teams/{team_slug}/members`."""
+    shape = _example("get", "/orgs/{org}/teams/{team_slug}/members")[0]
+    return [{**shape, "login": who, "id": 700 + i} for i, who in enumerate(logins)]
 
 
 def branch_policies(*names: str) -> dict[str, Any]:

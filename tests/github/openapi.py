@@ -56,6 +56,7 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
     ("get", "/users/{username}"),
     ("get", "/orgs/{org}/teams/{team_slug}"),
+    ("get", "/orgs/{org}/teams/{team_slug}/members"),
     ("post", "/repos/{owner}/{repo}/deployments"),
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
 ]

@@ -70,6 +70,7 @@ def test_notify_dispatches_the_deploy_event(
         {
             "event_type": "deploy",
             "client_payload": {
+                "payload_version": 2,
                 "project": "shop",
                 "images": {"web": f"ghcr.io/example-org/shop-web@{DIGEST}"},
                 "commit": COMMIT,

@@ -143,10 +143,23 @@ def test_setup_environments_without_admin_rights(github: FakeGitHub, cli: Cli) -
     assert "administration=write" in result.err
 
 
-def serve_environments(github: FakeGitHub, **override: dict[str, object]) -> None:
+TEAM_MEMBERS = "/orgs/example-org/teams/{}/members"
+
+
+def serve_environments(
+    github: FakeGitHub, visibility: str = "public", **override: dict[str, object]
+) -> None:
+    """Every environment (GitHub's example: user octocat and team justice-league as required
+    reviewers, the team of two), and the repository."""
     for name in ENVIRONMENTS:
         answer = override.get(name.replace("-", "_")) or canned.environment(name)
         github.on("GET", f"{BASE}/environments/{name}", Reply(200, answer))
+    github.on("GET", BASE, Reply(200, canned.repository("main", visibility)))
+    github.on(
+        "GET",
+        TEAM_MEMBERS.format("justice-league"),
+        Reply(200, canned.team_members("octocat", "hubot")),
+    )
 
 
 def doctor(cli: Cli) -> tuple[int, dict[str, dict[str, object]]]:
@@ -211,6 +224,77 @@ def test_doctor_warns_about_self_review(github: FakeGitHub, cli: Cli) -> None:
     code, found = doctor(cli)
     assert code == 0
     assert len(found["shop-production"]["warnings"]) == 1
+    assert found["shop-production"]["warnings"][0].startswith("prevent_self_review is off")
+
+
+READY = {
+    "shop_staging": ("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
+    "shop_production": ("DEPLOY_SSH_KEY", "SHOP_API_KEY"),
+}
+
+
+def test_doctor_warns_about_a_single_reviewer_with_self_review_prevented(
+    github: FakeGitHub, cli: Cli
+) -> None:
+    """One reviewer and prevent_self_review: that reviewer's own changes can never be
+    approved (GitHub keeps them out; nobody else may)."""
+    serve_environments(
+        github, wiki_production=canned.environment("wiki-production", people=("wiki-lead",))
+    )
+    serve_secrets(github, **READY)
+    code, found = doctor(cli)
+    assert code == 0
+    assert len(found["wiki-production"]["warnings"]) == 1
+    assert "can never be approved" in found["wiki-production"]["warnings"][0]
+    assert found["shop-production"]["warnings"] == []  # octocat + a team of octocat, hubot
+
+
+def test_doctor_counts_a_team_by_its_members(github: FakeGitHub, cli: Cli, root: Path) -> None:
+    """Two approvals needed; the reviewers are one team: its members are what counts."""
+    (root / "configs/shop/project.yml").write_text(
+        "secrets: [SHOP_API_KEY]\napprovals: {production: 2}\n", encoding="utf-8"
+    )
+    gate = "shop-production-approval-1"
+    team_only = ("team:release-managers",)
+    environments = {
+        "shop_production": canned.environment("shop-production", people=team_only),
+    }
+    serve_environments(github, **environments)
+    github.on("GET", f"{BASE}/environments/{gate}",
+              Reply(200, canned.environment(gate, people=team_only)))  # fmt: skip
+    github.on("GET", SECRETS.format(gate), Reply(200, canned.environment_secrets()))
+    members = TEAM_MEMBERS.format("release-managers")
+    github.on("GET", members, Reply(200, canned.team_members("ops-lead")))
+    serve_secrets(github, **READY)
+    code, found = doctor(cli)
+    assert code == 1
+    assert "only 1 reviewer(s)" in found["shop-production"]["problems"][0]
+    assert "only 1 reviewer(s)" in found[gate]["problems"][0]
+    # listed once for both environments
+    assert github.lines.count(f"GET {members}?page=1&per_page=100") == 1
+
+
+def test_doctor_cannot_count_a_team_it_may_not_list(github: FakeGitHub, cli: Cli) -> None:
+    serve_environments(github)
+    github.on("GET", TEAM_MEMBERS.format("justice-league"),
+              Reply(403, canned.error("Must have admin rights", 403)))  # fmt: skip
+    serve_secrets(github, **READY)
+    code, found = doctor(cli)
+    assert code == 0
+    assert "Members: read" in found["shop-production"]["warnings"][0]
+
+
+@pytest.mark.parametrize("visibility", ["private", "internal"])
+def test_doctor_says_a_private_repository_may_lack_required_reviewers(
+    github: FakeGitHub, cli: Cli, visibility: str
+) -> None:
+    serve_environments(github, visibility)
+    serve_secrets(github, **READY)
+    code, found = doctor(cli)
+    assert code == 0
+    for name in ("shop-production", "wiki-production"):
+        assert "GitHub Enterprise Cloud" in found[name]["warnings"][-1]
+    assert found["shop-staging"]["warnings"] == []
 
 
 def test_a_bad_token_is_one_line(github: FakeGitHub, cli: Cli) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from platform_lib.github.errors import PayloadInvalid
 from platform_lib.github.naming import (
@@ -17,6 +18,7 @@ from platform_lib.github.naming import (
 )
 from platform_lib.github.payload import (
     MAX_BYTES,
+    PAYLOAD_VERSION,
     DeployPayload,
     check_dispatch,
     payload_size,
@@ -40,6 +42,7 @@ def build(**changes: Any) -> DeployPayload:
 def test_payload_names_what_to_deploy_and_its_run_title() -> None:
     payload = build()
     assert payload.model_dump() == {
+        "payload_version": 2,
         "project": "filter-ical",
         "images": {"backend": f"ghcr.io/example-org/filter-ical-backend@{DIGEST}"},
         "commit": COMMIT,
@@ -177,3 +180,26 @@ def test_titles_the_workflow_makes(title: str, parsed: RunTitle | None) -> None:
 )
 def test_job_names(name: str, parsed: tuple[str, str] | None) -> None:
     assert parse_job_name(name) == parsed
+
+
+def test_the_previous_shape_is_still_read() -> None:
+    """What actions/deploy sent before `payload_version` existed (an app still on an older
+    `@v1`): read as version 1, the same request."""
+    current = build(request_id="0a1b2c3d4e5f6a7b").model_dump(mode="json")
+    older = {k: v for k, v in current.items() if k != "payload_version"}
+    read = DeployPayload.model_validate(older)
+    assert read.payload_version == 1
+    assert read.model_dump(exclude={"payload_version"}) == {
+        k: v for k, v in current.items() if k != "payload_version"
+    }
+    assert DeployPayload.model_validate(current).payload_version == PAYLOAD_VERSION == 2
+
+
+@pytest.mark.parametrize(("version", "says"), [(3, "newer actions/deploy"), (0, "ever sent")])
+def test_an_unknown_version_is_refused_saying_why(version: int, says: str) -> None:
+    current = build().model_dump(mode="json")
+    with pytest.raises(ValidationError) as refused:
+        DeployPayload.model_validate({**current, "payload_version": version})
+    (error,) = refused.value.errors(include_url=False)
+    assert error["loc"] == ("payload_version",)
+    assert says in error["msg"]

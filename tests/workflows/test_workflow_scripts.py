@@ -219,6 +219,37 @@ def test_the_actor_recorded_is_the_tokens_not_the_payloads(
     assert out["actor"] == "carol-dev"  # the payload says dependabot[bot]
 
 
+def test_an_older_actions_payload_deploys_the_same(
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer
+) -> None:
+    """What actions/deploy sent before `payload_version` existed (an app still on an older
+    `@v1`): planned exactly like the current payload."""
+    current = dispatch("shop", {"web": WEB}, token=issuer.mint(AUDIENCE))
+    assert current["client_payload"]["payload_version"] == 2
+    older = {k: v for k, v in current["client_payload"].items() if k != "payload_version"}
+    outputs = []
+    for n, event in enumerate((current, {"action": "deploy", "client_payload": older})):
+        (tmp_path / str(n)).mkdir()
+        code, log, out = plan(repo, tmp_path / str(n), "repository_dispatch", event)
+        assert code == 0, log
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[1]["matrix"]) == {
+        "include": [{"project": "shop", "images": f"web={WEB}"}]
+    }
+
+
+def test_a_payload_version_this_platform_does_not_read_deploys_nothing(
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer
+) -> None:
+    event = dispatch("shop", {"web": WEB}, token=issuer.mint(AUDIENCE))
+    event["client_payload"]["payload_version"] = 3
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
+    assert code == 1
+    assert "payload_version 3: this platform reads versions 1, 2" in log, log
+    assert (out["count"], out["staging"], out["production"]) == ("0", "false", "false")
+
+
 # each kind of bad token, and the reason `github verify-request` refuses it for
 BAD_TOKENS: dict[str, tuple[Callable[[LocalIssuer], str | None], str]] = {
     "missing": (lambda i: None, "missing-token"),
