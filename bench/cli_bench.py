@@ -12,7 +12,13 @@ filter-ical copies) a published database port. Then it times, as a child process
 - `plan` of one tenant (its staging environment);
 - `deploy` of that tenant until it fails at its first contact with the host (the host refuses
   the connection): the time a deploy spends before it talks to a host;
+- the other commands acting on that one tenant (`rollback`, `status --project`, `history`,
+  `backups`, `lock release`, `promote`), each until it fails at its first contact with the host;
+- `status` of every tenant, until its first contact with a host;
 - `--help`.
+
+Then, for each command, its time with the most tenants as a ratio to its time with the fewest
+(the target for one tenant's commands: 3,000 tenants at most 1.5x 3 tenants).
 
 Each figure is the median of --rounds runs; peak memory is the child's maximum resident set
 (`resource`, via os.wait4).
@@ -130,6 +136,14 @@ def main() -> int:
                 "deploy until the host": [*base, "deploy", "--root", str(root), *target,
                                           "--platform-sha", "bench", "--image", "backend=v1",
                                           "--image", "frontend=v1"],
+                "rollback until the host": [*base, "rollback", "--root", str(root), *target],
+                "status --project": [*base, "status", "--root", str(root), *target],
+                "history": [*base, "history", "--root", str(root), *target],
+                "backups": [*base, "backups", "--root", str(root), *target],
+                "lock release": [*base, "lock", "release", "--root", str(root), *target],
+                "promote": [*base, "promote", "--root", str(root), "--project", first,
+                            "--yes"],
+                "status (every tenant)": [*base, "status", "--root", str(root)],
                 "--help": [*base, "--help"],
             }  # fmt: skip
             for label, argv in commands.items():
@@ -141,6 +155,12 @@ def main() -> int:
                     flush=True,
                 )
             shutil.rmtree(root)
+    low, high = min(counts), max(counts)
+    if low != high:
+        times = {(count, label): seconds for count, label, seconds, _, _ in rows}
+        print(f"\n{high} tenants as a ratio to {low}:")
+        for label in dict.fromkeys(label for _, label, _, _, _ in rows):
+            print(f"  {label:<24} {times[high, label] / times[low, label]:>5.2f}x")
     return 0
 
 
