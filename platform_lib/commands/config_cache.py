@@ -76,17 +76,17 @@ def folder_digest(
     of each of its files `names`, or None when one is missing or changed too recently
     (`settled`) to be told apart from a later change. Called for every other tenant of a
     one-tenant run: kept to the stat calls."""
-    stats = []
     settled_before = before_ns - RACY_NS
+    parts: list[object] = [settings_sha]
     try:
         for path in (folder, *[f"{folder}/{name}" for name in names]):
             st = os.stat(path)  # noqa: PTH116 (thousands of calls: no Path objects)
             if st.st_mtime_ns >= settled_before or st.st_ctime_ns >= settled_before:
                 return None
-            stats.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            parts += (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     except (OSError, TypeError, ValueError):
         return None
-    return hashlib.blake2b(f"{settings_sha}{stats}".encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 class ConfigCache:

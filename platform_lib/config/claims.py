@@ -250,15 +250,20 @@ class ClaimFilter:
     def touches(self, keys: list[str]) -> bool:
         """Whether the resources of claims data (`claims_to_data`: its first item) share one
         with the own claims; raises (ValueError, KeyError, TypeError, IndexError,
-        AttributeError) on resources it did not write."""
+        AttributeError) on resources it did not write. Called for every other tenant."""
+        if not self.keys.isdisjoint(keys):
+            return True
+        if not self.ports:
+            return False
         for key in keys:
             if not key.startswith("p "):
-                if key in self.keys:
-                    return True
                 continue
-            machine, protocol, ports = key[2:].rsplit("\t", 2)
-            low, _, high = ports.partition("-")
-            for first, last in self.ports.get((machine, protocol), ()):
-                if int(low) <= last and first <= int(high):
-                    return True
+            where, _, ports = key[2:].rpartition("\t")
+            machine, _, protocol = where.rpartition("\t")
+            ranges = self.ports.get((machine, protocol))
+            if ranges:
+                low, _, high = ports.partition("-")
+                for first, last in ranges:
+                    if int(low) <= last and first <= int(high):
+                        return True
         return False
