@@ -59,6 +59,11 @@ def _sha(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def text_digest(text: str) -> str:
+    """sha256 of the bytes a text was decoded from (`decode`)."""
+    return _sha(text.encode("utf-8", "surrogateescape"))
+
+
 def file_stat(st: os.stat_result) -> list[int]:
     """What a file's stat says about its content: changes with every write."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]

@@ -15,6 +15,7 @@ from platform_lib.commands.config_cache import (
     folder_digest,
     tenant_files,
     tenant_folders,
+    text_digest,
 )
 from platform_lib.config.claims import ClaimFilter, TenantClaims, claims_from_data
 from platform_lib.config.compose_schema import compose_schema_problems
@@ -35,6 +36,9 @@ from platform_lib.config.validate import (
 from platform_lib.errors import ConfigError, Problem
 
 BATCH = 200
+Missed = tuple[str, dict[str, str], str | None, list[str]]
+"""A tenant to index: its claims key from the stat-checked digests, the texts read so far,
+its folder digest and file names as they were then."""
 
 
 def validate_all(root: Path) -> list[Problem]:
@@ -79,16 +83,22 @@ def _keep_index(
     seen_files: set[str] = set()
     seen: set[str] = set()
     used: set[str] = set()
+    read: dict[str, set[str]] = {}
+    for path in sources:
+        parts = path.split("/")
+        if len(parts) == 3:
+            read.setdefault(parts[1], set()).add(path)
     for folder in tenant_folders(root):
         entries = tenant_files(folder)
         if not any(e.name in TENANT_FILES for e in entries):
             continue
-        digests = {}
-        for entry in entries:
-            path = f"{CONFIG_DIR}/{folder.name}/{entry.name}"
-            if path not in sources:
-                return  # changed since it was read: leave the index to the next run
-            digests[path] = cache.remember(path, entry, sources[path], read_at_ns)
+        paths = {f"{CONFIG_DIR}/{folder.name}/{e.name}": e for e in entries}
+        if set(paths) != read.get(folder.name, set()):
+            return  # changed since it was read: leave the index to the next run
+        digests = {
+            path: cache.remember(path, entry, sources[path], read_at_ns)
+            for path, entry in paths.items()
+        }
         seen_files.update(digests)
         seen.add(folder.name)
         key = cache.claims_key(settings, digests)
@@ -132,7 +142,7 @@ class OtherTenants:
         self.root, self.cache, self.settings = root, cache, settings
         self.kept: list[tuple[str, str, list[str]]] = []
         self.indexed: list[TenantClaims] = []
-        missed: dict[str, tuple[str, dict[str, str], str | None]] = {}
+        missed: dict[str, Missed] = {}
         seen: set[str] = set()
         before_ns = time.time_ns()
         settings_sha = cache.claims_key(settings, {})
@@ -160,12 +170,9 @@ class OtherTenants:
                 digests[path] = cache.digest(path, entry, texts)
             key = cache.claims_key(settings, digests)
             data = cache.claims.get(key, False)
-            if data is False:
-                missed[folder.name] = (key, texts, digest)
-                continue
-            keys = _resources(data)
+            keys = None if data is False else _resources(data)
             if keys is None:
-                missed[folder.name] = (key, texts, digest)
+                missed[folder.name] = (key, texts, digest, names)
                 continue
             self._record(folder.name, names, digest, key, keys)
             self.kept.append((folder.name, key, keys))
@@ -173,7 +180,7 @@ class OtherTenants:
         cache.prune("folders", seen | ({name} & set(folders)))
         if cache.loaded("claims"):
             own_key = _known(folders.get(name))
-            used = {k for _, k, _ in self.kept} | {k for k, _, _ in missed.values()}
+            used = {k for _, k, _ in self.kept} | {m[0] for m in missed.values()}
             cache.prune("claims", used | ({own_key[2]} if own_key else set()))
         if cache.loaded("files"):
             own = f"{CONFIG_DIR}/{name}/"
@@ -192,29 +199,31 @@ class OtherTenants:
                 self.cache.folders[tenant] = record
             self.cache.touch("folders")
 
-    def _index(self, missed: dict[str, tuple[str, dict[str, str], str | None]]) -> None:
+    def _index(self, missed: dict[str, Missed]) -> None:
         """Read and index the `missed` tenants, BATCH at a time (so a first run over many
-        tenants does not hold them all at once)."""
-        names = list(missed)
-        for start in range(0, len(names), BATCH):
+        tenants does not hold them all at once). Their claims are kept under the hash of the
+        texts indexed; the folder entry only when that is the key its stat was taken for."""
+        tenants = list(missed)
+        for start in range(0, len(tenants), BATCH):
             sources = {SETTINGS_FILE: self.settings}
-            files: dict[str, list[str]] = {}
-            for tenant in names[start : start + BATCH]:
+            actual: dict[str, str] = {}
+            for tenant in tenants[start : start + BATCH]:
                 texts = missed[tenant][1]
-                entries = tenant_files(self.root / CONFIG_DIR / tenant)
-                files[tenant] = sorted(e.name for e in entries)
-                for entry in entries:
+                for entry in tenant_files(self.root / CONFIG_DIR / tenant):
                     path = f"{CONFIG_DIR}/{tenant}/{entry.name}"
                     if path not in texts:
                         texts[path] = decode(Path(entry.path).read_bytes())
+                digests = {path: text_digest(text) for path, text in texts.items()}
+                actual[tenant] = self.cache.claims_key(self.settings, digests)
                 sources.update(texts)
                 texts.clear()
             check = self.cache.schema_check(sources, compose_schema_problems)
             index = index_claims(sources, check)
-            for tenant in names[start : start + BATCH]:
-                key, _, digest = missed[tenant]
-                keys = self.cache.keep_claims(key, index.get(tenant))
-                self._record(tenant, files[tenant], digest, key, keys)
+            for tenant in tenants[start : start + BATCH]:
+                key, _, digest, names = missed[tenant]
+                keys = self.cache.keep_claims(actual[tenant], index.get(tenant))
+                kept = digest if actual[tenant] == key else None
+                self._record(tenant, names, kept, key, keys)
                 if tenant in index:
                     self.indexed.append(index[tenant])
 
@@ -225,13 +234,13 @@ class OtherTenants:
         """The claims that can change what is reported at `own` (every claim without it)."""
         wanted = None if own is None else ClaimFilter(own)
         found = list(self.indexed)
-        unreadable: dict[str, tuple[str, dict[str, str], str | None]] = {}
+        unreadable: dict[str, Missed] = {}
         for tenant, key, keys in self.kept:
             try:
                 if wanted is None or wanted.touches(keys):
                     found.append(claims_from_data(self.cache.claims[key]))
             except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-                unreadable[tenant] = (key, {}, None)
+                unreadable[tenant] = (key, {}, None, [])
         before = len(self.indexed)
         self._index(unreadable)
         return found + self.indexed[before:]

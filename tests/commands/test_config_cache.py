@@ -134,6 +134,7 @@ def test_claims_kept_under_a_hash_are_checked_against_their_hash(root: Path) -> 
     """A stat entry that lies (same size and mtime, forged hash) leads to a key no claims
     are kept under: the tenant is read and indexed again."""
     cache, _ = index(root)
+    first_keys = set(cache.claims)
     path = "configs/gabs-massage/project.yml"
     cache.files[path][1] = "0" * 64
     cache.folders.clear()
@@ -143,6 +144,14 @@ def test_claims_kept_under_a_hash_are_checked_against_their_hash(root: Path) -> 
     again, domains = index(root)
     assert again.reads == 0
     assert "gabs-massage.de" in domains["gabs-massage"]
+    # What was indexed is kept under the hash of what was read, never under the forged key;
+    # the folder entry (stat -> forged key) is not kept either.
+    assert "gabs-massage" not in again.folders
+    assert all(
+        not isinstance(data, list) or "gabs-massage.de" not in " ".join(data[0])
+        for key, data in again.claims.items()
+        if key not in first_keys
+    )
 
 
 def test_validate_with_kept_schema_answers_reports_the_same(root: Path) -> None:
