@@ -286,6 +286,10 @@ def tenant_folders(root: Path) -> Iterator[os.DirEntry[str]]:
 
 
 def tenant_files(folder: os.PathLike[str]) -> list[os.DirEntry[str]]:
-    """The config files right in a tenant folder (the only ones the loader reads)."""
-    with os.scandir(folder) as entries:
-        return [e for e in entries if is_config_file(e.name) and e.is_file()]
+    """The config files right in a tenant folder (the only ones the loader reads); none when
+    the folder is gone (removed while the run looked at it)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if is_config_file(e.name) and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from platform_lib.commands import config_cache, config_index
-from platform_lib.commands.config_cache import CACHE_DIR, ConfigCache
+from platform_lib.commands.config_cache import CACHE_DIR, ConfigCache, tenant_files
 from platform_lib.commands.config_index import OtherTenants, one_tenant, validate_all
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import validate_sources
@@ -248,3 +248,10 @@ def test_an_edit_that_keeps_the_mtime_of_another_tenant_is_seen(
     else:
         assert problems == []
     assert ConfigCache(root).folders["filter-ical"][1] != kept
+
+
+def test_a_tenant_folder_removed_during_a_run_is_no_tenant(root: Path) -> None:
+    """tenant_files of a folder removed after configs/ was listed (or a file in its place)."""
+    (root / "configs/not-a-folder").write_text("", encoding="utf-8")
+    assert tenant_files(root / "configs/gone") == []
+    assert tenant_files(root / "configs/not-a-folder") == []
