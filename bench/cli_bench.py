@@ -12,17 +12,23 @@ filter-ical copies) a published database port. Then it times, as a child process
 - `plan` of one tenant (its staging environment);
 - `deploy` of that tenant until it fails at its first contact with the host (the host refuses
   the connection): the time a deploy spends before it talks to a host;
+- the other commands acting on that one tenant (`rollback`, `status --project`, `history`,
+  `backups`, `lock release`, `promote`), each until it fails at its first contact with the host;
+- `status` of every tenant, until its first contact with a host;
 - `--help`.
 
-Each figure is the median of --rounds runs; peak memory is the child's maximum resident set
-(`resource`, via os.wait4).
+Then, for each command, its time with the most tenants as a ratio to its time with the fewest
+(the target for one tenant's commands: 3,000 tenants at most 1.5x 3 tenants).
+
+Each figure is the median of --rounds runs; the runs of one command alternate between the
+counts (and `python -c pass`), so a change in the machine's load shifts them alike. Peak memory
+is the child's maximum resident set (`resource`, via os.wait4).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -93,13 +99,23 @@ def run(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int, int]:
     return elapsed, usage.ru_maxrss, child.returncode
 
 
-def measure(argv: Sequence[str], env: dict[str, str], rounds: int) -> tuple[float, int, int]:
-    runs = [run(argv, env) for _ in range(rounds)]
-    return (
-        statistics.median(r[0] for r in runs),
-        max(r[1] for r in runs),
-        runs[-1][2],
-    )
+def commands(python: str, root: Path, first: str) -> dict[str, list[str]]:
+    base = [python, "-m", "platform_lib"]
+    target = ["--project", first, "--env", "staging"]
+    plan = ["--platform-sha", "bench", "--image", "backend=v1", "--image", "frontend=v1"]
+    return {
+        "validate": [*base, "validate", "--root", str(root)],
+        "plan (one tenant)": [*base, "plan", "--root", str(root), *target, *plan],
+        "deploy until the host": [*base, "deploy", "--root", str(root), *target, *plan],
+        "rollback until the host": [*base, "rollback", "--root", str(root), *target],
+        "status --project": [*base, "status", "--root", str(root), *target],
+        "history": [*base, "history", "--root", str(root), *target],
+        "backups": [*base, "backups", "--root", str(root), *target],
+        "lock release": [*base, "lock", "release", "--root", str(root), *target],
+        "promote": [*base, "promote", "--root", str(root), "--project", first, "--yes"],
+        "status (every tenant)": [*base, "status", "--root", str(root)],
+        "--help": [*base, "--help"],
+    }
 
 
 def main() -> int:
@@ -112,35 +128,39 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("PLATFORM_ROOT", None)
     subprocess.run([python, "-m", "compileall", "-q", str(REPO / "platform_lib")], check=True)
-    baseline, base_rss, _ = measure([python, "-c", "pass"], env, args.rounds * 2)
-    print(f"python -c pass: {baseline * 1000:.0f} ms, {base_rss / 1024:.1f} MiB")
-    print(f"{'tenants':>7}  {'command':<24} {'ms':>8} {'x pass':>7} {'MiB':>7}  exit")
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        plans = {}
         for count in counts:
             root = Path(tmp) / str(count)
-            first = generate(root, count, closed_port())
-            base = [python, "-m", "platform_lib"]
-            target = ["--project", first, "--env", "staging"]
-            commands = {
-                "validate": [*base, "validate", "--root", str(root)],
-                "plan (one tenant)": [*base, "plan", "--root", str(root), *target,
-                                      "--platform-sha", "bench", "--image", "backend=v1",
-                                      "--image", "frontend=v1"],
-                "deploy until the host": [*base, "deploy", "--root", str(root), *target,
-                                          "--platform-sha", "bench", "--image", "backend=v1",
-                                          "--image", "frontend=v1"],
-                "--help": [*base, "--help"],
-            }  # fmt: skip
-            for label, argv in commands.items():
-                seconds, rss, code = measure(argv, env, args.rounds)
-                rows.append((count, label, seconds, rss, code))
-                print(
-                    f"{count:>7}  {label:<24} {seconds * 1000:>8.0f} {seconds / baseline:>7.1f} "
-                    f"{rss / 1024:>7.1f}  {code}",
-                    flush=True,
-                )
-            shutil.rmtree(root)
+            plans[count] = commands(python, root, generate(root, count, closed_port()))
+        # Every round runs a command once per count, one after the other, and `python -c
+        # pass` between: a machine whose load drifts skews no count against another.
+        runs: dict[tuple[int, str], list[tuple[float, int, int]]] = {}
+        baseline_runs = []
+        for label in plans[counts[0]]:
+            for _ in range(args.rounds):
+                baseline_runs.append(run([python, "-c", "pass"], env))
+                for count in counts:
+                    runs.setdefault((count, label), []).append(run(plans[count][label], env))
+    baseline = statistics.median(r[0] for r in baseline_runs)
+    base_rss = max(r[1] for r in baseline_runs)
+    print(f"python -c pass: {baseline * 1000:.0f} ms, {base_rss / 1024:.1f} MiB")
+    print(f"{'tenants':>7}  {'command':<24} {'ms':>8} {'x pass':>7} {'MiB':>7}  exit")
+    times = {}
+    for count in counts:
+        for label in plans[count]:
+            done = runs[count, label]
+            seconds = times[count, label] = statistics.median(r[0] for r in done)
+            rss, code = max(r[1] for r in done), done[-1][2]
+            print(
+                f"{count:>7}  {label:<24} {seconds * 1000:>8.0f} {seconds / baseline:>7.1f} "
+                f"{rss / 1024:>7.1f}  {code}"
+            )
+    low, high = min(counts), max(counts)
+    if low != high:
+        print(f"\n{high} tenants as a ratio to {low}:")
+        for label in plans[low]:
+            print(f"  {label:<24} {times[high, label] / times[low, label]:>5.2f}x")
     return 0
 
 

@@ -54,3 +54,15 @@ def test_a_session_that_dies_reports_its_own_exit_status() -> None:
     result = session.run("kill -KILL $$", lambda _l: None)
     assert result.exit_code == -signal.SIGKILL
     assert session.ended
+
+
+def test_a_session_gone_before_its_first_script_does_not_hang() -> None:
+    """ssh refused at once (`Connection refused`): the process and its stderr are through
+    before the first script is sent; run returns its exit status, it does not wait for a
+    progress marker nobody will write."""
+    session = BashSession(["bash", "-c", "echo 'connect: Connection refused' >&2; exit 255"])
+    session._readers[1].join(timeout=10)  # stderr read to its end
+    assert not session._readers[1].is_alive()
+    seen: list[str] = []
+    result = session.run(":", seen.append)
+    assert (result.exit_code, session.ended) == (255, True)

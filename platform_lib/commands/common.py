@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from platform_lib.config.sources import read_sources
 from platform_lib.errors import UsageError
 
 if TYPE_CHECKING:
@@ -45,14 +44,19 @@ def root(args: argparse.Namespace) -> Path:
 
 
 def config(args: argparse.Namespace) -> PlatformConfig:
-    from platform_lib.config.validate import load_valid_config
+    """The config a command acts on: with `--project`, that tenant's alone (`tenant_config`);
+    else every tenant's, validated as `validate` does (unchanged compose files' schema answers
+    from the cache)."""
+    if getattr(args, "project", None):
+        return tenant_config(args)
+    from platform_lib.commands.config_index import all_tenants_config
 
-    return load_valid_config(read_sources(root(args)))
+    return all_tenants_config(root(args))
 
 
 def tenant_config(args: argparse.Namespace) -> PlatformConfig:
     """The config of `args.project` alone, validated completely and checked against the other
-    tenants' claims (commands/config_index.py): enough to plan or deploy it."""
+    tenants' claims (commands/config_index.py): enough to act on that tenant alone."""
     from platform_lib.commands.config_index import tenant_config
 
     return tenant_config(root(args), args.project)

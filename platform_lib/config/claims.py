@@ -181,7 +181,7 @@ def _port_data(c: PortClaim) -> list[object]:
     return [ports, c.machine, c.host_name, c.service, c.env, c.owner, _where(c.location), c.dynamic]
 
 
-def _keys(claims: TenantClaims) -> list[str]:
+def claim_resources(claims: TenantClaims) -> list[str]:
     """The resources of `claims` as strings: `d <domain>`, `a <machine>\t<network>\t<alias>`,
     `p <machine>\t<protocol>\t<first>-<last>`."""
     keys = [f"d {c.domain}" for c in claims.domains]
@@ -207,7 +207,7 @@ def claims_to_data(claims: TenantClaims) -> list[object]:
             for c in claims.aliases
         ],
     }
-    return [_keys(claims), json.dumps(payload, separators=(",", ":"))]
+    return [claim_resources(claims), json.dumps(payload, separators=(",", ":"))]
 
 
 def claims_from_data(data: Any) -> TenantClaims:
@@ -240,27 +240,30 @@ class ClaimFilter:
     the claims covering that port, so the others cannot change it."""
 
     def __init__(self, own: TenantClaims) -> None:
-        self.keys = {k for k in _keys(own) if not k.startswith("p ")}
+        self.keys = {k for k in claim_resources(own) if not k.startswith("p ")}
         self.ports: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for c in own.ports:
             self.ports.setdefault((c.machine, c.ports.protocol), []).append(
                 (c.ports.first, c.ports.last)
             )
 
-    def touches(self, data: Any) -> bool:
-        """Whether claims data (`claims_to_data`) shares a resource with the own claims;
-        raises (ValueError, KeyError, TypeError, IndexError, AttributeError) on data it did
-        not write."""
-        if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], list)):
-            raise TypeError("not claims data")
-        for key in data[0]:
+    def touches(self, keys: list[str]) -> bool:
+        """Whether the resources of claims data (`claims_to_data`: its first item) share one
+        with the own claims; raises (ValueError, KeyError, TypeError, IndexError,
+        AttributeError) on resources it did not write. Called for every other tenant."""
+        if not self.keys.isdisjoint(keys):
+            return True
+        if not self.ports:
+            return False
+        for key in keys:
             if not key.startswith("p "):
-                if key in self.keys:
-                    return True
                 continue
-            machine, protocol, ports = key[2:].rsplit("\t", 2)
-            low, _, high = ports.partition("-")
-            for first, last in self.ports.get((machine, protocol), ()):
-                if int(low) <= last and first <= int(high):
-                    return True
+            where, _, ports = key[2:].rpartition("\t")
+            machine, _, protocol = where.rpartition("\t")
+            ranges = self.ports.get((machine, protocol))
+            if ranges:
+                low, _, high = ports.partition("-")
+                for first, last in ranges:
+                    if int(low) <= last and first <= int(high):
+                        return True
         return False

@@ -105,6 +105,7 @@ class BashSession:
         self._marker = ""
         self._sink: LineSink = lambda _line: None
         self._progress_done = threading.Event()
+        self._stderr_ended = False
         self._readers = [
             threading.Thread(target=_queue_lines, args=(self._process.stdout, self._stdout),
                              daemon=True),
@@ -122,6 +123,7 @@ class BashSession:
                 self._progress_done.set()
             else:
                 self._sink(line)
+        self._stderr_ended = True  # before the set: `run` clears, then looks at this
         self._progress_done.set()
 
     def run(self, script: str, on_line: LineSink) -> RunResult:
@@ -129,6 +131,8 @@ class BashSession:
         marker = f"__platform_done_{token_hex(8)}"
         self._marker, self._sink = marker, on_line
         self._progress_done.clear()
+        if self._stderr_ended:  # gone already (ssh refused): no marker will come
+            self._progress_done.set()
         wrapped = (
             f"(\n{script}\n) </dev/null\n"
             f"printf '\\n{marker} %d\\n' \"$?\"\n"

@@ -13,13 +13,21 @@ from pathlib import Path
 import pytest
 from test_broken_corpus import HERE, build_root, case_names
 
-from platform_lib.commands.config_cache import CACHE_FILE
+from platform_lib.commands import config_cache
+from platform_lib.commands.config_cache import CACHE_DIR
 from platform_lib.commands.config_index import one_tenant, validate_all
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import in_tenant_scope, validate_sources
 from platform_lib.errors import Problem
 
 REPO = HERE.parents[1]
+
+
+@pytest.fixture(autouse=True, params=[config_cache.RACY_NS, 0], ids=["fresh files", "settled"])
+def racy_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files just written are read again every run (`fresh files`); with no racy window they
+    are kept by their stat, so the folder entries of other tenants are used (`settled`)."""
+    monkeypatch.setattr(config_cache, "RACY_NS", request.param)
 
 
 def tenant_folders(root: Path) -> list[str]:
@@ -36,7 +44,7 @@ def assert_equivalent(root: Path) -> list[Problem]:
         for attempt in ("empty cache", "kept cache"):
             _, found = one_tenant(root, name)
             assert found == expected, f"{name} ({attempt})"
-    (root / CACHE_FILE).unlink(missing_ok=True)
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
     assert validate_all(root) == problems
     for name in tenant_folders(root):
         expected = [p for p in problems if in_tenant_scope(config, p, name)]

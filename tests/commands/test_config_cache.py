@@ -7,10 +7,12 @@ import os
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from platform_lib.commands.config_cache import CACHE_FILE, ConfigCache
+from platform_lib.commands import config_cache, config_index
+from platform_lib.commands.config_cache import CACHE_DIR, ConfigCache, tenant_files
 from platform_lib.commands.config_index import OtherTenants, one_tenant, validate_all
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import validate_sources
@@ -20,11 +22,14 @@ OLD = time.time() - 3600
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """The example configs, every file an hour old (so its size and mtime are kept)."""
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example configs, every file an hour old, and no racy window: a file changed
+    before a run is kept by its stat (the change time of a copy is now, and cannot be set
+    back; test_a_file_modified_just_now_is_not_trusted_by_its_stat has the real window)."""
     shutil.copytree(REPO / "configs", tmp_path / "configs")
     for path in (tmp_path / "configs").rglob("*"):
         os.utime(path, (OLD, OLD))
+    monkeypatch.setattr(config_cache, "RACY_NS", 0)
     return tmp_path
 
 
@@ -89,9 +94,24 @@ def test_a_new_tenant_is_indexed(root: Path) -> None:
     assert problems == []
 
 
-def test_a_file_modified_just_now_is_not_trusted_by_its_mtime(root: Path) -> None:
+def test_a_file_modified_just_now_is_not_trusted_by_its_stat(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock stopped RACY_NS / 2 after the manifest's rewrite, the other files changed
+    more than RACY_NS before it."""
+    monkeypatch.setattr(config_cache, "RACY_NS", 200_000_000)
+    time.sleep(0.15)
     manifest = root / "configs/gabs-massage/project.yml"
     manifest.write_text(manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    now = manifest.stat().st_ctime_ns + 100_000_000
+    assert all(
+        p.stat().st_ctime_ns < now - 200_000_000
+        for p in (root / "configs").rglob("*")
+        if p != manifest and p.is_file()
+    )
+    clock = SimpleNamespace(time_ns=lambda: now)
+    monkeypatch.setattr(config_cache, "time", clock)
+    monkeypatch.setattr(config_index, "time", clock)
     index(root)
     cache, _ = index(root)
     assert cache.reads == 1
@@ -102,8 +122,9 @@ def test_a_file_modified_just_now_is_not_trusted_by_its_mtime(root: Path) -> Non
     "content", [b"\xff not json", b"[]", b'{"stamp": "someone else", "files": {}}']
 )
 def test_a_corrupt_or_foreign_cache_is_ignored(root: Path, content: bytes) -> None:
-    (root / CACHE_FILE).parent.mkdir()
-    (root / CACHE_FILE).write_bytes(content)
+    (root / CACHE_DIR).mkdir(parents=True)
+    for table in config_cache.TABLES:
+        (root / CACHE_DIR / f"{table}.json").write_bytes(content)
     cache, domains = index(root)
     assert cache.reads == 8
     assert domains["gabs-massage"]
@@ -113,13 +134,24 @@ def test_claims_kept_under_a_hash_are_checked_against_their_hash(root: Path) -> 
     """A stat entry that lies (same size and mtime, forged hash) leads to a key no claims
     are kept under: the tenant is read and indexed again."""
     cache, _ = index(root)
+    first_keys = set(cache.claims)
     path = "configs/gabs-massage/project.yml"
-    cache.files[path][2] = "0" * 64
-    cache.changed = True
+    cache.files[path][1] = "0" * 64
+    cache.folders.clear()
+    cache.touch("files")
+    cache.touch("folders")
     cache.save()
     again, domains = index(root)
     assert again.reads == 0
     assert "gabs-massage.de" in domains["gabs-massage"]
+    # What was indexed is kept under the hash of what was read, never under the forged key;
+    # the folder entry (stat -> forged key) is not kept either.
+    assert "gabs-massage" not in again.folders
+    assert all(
+        not isinstance(data, list) or "gabs-massage.de" not in " ".join(data[0])
+        for key, data in again.claims.items()
+        if key not in first_keys
+    )
 
 
 def test_validate_with_kept_schema_answers_reports_the_same(root: Path) -> None:
@@ -146,7 +178,7 @@ def test_kept_claims_that_cannot_be_read_are_indexed_again(root: Path, data: obj
     cache, _ = index(root)
     for key in cache.claims:
         cache.claims[key] = data
-    cache.changed = True
+    cache.touch("claims")
     cache.save()
     _, problems = one_tenant(root, "paiss")
     assert {(p.rule, p.location.file) for p in problems} == {
@@ -159,3 +191,67 @@ def test_validate_keeps_the_index_for_the_next_plan(root: Path) -> None:
     cache, domains = index(root)
     assert cache.reads == 0
     assert "gabs-massage.de" in domains["gabs-massage"]
+
+
+def publish(compose: Path, port: int) -> None:
+    """A service publishing `port` on the loopback address, first in the compose file."""
+    text = compose.read_text(encoding="utf-8")
+    probe = (
+        f'  probe:\n    image: postgres:16.4-alpine\n    ports:\n      - "127.0.0.1:{port}:5432"\n'
+    )
+    compose.write_text(text.replace("services:\n", f"services:\n{probe}", 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("new", "how"),
+    [
+        ("20001", "same size, mtime set back"),
+        ("2001", "size changed, mtime set back"),
+        ("20001", "replaced by an older file"),
+    ],
+)
+def test_an_edit_that_keeps_the_mtime_of_another_tenant_is_seen(
+    root: Path, new: str, how: str
+) -> None:
+    """The other tenant's folder entry is kept by validate; its compose file then takes
+    paiss's port in place with its old mtime back (os.utime), or is replaced by a file
+    written earlier: the change time (or the inode) tells, the collision is reported."""
+    publish(root / "configs/paiss/docker-compose.yml", 20001)
+    compose = root / "configs/filter-ical/docker-compose.yml"
+    publish(compose, 20002)
+    if how == "replaced by an older file":
+        older = root / "older.yml"
+        older.write_text(compose.read_text(encoding="utf-8").replace("20002", new), "utf-8")
+    for path in (root / "configs").rglob("*"):
+        os.utime(path, (OLD, OLD))
+    assert validate_all(root) == []
+    assert "filter-ical" in ConfigCache(root).folders
+    _, problems = one_tenant(root, "paiss")
+    assert problems == []
+    kept = ConfigCache(root).folders["filter-ical"][1]
+    before = compose.stat()
+    if how == "replaced by an older file":
+        os.utime(older, ns=(before.st_atime_ns, before.st_mtime_ns))
+        older.replace(compose)
+    else:
+        compose.write_text(compose.read_text(encoding="utf-8").replace("20002", new), "utf-8")
+        os.utime(compose, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = compose.stat()
+    assert after.st_mtime_ns == before.st_mtime_ns
+    assert (after.st_size == before.st_size) == (len(new) == 5)
+    _, problems = one_tenant(root, "paiss")
+    if new == "20001":
+        assert {(p.rule, p.location.file) for p in problems} == {
+            ("host.port-conflict", "configs/paiss/docker-compose.yml")
+        }
+        assert all("configs/filter-ical/docker-compose.yml:" in p.message for p in problems)
+    else:
+        assert problems == []
+    assert ConfigCache(root).folders["filter-ical"][1] != kept
+
+
+def test_a_tenant_folder_removed_during_a_run_is_no_tenant(root: Path) -> None:
+    """tenant_files of a folder removed after configs/ was listed (or a file in its place)."""
+    (root / "configs/not-a-folder").write_text("", encoding="utf-8")
+    assert tenant_files(root / "configs/gone") == []
+    assert tenant_files(root / "configs/not-a-folder") == []

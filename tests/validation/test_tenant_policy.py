@@ -230,6 +230,22 @@ CASES = {
         "use env_file: .env (the release's env file: the environment's .env.<environment> with "
         "the platform's variables and the secrets), or environment:",
     ),
+    "extends-file": (
+        "    extends: {file: ../filter-ical/docker-compose.yml, service: db}\n",
+        "",
+        at(5, 15, "/services/web/extends/file"),
+        "policy.host-file",
+        "service 'web' extends a service of another file, which a release does not ship",
+        "copy what it needs into this docker-compose.yml",
+    ),
+    "include": (
+        "",
+        "include:\n  - ../filter-ical/docker-compose.yml\n",
+        at(10, 1, "/include"),
+        "policy.host-file",
+        "include: reads other compose files, which a release does not ship",
+        "put everything in this docker-compose.yml",
+    ),
     "reserved-label": (
         "    labels: {com.docker.compose.project: shop-production}\n",
         "",
