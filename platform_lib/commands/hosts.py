@@ -42,9 +42,7 @@ def _route_line(route: RouteState) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    # one tenant's status needs only its own valid config: another tenant's broken file
-    # must not hide it (the workflow's promotion check reads it)
-    config = common.tenant_config(args) if args.project else common.config(args)
+    config = common.config(args)  # with --project, that tenant's alone
     proxy = config.settings.proxy
     rows: list[dict[str, Any]] = []
     with Connections(common.identity(args)) as hosts:
