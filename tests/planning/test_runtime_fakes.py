@@ -83,7 +83,7 @@ case $args in
     service=${args##*service=}; printf '%s-1\n' "${service%% *}" ;;
   "ps --all --filter $P --filter label=com.docker.compose.oneoff=False"*)
     printf 'web-old web\napi-1 api\nworker-1 worker\nold-1 gone\n' ;;
-  "inspect -f {{.State.Status}}"*) printf 'running healthy\n' ;;
+  "inspect -f {{.Id}} {{.State.Status}}"*) for id in "${@:4}"; do echo "$id running healthy 1"; done ;;
   "inspect -f {{range .NetworkSettings.Networks}}"*) printf '10.0.0.%s \n' "${#args}" ;;
   "rm -f old-1" | "stop web-old" | "rm web-old") ;;
   *) echo "unexpected: docker $args" >&2; exit 99 ;;
@@ -155,6 +155,35 @@ def test_the_switch_treats_each_kind_of_service_as_documented(
     upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
     assert upstreams.count("server 10.0.0.") == 3  # web-new, api-1, admin-1: not web-old
     assert (pdir / "sites" / "shop-staging.conf").read_text() == "# site 1\n# site 2\n# site 3\n"
+
+
+# A new container the daemon has not health-checked yet, its healthcheck a CMD-SHELL.
+FAKE_STARTING = r"""
+case "$1 $2 $3" in
+  "inspect -f {{.Id}}"*) echo "$4 running starting 0" ;;
+  "inspect -f {{range .Config.Shell}}"*) printf '\0CMD-SHELL\0wget -q -O- http://127.0.0.1/health\0\n' ;;
+  exec*) [[ -e $STATE/answers ]] ;;
+  *) echo "unexpected: docker $*" >&2; exit 99 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_a_new_container_is_probed_with_its_own_healthcheck_before_the_daemon_runs_it(
+    answers: bool, tmp_path: Path, fakes: Fakes
+) -> None:
+    fakes.add("docker", f"STATE={tmp_path}\n{FAKE_STARTING}")
+    if answers:
+        (tmp_path / "answers").touch()
+    done = run("platform_wait_healthy 1 web-new", tmp_path, fakes)
+    probes = [argv[1:] for argv in fakes.calls("docker") if argv[1] == "exec"]
+    assert probes[0] == ["exec", "web-new", "/bin/sh", "-c", "wget -q -O- http://127.0.0.1/health"]
+    if answers:
+        assert done.returncode == 0, done.stderr
+        assert len(probes) == 1
+    else:  # never healthy: not within the timeout
+        assert done.returncode == 1
+        assert "not healthy within 1s" in done.stderr
 
 
 def test_a_release_without_a_proxy_is_one_compose_up(tmp_path: Path, fakes: Fakes) -> None:
