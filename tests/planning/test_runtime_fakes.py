@@ -83,7 +83,8 @@ case $args in
     service=${args##*service=}; printf '%s-1\n' "${service%% *}" ;;
   "ps --all --filter $P --filter label=com.docker.compose.oneoff=False"*)
     printf 'web-old web\napi-1 api\nworker-1 worker\nold-1 gone\n' ;;
-  "inspect -f {{.Id}} {{.State.Status}}"*) for id in "${@:4}"; do echo "$id running healthy 1"; done ;;
+  "inspect -f {{.Id}} {{.State.Status}}"*)
+    for id in "${@:4}"; do echo "$id running healthy"; done ;;
   "inspect -f {{range .NetworkSettings.Networks}}"*) printf '10.0.0.%s \n' "${#args}" ;;
   "rm -f old-1" | "stop web-old" | "rm web-old") ;;
   *) echo "unexpected: docker $args" >&2; exit 99 ;;
@@ -160,8 +161,9 @@ def test_the_switch_treats_each_kind_of_service_as_documented(
 # A new container the daemon has not health-checked yet, its healthcheck a CMD-SHELL.
 FAKE_STARTING = r"""
 case "$1 $2 $3" in
-  "inspect -f {{.Id}}"*) echo "$4 running starting 0" ;;
-  "inspect -f {{range .Config.Shell}}"*) printf '\0CMD-SHELL\0wget -q -O- http://127.0.0.1/health\0\n' ;;
+  "inspect -f {{.Id}}"*) echo "$4 running starting" ;;
+  "inspect -f {{range .Config.Shell}}"*)
+    printf '\0CMD-SHELL\0wget -q -O- http://127.0.0.1/health\0\n' ;;
   exec*) [[ -e $STATE/answers ]] ;;
   *) echo "unexpected: docker $*" >&2; exit 99 ;;
 esac

@@ -147,24 +147,26 @@ platform_new_containers() {  # PROJECT SERVICE OLD_IDS: its running containers n
 # platform_wait_healthy TIMEOUT ID...: until every container is running and, if it has a
 # healthcheck, healthy. Fails at once when one exits or turns unhealthy, as compose's --wait.
 # The daemon runs a container's first healthcheck one interval after it started (a second or
-# more), while a new release usually answers at once: until the daemon has a result of its
-# own, each such container is also probed with its own healthcheck command, as the daemon runs
-# it (platform_probe_health); one success counts, as for the daemon. One `docker inspect` per
-# round for all of them.
+# more), while a new release usually answers at once: while the daemon says `starting`, each
+# such container is also probed with its own healthcheck command, as the daemon runs it
+# (platform_probe_health); one success counts, as for the daemon. One `docker inspect` per
+# round for all of them; rounds every 0.05 s for 2 s, then every 0.5 s (a slow start is not
+# probed twenty times a second).
 platform_wait_healthy() {
-  local timeout=$1 deadline=$(($(platform_epoch) + $1)) id status health checks states pending
+  local timeout=$1 began=$EPOCHSECONDS deadline=$(($(platform_epoch) + $1)) id status health
+  local states pending pause
   local -A ready=()
   shift
   (($#)) || { platform_die "no new container started"; return 1; }
   while :; do
     pending=0
-    states=$(docker inspect -f '{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}} {{len .State.Health.Log}}{{else}}none 0{{end}}' "$@") || return 1
-    while read -r id status health checks; do
+    states=$(docker inspect -f '{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$@") || return 1
+    while read -r id status health; do
       [[ -n $id && -z ${ready[$id]:-} ]] || continue
       case "$status $health" in
         "running healthy" | "running none") ready[$id]=1 ;;
         "running starting")
-          if ((checks == 0)) && platform_probe_health "$id"; then ready[$id]=1; else pending=1; fi ;;
+          if platform_probe_health "$id"; then ready[$id]=1; else pending=1; fi ;;
         "created "*) pending=1 ;;
         *) platform_die "container ${id:0:12} is $status $health"; return 1 ;;
       esac
@@ -174,7 +176,9 @@ platform_wait_healthy() {
       platform_die "the new containers were not healthy within ${timeout}s"
       return 1
     fi
-    sleep 0.05
+    pause=0.05
+    ((EPOCHSECONDS - began < 2)) || pause=0.5
+    sleep "$pause"
   done
 }
 
