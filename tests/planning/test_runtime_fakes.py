@@ -235,6 +235,38 @@ def test_the_swap_keeps_the_new_files_or_puts_the_old_ones_back(
     assert (tmp_path / "reloaded").exists() == nginx_t_passes  # reloaded only after nginx -t
 
 
+@pytest.mark.parametrize("has_maintenance_server", [True, False])
+def test_maintenance_points_only_the_projects_upstreams_at_the_503_server(
+    has_maintenance_server: bool, tmp_path: Path, fakes: Fakes, nginx_master: int
+) -> None:
+    release, pdir = release_with_routes(tmp_path / "base"), tmp_path / "proxy"
+    (pdir / "upstreams").mkdir(parents=True)
+    socket = f"{pdir}/maintenance.sock"
+    listen = f"    listen unix:{socket};\n" if has_maintenance_server else ""
+    (pdir / "http.conf").write_text(f"server {{\n{listen}}}\n")
+    (pdir / "upstreams" / "shop-staging.conf").write_text("upstream real {}\n")
+    (pdir / "upstreams" / "blog-staging.conf").write_text("upstream blog {}\n")
+    (tmp_path / "nginx.pid").write_text(str(nginx_master))
+    fakes.add("nginx")
+
+    done = run(f"platform_proxy_maintenance {release} shop-staging {pdir} /c {tmp_path}/nginx.pid",
+               tmp_path, fakes)  # fmt: skip
+
+    shop = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert (pdir / "upstreams" / "blog-staging.conf").read_text() == "upstream blog {}\n"
+    if has_maintenance_server:
+        assert done.returncode == 0, done.stderr
+        assert shop == "".join(
+            f"upstream shop-staging.{name} {{\n    server unix:{socket};\n}}\n"
+            for name in ("web.8080", "api.9000", "admin.7000")
+        )
+        assert [argv[1] for argv in fakes.calls("nginx")] == ["-t"]
+    else:  # an http.conf of an older platform: nothing changes, and the caller is told so
+        assert done.returncode == 2
+        assert shop == "upstream real {}\n"
+        assert fakes.calls("nginx") == []
+
+
 # --- route checks through the proxy -----------------------------------------------------------
 
 
