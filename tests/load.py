@@ -20,6 +20,7 @@ class Answer:
     seconds: float
     status: int
     body: str
+    retry_after: str | None = None  # its Retry-After header
 
 
 @dataclass
@@ -63,7 +64,8 @@ class Load:
             conn.request("GET", self.path, headers=headers)
             reply = conn.getresponse()
             return Answer(started, time.monotonic() - started, reply.status,
-                          reply.read().decode(errors="replace").strip())  # fmt: skip
+                          reply.read().decode(errors="replace").strip(),
+                          reply.getheader("Retry-After"))  # fmt: skip
         except (OSError, http.client.HTTPException) as exc:
             return Answer(started, time.monotonic() - started, 0, type(exc).__name__)
         finally:

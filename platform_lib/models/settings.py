@@ -157,9 +157,10 @@ class Proxy(Model):
 
     Include the generated file in nginx's `http {}` block: `include <dir>/*.conf;`."""
 
-    dir: AbsolutePath = "/etc/nginx/platform"
+    dir: AbsolutePath = Field(default="/etc/nginx/platform", max_length=90)
     """Directory of the generated config: `http.conf` (shared, with the default servers),
-    `sites/` and `upstreams/` (one file each per tenant+environment)."""
+    `sites/` and `upstreams/` (one file each per tenant+environment), and the socket of the
+    maintenance server (`maintenance.sock`: a socket's path has at most 107 bytes)."""
     nginx_conf: AbsolutePath = "/etc/nginx/nginx.conf"
     """nginx's main config: tested with `nginx -t -c` before every reload."""
     pid_file: AbsolutePath = "/run/nginx.pid"

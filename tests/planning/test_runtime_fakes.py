@@ -83,7 +83,8 @@ case $args in
     service=${args##*service=}; printf '%s-1\n' "${service%% *}" ;;
   "ps --all --filter $P --filter label=com.docker.compose.oneoff=False"*)
     printf 'web-old web\napi-1 api\nworker-1 worker\nold-1 gone\n' ;;
-  "inspect -f {{.State.Status}}"*) printf 'running healthy\n' ;;
+  "inspect -f {{.Id}} {{.State.Status}}"*)
+    for id in "${@:4}"; do echo "$id running healthy"; done ;;
   "inspect -f {{range .NetworkSettings.Networks}}"*) printf '10.0.0.%s \n' "${#args}" ;;
   "rm -f old-1" | "stop web-old" | "rm web-old") ;;
   *) echo "unexpected: docker $args" >&2; exit 99 ;;
@@ -157,6 +158,36 @@ def test_the_switch_treats_each_kind_of_service_as_documented(
     assert (pdir / "sites" / "shop-staging.conf").read_text() == "# site 1\n# site 2\n# site 3\n"
 
 
+# A new container the daemon has not health-checked yet, its healthcheck a CMD-SHELL.
+FAKE_STARTING = r"""
+case "$1 $2 $3" in
+  "inspect -f {{.Id}}"*) echo "$4 running starting" ;;
+  "inspect -f {{range .Config.Shell}}"*)
+    printf '\0CMD-SHELL\0wget -q -O- http://127.0.0.1/health\0\n' ;;
+  exec*) [[ -e $STATE/answers ]] ;;
+  *) echo "unexpected: docker $*" >&2; exit 99 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_a_new_container_is_probed_with_its_own_healthcheck_before_the_daemon_runs_it(
+    answers: bool, tmp_path: Path, fakes: Fakes
+) -> None:
+    fakes.add("docker", f"STATE={tmp_path}\n{FAKE_STARTING}")
+    if answers:
+        (tmp_path / "answers").touch()
+    done = run("platform_wait_healthy 1 web-new", tmp_path, fakes)
+    probes = [argv[1:] for argv in fakes.calls("docker") if argv[1] == "exec"]
+    assert probes[0] == ["exec", "web-new", "/bin/sh", "-c", "wget -q -O- http://127.0.0.1/health"]
+    if answers:
+        assert done.returncode == 0, done.stderr
+        assert len(probes) == 1
+    else:  # never healthy: not within the timeout
+        assert done.returncode == 1
+        assert "not healthy within 1s" in done.stderr
+
+
 def test_a_release_without_a_proxy_is_one_compose_up(tmp_path: Path, fakes: Fakes) -> None:
     (tmp_path / "releases" / "r9").mkdir(parents=True)
     fakes.add("docker")
@@ -202,6 +233,38 @@ def test_the_swap_keeps_the_new_files_or_puts_the_old_ones_back(
     assert [argv[1] for argv in fakes.calls("nginx")] == ["-t"]
     time.sleep(0.3)
     assert (tmp_path / "reloaded").exists() == nginx_t_passes  # reloaded only after nginx -t
+
+
+@pytest.mark.parametrize("has_maintenance_server", [True, False])
+def test_maintenance_points_only_the_projects_upstreams_at_the_503_server(
+    has_maintenance_server: bool, tmp_path: Path, fakes: Fakes, nginx_master: int
+) -> None:
+    release, pdir = release_with_routes(tmp_path / "base"), tmp_path / "proxy"
+    (pdir / "upstreams").mkdir(parents=True)
+    socket = f"{pdir}/maintenance.sock"
+    listen = f"    listen unix:{socket};\n" if has_maintenance_server else ""
+    (pdir / "http.conf").write_text(f"server {{\n{listen}}}\n")
+    (pdir / "upstreams" / "shop-staging.conf").write_text("upstream real {}\n")
+    (pdir / "upstreams" / "blog-staging.conf").write_text("upstream blog {}\n")
+    (tmp_path / "nginx.pid").write_text(str(nginx_master))
+    fakes.add("nginx")
+
+    done = run(f"platform_proxy_maintenance {release} shop-staging {pdir} /c {tmp_path}/nginx.pid",
+               tmp_path, fakes)  # fmt: skip
+
+    shop = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert (pdir / "upstreams" / "blog-staging.conf").read_text() == "upstream blog {}\n"
+    if has_maintenance_server:
+        assert done.returncode == 0, done.stderr
+        assert shop == "".join(
+            f"upstream shop-staging.{name} {{\n    server unix:{socket};\n}}\n"
+            for name in ("web.8080", "api.9000", "admin.7000")
+        )
+        assert [argv[1] for argv in fakes.calls("nginx")] == ["-t"]
+    else:  # an http.conf of an older platform: nothing changes, and the caller is told so
+        assert done.returncode == 2
+        assert shop == "upstream real {}\n"
+        assert fakes.calls("nginx") == []
 
 
 # --- route checks through the proxy -----------------------------------------------------------

@@ -82,11 +82,14 @@ platform_backups() {
 # platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY COMPOSE_PROJECT KIND ARGS...
 #   KIND pg_dump: SERVICE DATABASE USER      KIND volume: VOLUME
 # platform_restore BASE RELEASE FILE LOCK_WAIT LOCK_EXPIRY PROJECT PROXY_DIR CONF PID_FILE KIND
-#   TARGET...: with a proxy, the routes are installed again afterwards (restarted containers
-#   may have new addresses).
+#   TARGET...: with a proxy, the tenant's routes answer 503 with Retry-After while the data is
+#   restored (platform_proxy_maintenance), and go back to its containers once every routed
+#   service runs and answers its health path again (restarted containers may have new
+#   addresses). If they do not, the routes keep answering 503: the restore failed, and a
+#   restore that succeeds, a deploy or `proxy refresh` brings them back.
 platform_restore() {
   local base=$1 release=$2 file=$3 wait=$4 expiry=$5 project=$6 pdir=$7 conf=$8 pid=$9
-  local kind=${10} path rc=0
+  local kind=${10} path rc=0 maintenance=0
   shift 10
   path=$base/releases/$release/backups/$file
   if [[ ! -f $path || $file == *.json ]]; then
@@ -103,13 +106,29 @@ platform_restore() {
     return 1
   fi
   platform_log "restoring $release/$file ($kind, sha256 $PLATFORM_BACKUP_SHA256)"
-  case $kind in
-    pg_dump) platform_restore_pg_dump "$project" "$path" "$@" || rc=$? ;;
-    volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
-    *) platform_die "unknown backup kind $kind"; rc=1 ;;
-  esac
-  if ((rc == 0)) && [[ -n $pdir && -f $base/current/nginx.tsv ]]; then
-    platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+  if [[ -n $pdir && -f $base/current/nginx.tsv ]]; then
+    platform_proxy_maintenance "$base/current" "$project" "$pdir" "$conf" "$pid" || rc=$?
+    case $rc in
+      0) maintenance=1 ;;
+      2) rc=0 ;;  # no maintenance server yet: restored as before, the routes left as they are
+      *) platform_die "could not put the routes in maintenance; nothing was restored" ;;
+    esac
+  fi
+  if ((rc == 0)); then
+    case $kind in
+      pg_dump) platform_restore_pg_dump "$project" "$path" "$@" || rc=$? ;;
+      volume) platform_restore_volume "$project" "$path" "$@" || rc=$? ;;
+      *) platform_die "unknown backup kind $kind"; rc=1 ;;
+    esac
+  fi
+  if [[ -n $pdir && -f $base/current/nginx.tsv ]] && ((rc == 0 || maintenance)); then
+    if ! platform_restore_serving "$base/current" "$project" 60; then
+      platform_log "    the routes of $project keep answering 503 (maintenance): a routed" \
+        "service does not serve; restore a backup again, deploy, or run proxy refresh"
+      rc=1
+    else
+      platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+    fi
   fi
   platform_history_append "$base" event restore \
     outcome "$( ((rc)) && echo failed || echo restored)" actor "$PLATFORM_ACTOR" \
@@ -117,6 +136,19 @@ platform_restore() {
     sha256 "$PLATFORM_BACKUP_SHA256"
   platform_lock_release "$base"
   return "$rc"
+}
+
+# platform_restore_serving RELEASE_DIR PROJECT TIMEOUT: every routed service of the release
+# runs, its containers healthy (platform_wait_healthy), and answers its route's health path.
+platform_restore_serving() {
+  local dir=$1 project=$2 svc port path
+  local -a ids=()
+  while IFS=$'\t' read -r _ svc port _ _ _ _ path; do
+    mapfile -t ids < <(platform_running "$project" "$svc")
+    ((${#ids[@]})) || { platform_die "no running $svc container"; return 1; }
+    platform_wait_healthy "$3" "${ids[@]}" && platform_http_check "$project" "$svc" "$port" "$path" "$3" ||
+      return 1
+  done <"$dir/nginx.tsv"
 }
 
 platform_restore_pg_dump() {  # COMPOSE_PROJECT PATH SERVICE DATABASE USER

@@ -90,6 +90,32 @@ platform_proxy_install() {
     "http.conf" "upstreams/$project.conf" "sites/$project.conf" "sites/$project.routes"
 }
 
+# platform_proxy_maintenance RELEASE_DIR PROJECT PROXY_DIR CONF PID_FILE: the project's
+# upstreams point at the maintenance server of the shared http.conf (proxy_config.py), so its
+# routes, and only its, answer 503 with Retry-After; nginx -t, a reload, and its old workers'
+# requests to the containers done. platform_proxy_install puts the real upstreams back.
+# Returns 2, changing nothing, when the installed http.conf has no maintenance server (written
+# by an older platform: the next deploy of any tenant brings it).
+platform_proxy_maintenance() {
+  local dir=$1 project=$2 pdir=$3 conf=$4 pid=$5 upstream upstreams=''
+  local socket=$pdir/maintenance.sock
+  local -A seen=()
+  if [[ ! -f $pdir/http.conf || $(<"$pdir/http.conf") != *"listen unix:$socket;"* ]]; then
+    platform_log "    warning: $pdir/http.conf has no maintenance server yet (deploy once with" \
+      "this platform version): the routes are not put in maintenance"
+    return 2
+  fi
+  while IFS=$'\t' read -r _ _ _ _ upstream _; do
+    [[ -n ${seen[$upstream]:-} ]] && continue
+    seen[$upstream]=1
+    upstreams+="upstream $upstream {"$'\n'"    server unix:$socket;"$'\n''}'$'\n'
+  done <"$dir/nginx.tsv"
+  (umask 022 && printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf.maintenance") || return 1
+  platform_proxy_locked "$pdir" platform_proxy_swap "$pdir" "$conf" "$pid" 0 .maintenance \
+    "upstreams/$project.conf" || return 1
+  platform_log "    $project: its routes answer 503 (maintenance)"
+}
+
 # platform_proxy_swap PROXY_DIR CONF PID_FILE DRAIN SUFFIX FILE...: each FILE<SUFFIX> takes
 # FILE's place, then nginx -t and a reload; if either fails, every FILE is put back as it was.
 platform_proxy_swap() {

@@ -39,6 +39,9 @@ platform_switch() {
   local -a compose=("$@") routed=() others=() changed=() fresh=() new_ids=() ids_of=()
   local -A want=() hash=() old=() outdated=()
   local svc n replicas id label hashes running started
+  # Phase times, logged as one `switch phases: NAME=SECONDS ...` line (bench/deploy_bench.py).
+  local phases='' mark
+  mark=$(platform_millis)
   while IFS=$'\t' read -r _ svc _ replicas _; do
     [[ -n ${want[$svc]:-} ]] || routed+=("$svc")
     want[$svc]=$replicas
@@ -60,6 +63,7 @@ platform_switch() {
     if [[ -z ${old[$svc]:-} ]]; then fresh+=("$svc")
     elif [[ -n ${outdated[$svc]:-} ]]; then changed+=("$svc"); fi
   done
+  platform_switch_phase classify
   if ((${#fresh[@]} == ${#routed[@]})); then  # nothing routed runs yet: nothing to keep serving
     platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
       --remove-orphans || return 1
@@ -68,6 +72,7 @@ platform_switch() {
       platform_log "    in place: ${others[*]}"
       platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
         --remove-orphans --no-deps "${others[@]}" || return 1
+      platform_switch_phase in-place
     fi
     for svc in "${fresh[@]}"; do
       platform_up "$dir" "$up_timeout" compose --wait --wait-timeout "$up_timeout" \
@@ -81,8 +86,10 @@ platform_switch() {
       started=0
       if platform_up "$dir" "$up_timeout" compose --no-deps --no-recreate \
         --scale "$svc=$((n + want[$svc]))" "$svc"; then
+        platform_switch_phase start
         mapfile -t new_ids < <(platform_new_containers "$project" "$svc" "${old[$svc]}")
         platform_wait_healthy "$up_timeout" "${new_ids[@]}" && started=1
+        platform_switch_phase healthy
       fi
       ((started == 0)) || platform_log "    $svc: the new containers are healthy"
       if ((started == 0)); then
@@ -103,11 +110,21 @@ platform_switch() {
     platform_retire_new "$project" old "${changed[@]}"
     return 1
   fi
+  platform_switch_phase reload
   platform_log "    nginx routes $project to the release; its old workers are done"
   if ((${#retiring[@]})); then
     platform_log "    stopping the old containers of ${changed[*]}"
     docker stop "${retiring[@]}" >/dev/null && docker rm "${retiring[@]}" >/dev/null || return 1
+    platform_switch_phase stop
   fi
+  platform_log "    switch phases:$phases"
+}
+
+# platform_switch_phase NAME: adds NAME=<seconds since the last mark> to the caller's `phases`
+# and sets its `mark` again (bash's dynamic scope: the caller's locals).
+platform_switch_phase() {
+  phases+=" $1=$(platform_seconds_since "$mark")"
+  mark=$(platform_millis)
 }
 
 # platform_up RELEASE_DIR UP_TIMEOUT COMPOSE_ARRAY UP_ARG...: `compose up --detach UP_ARG...`
@@ -129,27 +146,64 @@ platform_new_containers() {  # PROJECT SERVICE OLD_IDS: its running containers n
 
 # platform_wait_healthy TIMEOUT ID...: until every container is running and, if it has a
 # healthcheck, healthy. Fails at once when one exits or turns unhealthy, as compose's --wait.
+# The daemon runs a container's first healthcheck one interval after it started (a second or
+# more), while a new release usually answers at once: while the daemon says `starting`, each
+# such container is also probed with its own healthcheck command, as the daemon runs it
+# (platform_probe_health); one success counts, as for the daemon. One `docker inspect` per
+# round for all of them; rounds every 0.05 s for 2 s, then every 0.5 s (a slow start is not
+# probed twenty times a second).
 platform_wait_healthy() {
-  local deadline=$(($(platform_epoch) + $1)) id state pending
+  local timeout=$1 began=$EPOCHSECONDS deadline=$(($(platform_epoch) + $1)) id status health
+  local states pending pause
+  local -A ready=()
   shift
   (($#)) || { platform_die "no new container started"; return 1; }
   while :; do
     pending=0
-    for id in "$@"; do
-      state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id") || return 1
-      case $state in
-        "running healthy" | "running none") ;;
-        "running starting" | "created "*) pending=1 ;;
-        *) platform_die "container ${id:0:12} is $state"; return 1 ;;
+    states=$(docker inspect -f '{{.Id}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$@") || return 1
+    while read -r id status health; do
+      [[ -n $id && -z ${ready[$id]:-} ]] || continue
+      case "$status $health" in
+        "running healthy" | "running none") ready[$id]=1 ;;
+        "running starting")
+          if platform_probe_health "$id"; then ready[$id]=1; else pending=1; fi ;;
+        "created "*) pending=1 ;;
+        *) platform_die "container ${id:0:12} is $status $health"; return 1 ;;
       esac
-    done
+    done <<<"$states"
     ((pending)) || return 0
     if (($(platform_epoch) >= deadline)); then
-      platform_die "the new containers were not healthy within $1s"
+      platform_die "the new containers were not healthy within ${timeout}s"
       return 1
     fi
-    sleep 0.2
+    pause=0.05
+    ((EPOCHSECONDS - began < 2)) || pause=0.5
+    sleep "$pause"
   done
+}
+
+# platform_probe_health ID: the container's healthcheck command passes, run as the daemon runs
+# it (`docker exec`: the container's user, environment and working directory; CMD-SHELL through
+# the image's shell, /bin/sh -c by default), within 5 s.
+platform_probe_health() {
+  local -a spec=() shell=() test=()
+  local item in_test=0
+  mapfile -d '' -t spec < <(docker inspect -f \
+    '{{range .Config.Shell}}{{printf "%s\x00" .}}{{end}}{{printf "\x00"}}{{range .Config.Healthcheck.Test}}{{printf "%s\x00" .}}{{end}}' \
+    "$1")
+  for item in "${spec[@]}"; do
+    [[ $item == $'\n' ]] && break  # the newline docker inspect ends its output with
+    if ((in_test)); then test+=("$item")
+    elif [[ -z $item ]]; then in_test=1
+    else shell+=("$item"); fi
+  done
+  ((${#shell[@]})) || shell=(/bin/sh -c)
+  case ${test[0]:-} in
+    CMD) ((${#test[@]} > 1)) || return 1; test=("${test[@]:1}") ;;
+    CMD-SHELL) ((${#test[@]} == 2)) || return 1; test=("${shell[@]}" "${test[1]}") ;;
+    *) return 1 ;;  # nothing to run ourselves: the daemon's result decides
+  esac
+  timeout --kill-after=1 5 docker exec "$1" "${test[@]}" >/dev/null 2>&1 </dev/null
 }
 
 platform_remove_orphans() {  # PROJECT SERVICE...: containers of services no longer in the file
