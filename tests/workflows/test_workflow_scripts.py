@@ -235,7 +235,7 @@ def test_an_older_actions_payload_deploys_the_same(
         outputs.append(out)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[1]["matrix"]) == {
-        "include": [{"project": "shop", "images": f"web={WEB}"}]
+        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 1}]
     }
 
 
