@@ -31,15 +31,23 @@ def staging(**kw: Any) -> PromotionFacts:
 
 
 def source(**kw: Any) -> SourceRelease:
-    base: dict[str, Any] = {"environment": "staging", "release": "r1", "platform_sha": SHA,
-                            "configs_changed": False, "digests": {"web": ref(D1)}}  # fmt: skip
+    base: dict[str, Any] = {
+        "environment": "staging",
+        "release": "r1",
+        "platform_sha": SHA,
+        "configs_changed": False,
+        "digests": {"web": ref(D1)},
+    }
     return SourceRelease(**{**base, **kw})
 
 
 def production(**kw: Any) -> PromotionFacts:
     base: dict[str, Any] = {
-        "project": "shop", "environment": "production", "built": ("web",), "source": source(),
-    }  # fmt: skip
+        "project": "shop",
+        "environment": "production",
+        "built": ("web",),
+        "source": source(),
+    }
     return PromotionFacts(**{**base, **kw})
 
 
@@ -53,8 +61,12 @@ DEPLOYS = [
     ),
     (
         "staging: services not requested keep their running digests",
-        staging(built=("web", "worker"), requested={"web": ref(D2)},
-                running={"web": ref(D1), "worker": ref(D3)}, running_release="r0"),  # fmt: skip
+        staging(
+            built=("web", "worker"),
+            requested={"web": ref(D2)},
+            running={"web": ref(D1), "worker": ref(D3)},
+            running_release="r0",
+        ),
         {"web": ref(D2), "worker": ref(D3)},
         ("worker",),
     ),
@@ -65,16 +77,24 @@ DEPLOYS = [
         {"web": ref(D1)},
         (),
     ),
-    ("production: a bare requested digest", production(requested={"web": D1}), {"web": ref(D1)},
-     ()),  # fmt: skip
+    (
+        "production: a bare requested digest",
+        production(requested={"web": D1}),
+        {"web": ref(D1)},
+        (),
+    ),
     (
         "production: only the built services of staging's release",
         production(source=source(digests={"web": ref(D1), "db": "postgres@" + D2})),
         {"web": ref(D1)},
         (),
     ),
-    ("production: exactly the expected digests", production(expected={"web": D1}),
-     {"web": ref(D1)}, ()),  # fmt: skip
+    (
+        "production: exactly the expected digests",
+        production(expected={"web": D1}),
+        {"web": ref(D1)},
+        (),
+    ),
     (
         "staging: expected digests match the request",
         staging(requested={"web": ref(D2)}, expected={"web": D2}),
@@ -85,7 +105,9 @@ DEPLOYS = [
 
 
 @pytest.mark.parametrize(("case", "facts", "images", "kept"), DEPLOYS, ids=[c[0] for c in DEPLOYS])
-def test_deploys(case: str, facts: PromotionFacts, images: dict[str, str], kept: tuple[str]) -> None:
+def test_deploys(
+    case: str, facts: PromotionFacts, images: dict[str, str], kept: tuple[str]
+) -> None:
     decision = decide(facts)
     assert isinstance(decision, Deploy), decision
     assert (decision.images, decision.kept) == (images, kept)
@@ -95,9 +117,11 @@ def test_deploys(case: str, facts: PromotionFacts, images: dict[str, str], kept:
 
 SKIPS = [
     ("staging: nothing requested, nothing running", staging()),
-    ("production: staging runs nothing, nothing requested", production(source=source(release=None,
-                                                                                      digests={}))),
-]  # fmt: skip
+    (
+        "production: staging runs nothing, nothing requested",
+        production(source=source(release=None, digests={})),
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "facts"), SKIPS, ids=[c[0] for c in SKIPS])
@@ -107,8 +131,11 @@ def test_skips(case: str, facts: PromotionFacts) -> None:
 
 REFUSALS = [
     ("an unbuilt service requested", staging(requested={"db": "v1"}), "does not build db"),
-    ("an unbuilt service expected", production(expected={"web": D1, "db": D2}),
-     "does not build db"),  # fmt: skip
+    (
+        "an unbuilt service expected",
+        production(expected={"web": D1, "db": D2}),
+        "does not build db",
+    ),
     (
         "staging: a service neither requested nor running",
         staging(built=("web", "worker"), requested={"web": "v2"}),
@@ -155,17 +182,26 @@ REFUSALS = [
         production(expected={"web": D2}),
         "no longer runs the digests",
     ),
-    ("production: an expected digest that is no digest", production(expected={"web": "v1"}),
-     "not a sha256 digest"),  # fmt: skip
+    (
+        "production: an expected digest that is no digest",
+        production(expected={"web": "v1"}),
+        "not a sha256 digest",
+    ),
     (
         "production: expected digests leave a built service out",
-        production(built=("web", "worker"), expected={"web": D1},
-                   source=source(digests={"web": ref(D1), "worker": ref(D3)})),  # fmt: skip
+        production(
+            built=("web", "worker"),
+            expected={"web": D1},
+            source=source(digests={"web": ref(D1), "worker": ref(D3)}),
+        ),
         "no expected digest for shop/worker",
     ),
-    ("staging: an expected digest against a tag", staging(requested={"web": "v2"},
-                                                          expected={"web": D2}), "by tag"),
-]  # fmt: skip
+    (
+        "staging: an expected digest against a tag",
+        staging(requested={"web": "v2"}, expected={"web": D2}),
+        "by tag",
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "facts", "reason"), REFUSALS, ids=[c[0] for c in REFUSALS])
@@ -177,9 +213,16 @@ def test_refusals(case: str, facts: PromotionFacts, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("given", "digest"),
-    [(ref(D1), D1), (D1, D1), (f"@{D1}", D1), (f"{REPO}:v1@{D1}", D1), ("v1", ""),
-     (f"{REPO}:v1", ""), ("sha256:short", "")],
-)  # fmt: skip
+    [
+        (ref(D1), D1),
+        (D1, D1),
+        (f"@{D1}", D1),
+        (f"{REPO}:v1@{D1}", D1),
+        ("v1", ""),
+        (f"{REPO}:v1", ""),
+        ("sha256:short", ""),
+    ],
+)
 def test_digest_of(given: str, digest: str) -> None:
     assert digest_of(given) == digest
 
