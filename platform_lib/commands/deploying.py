@@ -57,6 +57,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if args.root is None:
             _apply(plan, hosts)
         else:  # announced to the sinks of the configs at --root, as `deploy` is
+            from platform_lib.commands.config_index import tenant_config
             from platform_lib.notifications.events import Subject
             from platform_lib.notifications.hooks import notified
 
@@ -65,7 +66,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 return plan
 
             override = plan.window_override.reason if plan.window_override else None
-            notified(common.config(args), Subject(plan.project, plan.environment, plan.actor),
+            config = tenant_config(common.root(args), plan.project)
+            notified(config, Subject(plan.project, plan.environment, plan.actor),
                      run, images=plan.images, outside_window=override,
                      log=common.log)  # fmt: skip
     common.log(

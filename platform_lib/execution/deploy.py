@@ -70,9 +70,17 @@ def promotion(
     root: Path,
     expected: Mapping[str, str] | None = None,
 ) -> Promotion:
-    """Read the facts of `request` from its hosts and decide (the policy's one edge)."""
-    tenant = find_tenant(config, request.project, request.environment)
+    """Read the facts of `request` from its hosts and decide (the policy's one edge). A tenant
+    that does not deploy to the environment has nothing to deploy there (no host is read)."""
     env = request.environment
+    known = config.tenants.get(request.project)
+    settings = config.settings
+    if known and env in settings.environments and env not in config.environments_of(known):
+        facts = PromotionFacts(project=known.name, environment=env,
+                               built=tuple(sorted(known.manifest.images)))  # fmt: skip
+        skip = Skip(reason=f"{known.name} does not deploy to {env}")
+        return Promotion(facts, skip, HostState(), None)
+    tenant = find_tenant(config, request.project, env)
     transport = hosts.to(target_host(config, tenant, env))
     state = read_state(transport, base_dir(config, tenant.name, env), log)
     source_name = config.settings.environments[env].deploy_after
