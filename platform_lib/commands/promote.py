@@ -8,6 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,11 @@ def _secrets_at(root: Path, sha: str, tenant: Tenant) -> tuple[str, ...]:
     return tuple(str(n) for n in names) if isinstance(names, list) else ()
 
 
-def preview(root: Path, tenant: Tenant, found: Promotion) -> TenantPreview:
-    """What `found`'s decision sends out, against the configs the target runs now."""
+def preview(root: Path, tenant: Tenant, found: Promotion, head: str) -> TenantPreview:
+    """What `found`'s decision sends out (the configs of commit `head`), against the configs
+    the target runs now."""
     facts, current = found.facts, found.state.current
     made_from = current.platform_sha if current is not None else None
-    head = common.platform_sha(root, None)
     env_path = f"{tenant.directory}/.env.{facts.environment}"
     baseline = made_from if made_from and COMMIT.fullmatch(made_from) else None
     files: tuple[str, ...] = tuple(sorted(
@@ -89,6 +90,30 @@ def preview(root: Path, tenant: Tenant, found: Promotion) -> TenantPreview:
     )
 
 
+def what_goes_out(root: Path, projects: Sequence[str], environment: str, platform_sha: str,
+                  identity: Path | None) -> str:  # fmt: skip
+    """The previews of `projects` as markdown, for an approval's prompt: the policy's decision
+    for the configs of `platform_sha` (the run's commit). A project whose preview cannot be
+    made (not in this checkout's configs, its hosts out of reach) gets a line saying why."""
+    from platform_lib.commands.config_index import tenant_config
+
+    parts: list[str] = []
+    with Connections(identity) as hosts:
+        for project in projects:
+            try:
+                config = tenant_config(root, project)
+                tenant = find_tenant(config, project, environment)
+                request = PlanRequest(project=project, environment=environment,
+                                      now=common.clock(None), actor="preview",
+                                      platform_sha=platform_sha)  # fmt: skip
+                found = promotion(config, request, hosts, common.log, root)
+                parts.append(render_markdown([preview(root, tenant, found, platform_sha)]))
+            except PlatformError as exc:
+                parts.append(f"### `{project}`\n\nwhat {environment} would get cannot be "
+                             f"shown: {exc}\n")  # fmt: skip
+    return "\n".join(parts)
+
+
 def _confirm(args: argparse.Namespace, environment: str) -> bool:
     if args.yes:
         return True
@@ -109,7 +134,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
                           outside_window=args.outside_window)  # fmt: skip
     with Connections(common.identity(args)) as hosts:
         found = promotion(config, request, hosts, common.log, root)
-        shown = preview(root, tenant, found)
+        shown = preview(root, tenant, found, request.platform_sha)
         if args.format == "json":
             sys.stdout.write(shown.model_dump_json(indent=2) + "\n")
         else:

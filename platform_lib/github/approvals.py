@@ -66,6 +66,8 @@ class Gate:
     """The GitHub environment: `<project>-<environment>`, or a shared one (`production`)."""
     window: WindowState | None = None
     """The deployment windows of the project's environment when asked (None: it has none)."""
+    head_sha: str = ""
+    """The platform commit the run deploys (its configs)."""
 
     @property
     def shared(self) -> bool:
@@ -147,6 +149,7 @@ def gates(waiting_runs: Sequence[WaitingRun], deploy_after: Mapping[str, str | N
                     can_approve=pending.current_user_can_approve,
                     reviewers=tuple(r.handle for r in pending.reviewers),
                     github_environment=name,
+                    head_sha=run.head_sha,
                 )
             )
     return sorted(found, key=lambda g: (g.created_at, g.run_id, g.environment, g.projects))
