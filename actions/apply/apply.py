@@ -289,7 +289,7 @@ def run(inputs: Inputs, workdir: Path) -> int:
         finish(outputs, [*summary, f"**Not deployed**: {exc}"])
         return 1
     if isinstance(decision, Deploy) and decision.note:
-        gha.notice(decision.note, title=f"{inputs.project}: → {inputs.environment}")
+        gha.notice(decision.note, title=f"{inputs.project}: promotion to {inputs.environment}")
 
     outputs["url"] = f"https://{plan.domains[0]}" if plan.domains else ""
     gha.group(f"deploy {inputs.project} to {inputs.environment}")
@@ -304,8 +304,9 @@ def run(inputs: Inputs, workdir: Path) -> int:
 
     after = status(inputs, title)
     running = after.images or dict(plan.images)
+    built = {s: ref for s, ref in running.items() if s in plan.images}  # expected-digests' keys
     outputs.update(deployed="true", release=after.release or plan.release,
-                   images=as_lines(running), digests=json.dumps(digests_of(running)))  # fmt: skip
+                   images=as_lines(running), digests=json.dumps(digests_of(built)))  # fmt: skip
     rows = [
         "| | |",
         "|---|---|",
