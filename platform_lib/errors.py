@@ -8,6 +8,7 @@
     │   ├── DeployAborted    failed before the switch: nothing changed; exit 4
     │   ├── DeployRolledBack failed after the switch, the previous release is back; exit 5
     │   └── OutcomeUnknown   the host sent no readable outcome record; exit 6
+    ├── NothingToDeploy      the promotion policy found nothing to deploy (skipped); exit 7
     └── UsageError           the command line itself is wrong; exit 2
 
 Anything that is not a PlatformError is a bug in the platform and keeps its traceback.
@@ -101,6 +102,13 @@ class DeployRolledBack(ApplyError):
 
 class OutcomeUnknown(ApplyError):
     exit_code = 6
+
+
+class NothingToDeploy(PlatformError):
+    """A deploy with nothing to deploy (nothing requested, nothing running or verified): no
+    host was changed. CI reports it as skipped, not failed."""
+
+    exit_code = 7
 
 
 class UsageError(PlatformError):

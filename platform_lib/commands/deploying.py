@@ -9,13 +9,21 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_lib.commands import common
-from platform_lib.commands.planning import add_plan_inputs, plan_request
+from platform_lib.commands.planning import (
+    add_expected_digests,
+    add_plan_inputs,
+    expected_digests,
+    plan_request,
+)
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.early_target import early_target
+
+if TYPE_CHECKING:
+    from platform_lib.models.plan import Plan
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -25,8 +33,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         from platform_lib.notifications.hooks import notified_deploy
 
         config, request = common.tenant_config(args), plan_request(args)
+        root, expected = common.root(args), expected_digests(args)
         plan = notified_deploy(
-            config, request, lambda: deploy(config, request, hosts, os.environ, common.log),
+            config, request,
+            lambda: deploy(config, request, hosts, os.environ, common.log, root=root,
+                           expected=expected),
             common.log,
         )  # fmt: skip
     common.log(f"deployed {plan.project}/{plan.environment}: release {plan.release}")
@@ -34,8 +45,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from platform_lib.execution.apply import apply_plan
-    from platform_lib.execution.host_state import read_state
     from platform_lib.models.plan import Plan
 
     try:
@@ -45,20 +54,42 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"{args.plan}: not a plan file ({exc})") from None
     with Connections(common.identity(args)) as hosts:
-        transport = hosts.to(plan.host)
-        if plan.facts is not None:
-            state = read_state(transport, plan.base_dir, common.log)
-            if state.current_release != plan.facts.current_release:
-                raise UsageError(
-                    f"stale plan: {plan.project}/{plan.environment} now runs "
-                    f"{state.current_release or 'nothing'}, the plan was made against "
-                    f"{plan.facts.current_release or 'nothing'}; make a new plan"
-                )
-        apply_plan(plan, transport, os.environ, common.log)
+        if args.root is None:
+            _apply(plan, hosts)
+        else:  # announced to the sinks of the configs at --root, as `deploy` is
+            from platform_lib.commands.config_index import tenant_config
+            from platform_lib.notifications.events import Subject
+            from platform_lib.notifications.hooks import notified
+
+            def run() -> Plan:
+                _apply(plan, hosts)
+                return plan
+
+            override = plan.window_override.reason if plan.window_override else None
+            config = tenant_config(common.root(args), plan.project)
+            notified(config, Subject(plan.project, plan.environment, plan.actor),
+                     run, images=plan.images, outside_window=override,
+                     log=common.log)  # fmt: skip
     common.log(
         f"applied plan {plan.id[:12]}: {plan.project}/{plan.environment} release {plan.release}"
     )
     return 0
+
+
+def _apply(plan: Plan, hosts: Connections) -> None:
+    from platform_lib.execution.apply import apply_plan
+    from platform_lib.execution.host_state import read_state
+
+    transport = hosts.to(plan.host)
+    if plan.facts is not None:
+        state = read_state(transport, plan.base_dir, common.log)
+        if state.current_release != plan.facts.current_release:
+            raise UsageError(
+                f"stale plan: {plan.project}/{plan.environment} now runs "
+                f"{state.current_release or 'nothing'}, the plan was made against "
+                f"{plan.facts.current_release or 'nothing'}; make a new plan"
+            )
+    apply_plan(plan, transport, os.environ, common.log)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -86,11 +117,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("deploy", help="plan against the host's current state and apply")
     add_plan_inputs(p)
+    add_expected_digests(p)
     common.add_identity(p)
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("apply", help="apply exactly this plan file (refused if stale)")
     p.add_argument("plan", help="a plan made with: plan --format json -o FILE")
+    p.add_argument("--root", help="announce it to the sinks of this platform repository's "
+                   "configs, as deploy does (default: no notifications)")  # fmt: skip
     common.add_identity(p)
     p.set_defaults(func=cmd_apply)
 

@@ -333,6 +333,8 @@ def _review(args: argparse.Namespace, state: str) -> int:
     gate = approvals.choose(found, project, args.env, args.run, args.allow_shared_run)
     for line in gate_lines(gate):
         print(line)
+    if state == "approved":
+        _show_what_goes_out(args, gate)
     counted = (
         _approval_count(args, client, repo, settings, gate, project)
         if state == "approved"
@@ -369,6 +371,19 @@ def _review(args: argparse.Namespace, state: str) -> int:
             + (f"; {left} more needed, from: {', '.join(allowed) or 'nobody left'}" if left else "")
         )
     return 0
+
+
+def _show_what_goes_out(args: argparse.Namespace, gate: approvals.Gate) -> None:
+    """The digests and the config and env-key diff each project would get (`promote
+    --preview`), read from the hosts with this machine's SSH access, before asking."""
+    from platform_lib.commands.promote import what_goes_out
+
+    root = common.root(args)
+    sha = gate.head_sha or common.platform_sha(root, None)
+    projects = [p for p in gate.projects if (root / "configs" / p / "project.yml").is_file()]
+    if projects:
+        print()
+        print(what_goes_out(root, projects, gate.environment, sha, common.identity(args)))
 
 
 def _announce_review(

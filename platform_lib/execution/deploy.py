@@ -1,12 +1,18 @@
 """deploy, rollback: read the host, make the plan from what it holds, apply it, over one
-connection per host."""
+connection per host. Which images a deploy takes is the promotion policy's decision
+(planning/promotion), from facts read here: the target's and the source environment's current
+releases and, through `changed`, whether the tenant's configs moved since the source's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from platform_lib.changes import affected_projects
 from platform_lib.config.loader import PlatformConfig
+from platform_lib.errors import NothingToDeploy, PlanError
 from platform_lib.execution.apply import apply_plan
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_state import read_state
@@ -19,22 +25,104 @@ from platform_lib.planning.builder import (
     find_tenant,
     target_host,
 )
+from platform_lib.planning.promotion import (
+    Deploy,
+    PromotionFacts,
+    Refuse,
+    Skip,
+    SourceRelease,
+    decide,
+)
 from platform_lib.planning.rollback import RollbackRequest, build_rollback_plan
 from platform_lib.planning.summary import render_summary
 from platform_lib.planning.windows import check_window, effective_windows
 from platform_lib.transport.base import LineSink
 
+COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
-def promotion_source(
-    config: PlatformConfig, request: PlanRequest, hosts: Connections, log: LineSink
-) -> HostState | None:
-    """The state of the environment whose verified digests this one deploys, if any."""
-    tenant = find_tenant(config, request.project, request.environment)
-    source = config.settings.environments[request.environment].deploy_after
-    if source is None or set(tenant.manifest.images) <= set(request.images):
+
+def configs_changed(root: Path, made_from: str, head: str, project: str) -> bool | None:
+    """Whether `project`'s configs (or a shared file) differ between two platform commits;
+    None when either is not a commit (`unknown`, a `-dirty` tree): then nobody can tell."""
+    if made_from == head and not head.endswith("-dirty"):
+        return False
+    if not (COMMIT.fullmatch(made_from) and COMMIT.fullmatch(head)):
         return None
-    transport = hosts.to(target_host(config, tenant, source))
-    return read_state(transport, base_dir(config, tenant.name, source), log)
+    return project in affected_projects(root, made_from, head).changed
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What a deploy was decided from, and the decision."""
+
+    facts: PromotionFacts
+    decision: Deploy | Refuse | Skip
+    state: HostState
+    """The target environment's, as read."""
+    source_state: HostState | None
+
+
+def promotion(
+    config: PlatformConfig,
+    request: PlanRequest,
+    hosts: Connections,
+    log: LineSink,
+    root: Path,
+    expected: Mapping[str, str] | None = None,
+) -> Promotion:
+    """Read the facts of `request` from its hosts and decide (the policy's one edge). A tenant
+    that does not deploy to the environment has nothing to deploy there (no host is read)."""
+    env = request.environment
+    known = config.tenants.get(request.project)
+    settings = config.settings
+    if known and env in settings.environments and env not in config.environments_of(known):
+        facts = PromotionFacts(project=known.name, environment=env,
+                               built=tuple(sorted(known.manifest.images)))  # fmt: skip
+        skip = Skip(reason=f"{known.name} does not deploy to {env}")
+        return Promotion(facts, skip, HostState(), None)
+    tenant = find_tenant(config, request.project, env)
+    transport = hosts.to(target_host(config, tenant, env))
+    state = read_state(transport, base_dir(config, tenant.name, env), log)
+    source_name = config.settings.environments[env].deploy_after
+    source_state, source = None, None
+    if source_name is not None:
+        source_transport = hosts.to(target_host(config, tenant, source_name))
+        source_state = read_state(source_transport, base_dir(config, tenant.name, source_name), log)
+        current = source_state.current
+        made_from = current.platform_sha if current is not None else ""
+        source = SourceRelease(
+            environment=source_name,
+            release=source_state.current_release if current is not None else None,
+            platform_sha=made_from,
+            configs_changed=(
+                configs_changed(root, made_from, request.platform_sha, tenant.name)
+                if current is not None
+                else None
+            ),
+            digests=dict(current.digests.services) if current is not None else {},
+        )
+    facts = PromotionFacts(
+        project=tenant.name,
+        environment=env,
+        built=tuple(sorted(tenant.manifest.images)),
+        requested=dict(request.images),
+        expected=dict(expected) if expected is not None else None,
+        running=dict(state.current.digests.services) if state.current is not None else {},
+        running_release=state.current_release,
+        source=source,
+    )
+    return Promotion(facts, decide(facts), state, source_state)
+
+
+def planned(config: PlatformConfig, request: PlanRequest, found: Promotion) -> Plan:
+    """The plan of a decided deploy; a refusal or a skip raises (nothing is planned)."""
+    decision = found.decision
+    if isinstance(decision, Refuse):
+        raise PlanError(decision.reason, decision.remedy)
+    if isinstance(decision, Skip):
+        raise NothingToDeploy(f"nothing to deploy: {decision.reason}")
+    facts = found.state.facts(found.source_state)
+    return build_plan(config, replace(request, images=decision.images, facts=facts))
 
 
 def deploy(
@@ -43,15 +131,20 @@ def deploy(
     hosts: Connections,
     environ: Mapping[str, str],
     log: LineSink,
+    root: Path = Path(),
+    expected: Mapping[str, str] | None = None,
 ) -> Plan:
+    """Deploy what the promotion policy decides for `request` (`root`: the platform checkout
+    whose history says whether the tenant's configs changed since the source's release)."""
     tenant = find_tenant(config, request.project, request.environment)
     # Outside its windows (and without an override) nothing is run on any host.
     windows = effective_windows(config.settings, tenant.manifest, request.environment)
     check_window(windows, tenant.name, request.environment, request.now, request.outside_window)
-    transport = hosts.to(target_host(config, tenant, request.environment))
-    state = read_state(transport, base_dir(config, tenant.name, request.environment), log)
-    verified = promotion_source(config, request, hosts, log)
-    plan = build_plan(config, replace(request, facts=state.facts(verified)))
+    found = promotion(config, request, hosts, log, root, expected)
+    plan = planned(config, request, found)
+    if isinstance(found.decision, Deploy) and found.decision.note:
+        log(found.decision.note)
+    transport = hosts.to(plan.host)
     for line in render_summary(plan).splitlines():
         log(line)
     apply_plan(plan, transport, environ, log)

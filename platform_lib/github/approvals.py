@@ -69,6 +69,8 @@ class Gate:
     superseded_by: int | None = None
     """A newer waiting run of the same tenant's deploy to this environment: approved, this
     one deploys nothing (`github superseded`); approve that one instead."""
+    head_sha: str = ""
+    """The platform commit the run deploys (its configs)."""
 
     @property
     def shared(self) -> bool:
@@ -151,6 +153,7 @@ def gates(waiting_runs: Sequence[WaitingRun], deploy_after: Mapping[str, str | N
                     can_approve=pending.current_user_can_approve,
                     reviewers=tuple(r.handle for r in pending.reviewers),
                     github_environment=name,
+                    head_sha=run.head_sha,
                 )
             )
     return _mark_superseded(

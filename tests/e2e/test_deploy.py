@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from e2e.platform_fixture import Platform, http_get, web_tenant
 
+from platform_lib.errors import NothingToDeploy
 from platform_lib.models.outcome import EXIT_CODES
 from platform_lib.models.records import HistoryEvent
+from platform_lib.planning.promotion import Deploy, Skip
+from platform_lib.planning.promotion_preview import TenantPreview
 
 ABORTED, ROLLED_BACK = EXIT_CODES["aborted"], EXIT_CODES["rolled-back"]
 
@@ -201,12 +204,16 @@ def test_production_promotes_the_digests_staging_verified(platform: Platform) ->
     assert http_get(platform.port("shop", "production")) == "v2"
 
 
-def test_production_without_a_verified_staging_release_is_refused(platform: Platform) -> None:
+def test_production_without_a_verified_staging_release_deploys_nothing(platform: Platform) -> None:
     platform.add_tenant("shop", web_tenant())
     refused = platform.deploy("shop", environment="production", image=None, check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == NothingToDeploy.exit_code
     assert "no verified staging image for shop/web" in refused.stderr
     assert not (platform.base("shop", "production") / "releases").exists()
+    # what an approval would show: nothing to deploy, and exit 0
+    shown = platform.cli("promote", "--project", "shop", "--preview", "--format", "json")
+    preview = TenantPreview.model_validate_json(shown.stdout)
+    assert isinstance(preview.decision, Skip) and preview.running_release is None
 
 
 def test_rollback_checks_the_restored_release_by_its_own_routes(platform: Platform) -> None:
@@ -239,10 +246,17 @@ def test_promote_shows_the_difference_then_deploys_stagings_digests(platform: Pl
 
     refused = platform.cli("promote", "--project", "shop", check=False)  # no terminal, no --yes
     assert refused.returncode == 2 and "pass --yes" in refused.stderr
+    shown = platform.cli("promote", "--project", "shop", "--preview", "--format", "json")
+    preview = TenantPreview.model_validate_json(shown.stdout)
+    assert [(i.service, i.running, i.to) for i in preview.images] == [("web", running, staging)]
+    assert isinstance(preview.decision, Deploy)
+    assert str(platform.port("shop", "production")) not in shown.stdout  # names, never values
+    assert platform.release_json("shop", "production")["digests"]["services"]["web"] == running
+    markdown = platform.cli("promote", "--project", "shop", "--preview")
+    assert staging.split("@")[1] in markdown.stdout and "WEB_PORT" in markdown.stdout
     promoted = platform.cli("promote", "--project", "shop", "--yes")
 
-    assert f"  web: {running} -> {staging}" in promoted.stdout.splitlines()
-    assert f"    WEB_PORT: staging='{platform.port('shop')}'" in promoted.stdout
+    assert promoted.stdout == markdown.stdout  # what was shown is what went out
     assert platform.release_json("shop", "production")["digests"]["services"]["web"] == staging
     assert http_get(platform.port("shop", "production")) == "v2"
 

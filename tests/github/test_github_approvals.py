@@ -54,7 +54,9 @@ def test_a_notified_run_waits_with_its_digests_and_staging_result() -> None:
         can_approve=True,
         reviewers=("ops-lead",),
         github_environment="shop-production",
+        head_sha=gate.head_sha,
     )
+    assert gate.head_sha == notified(1).run.head_sha  # the configs the run deploys
     assert not gate.shared
     assert choose([gate], "shop", "production") is gate
 

@@ -305,3 +305,38 @@ def test_nothing_to_approve(github: FakeGitHub, cli: Cli) -> None:
         "error: no production deployment of shop is waiting for approval "
         "(make pending lists what waits)\n",
     )
+
+
+def test_approve_shows_what_production_would_get_before_asking(
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The prompt shows the promotion policy's decision for the run's commit: the digest staging
+    verified against what production runs, the env keys by name (read from `local` hosts)."""
+    from local_platform import D1, WEB, make_local
+
+    from platform_lib.cli import main
+
+    local = make_local(tmp_path)
+    head = local.commit("the run's configs")
+    local.release("staging", "20260101T000000Z-aaaaaaaa", head, D1)
+    run = canned.run(1, f"deploy paiss: web={WEB}@{D1} (example-org/paiss@0123456 by alice)")
+    run["head_sha"] = head
+    github.on("GET", RUNS, Reply(200, canned.runs(run)))
+    github.on("GET", f"{BASE}/actions/runs/1/pending_deployments",
+              Reply(200, [canned.pending(7, "paiss-production")]))  # fmt: skip
+    github.on("GET", f"{BASE}/actions/runs/1/jobs", Reply(200, canned.jobs(
+        canned.job(10, 1, "deploy paiss to staging"),
+        canned.job(11, 1, "deploy paiss to production", "waiting", None),
+    )))  # fmt: skip
+
+    code = main(["github", "approve", "--root", str(local.root), "--repo", "example-org/platform",
+                 "--project", "paiss"])  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 2  # not a terminal: nothing approved, but what goes out was shown first
+    assert approvals_sent(github) == []
+    assert f"| web | (none) | `{D1}` |" in out.splitlines()
+    # production runs nothing: every key of its env file is new, shown by name
+    env_file = (local.root / "configs/paiss/.env.production").read_text()
+    keys = [line.split("=", 1)[0] for line in env_file.splitlines() if "=" in line]
+    assert keys and all(f"`{key}` added" in out for key in keys)

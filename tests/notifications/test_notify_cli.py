@@ -40,7 +40,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def fake_deploy(outcome: str):  # type: ignore[no-untyped-def]
-    def deploy(config, request: PlanRequest, hosts, environ, log) -> Plan:  # type: ignore[no-untyped-def]
+    def deploy(config, request: PlanRequest, hosts, environ, log, **_where) -> Plan:  # type: ignore[no-untyped-def]
         if outcome == "fails":
             raise ApplyError("deploy of paiss/staging failed at step 'up'")
         return build_plan(config, request)

@@ -32,6 +32,7 @@ def apply() -> ModuleType:
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pydantic look their module up
     spec.loader.exec_module(module)
     return module
 

@@ -32,6 +32,7 @@ def load(name: str, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pydantic look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -110,8 +111,10 @@ def test_actions_apply_streams_the_deploy_with_commands_stopped(
     gha: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     apply = load("platform_apply_stream", actrun.REPO_ROOT / "actions/apply/apply.py")
-    deployer = apply.Deployer(tmp_path, "shop", "staging", "")
-    code, tail = deployer.deploy({}, "", dict(os.environ))  # no configs here: it fails
+    inputs = apply.Inputs(root=tmp_path, project="shop", environment="staging", images="",
+                          expected="", key_file="", actor="", outside_window="")  # fmt: skip
+    # no plan file here: it fails
+    code, tail = apply.deploy(inputs, tmp_path / "plan.json", apply.child_env(os.environ))
     _, text = paused(capsys.readouterr().out.splitlines())
     assert code != 0 and text and tail == "\n".join(text)
 

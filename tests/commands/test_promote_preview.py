@@ -1,0 +1,82 @@
+"""`promote --preview`: what production would get, against the configs it runs (the commit its
+release was made from), from `local` hosts; env keys by name, never their values; no prompt,
+no deploy, exit 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from local_platform import D1, D2, WEB, LocalPlatform, make_local
+
+from platform_lib.cli import main
+from platform_lib.planning.promotion import Deploy, Refuse
+from platform_lib.planning.promotion_preview import (
+    ImageChange,
+    KeyChange,
+    TenantPreview,
+    key_changes,
+    render_markdown,
+)
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> LocalPlatform:
+    return make_local(tmp_path)
+
+
+def preview(local: LocalPlatform, capsys: pytest.CaptureFixture[str]) -> TenantPreview:
+    code = main(["promote", "--root", str(local.root), "--project", "paiss", "--preview",
+                 "--format", "json"])  # fmt: skip
+    assert code == 0
+    return TenantPreview.model_validate_json(capsys.readouterr().out)
+
+
+def test_the_preview_diffs_against_the_commit_production_runs(
+    local: LocalPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = local.commit("what production runs")
+    local.release("production", "20260101T000000Z-bbbbbbbb", base, D2)
+    env = local.root / "configs/paiss/.env.production"
+    env.write_text("PAISS_MODE=a-changed-mode\nWORKERS=4\nNEW_SETTING=another-value\n")
+    head = local.commit("paiss: production settings")
+    local.release("staging", "20260101T000000Z-aaaaaaaa", head, D1)
+
+    shown = preview(local, capsys)
+
+    assert isinstance(shown.decision, Deploy)
+    assert shown.images == (ImageChange(service="web", running=f"{WEB}@{D2}", to=f"{WEB}@{D1}"),)
+    assert shown.config_baseline == base
+    assert shown.config_files == ("configs/paiss/.env.production",)
+    assert shown.env_keys == (KeyChange(key="NEW_SETTING", change="added"),
+                              KeyChange(key="PAISS_MODE", change="changed"))  # fmt: skip
+    text = shown.model_dump_json() + render_markdown([shown])
+    assert "a-changed-mode" not in text and "another-value" not in text
+    assert not (
+        local.host / "projects/paiss/production/releases/20260101T000000Z-aaaaaaaa"
+    ).exists()
+
+
+def test_a_refusal_is_shown_not_raised(
+    local: LocalPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local.release("staging", "20260101T000000Z-aaaaaaaa", "unknown", D1)
+    shown = preview(local, capsys)
+    assert isinstance(shown.decision, Refuse)
+    assert shown.images == (ImageChange(service="web", running=None, to=None),)
+    assert shown.config_baseline is None and shown.running_release is None
+
+
+def test_key_changes_mark_secrets_and_carry_no_values() -> None:
+    changes = key_changes({"A": "1", "B": "2"}, {"B": "3", "C": "4"}, ("OLD",), ("API_KEY",))
+    assert changes == (
+        KeyChange(key="A", change="removed"),
+        KeyChange(key="B", change="changed"),
+        KeyChange(key="C", change="added"),
+        KeyChange(key="API_KEY", change="added", secret=True),
+        KeyChange(key="OLD", change="removed", secret=True),
+    )
+    assert set(KeyChange.model_fields) == {"key", "change", "secret"}  # no value to leak
+    assert key_changes(None, {"A": "1"}, (), ("S",)) == (
+        KeyChange(key="A", change="added"), KeyChange(key="S", change="added", secret=True),
+    )  # fmt: skip
