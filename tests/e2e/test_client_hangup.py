@@ -1,8 +1,7 @@
 """A deploy whose client is killed (a cancelled CI job SIGKILLs its process group, ssh with
 it) runs on the host to its end: the release is deployed, the lock and the registry login are
-gone, and the host's log holds what it did after the client went. (Over the platform's shared
-ssh connection the host's sshd goes on taking the output, so no write fails: the script is not
-told, and `client_disconnected` stays false.)"""
+gone, the host's log holds what it did after the client went, and its history event says the
+client had disconnected (the connection is the client's own, no shared master outlives it)."""
 
 from __future__ import annotations
 
@@ -42,8 +41,18 @@ def test_a_deploy_whose_client_is_killed_finishes_on_the_host(platform: Platform
         time.sleep(0.5)
     event = platform.history("shop")[-1]
     assert (event["event"], event["outcome"]) == ("deploy", "deployed")
+    assert event["client_disconnected"] is True
     release = platform.current("shop")
     assert release == event["release"]
     assert list((platform.base("shop") / "logins").iterdir()) == []
     log = (logs / f"{release}.deploy.log").read_text()
     assert "Record the release" in log  # written after the client had gone
+    assert (logs / f"{release}.deploy.log.client-gone").exists()
+
+
+def test_a_deploy_whose_client_stays_records_no_disconnection(platform: Platform) -> None:
+    platform.add_tenant("shop", web_tenant())
+    platform.deploy("shop", image="v1")
+    event = platform.history("shop")[-1]
+    assert (event["outcome"], event["client_disconnected"]) == ("deployed", False)
+    assert not list((platform.base("shop") / "logs").glob("*.client-gone"))
