@@ -11,7 +11,9 @@ would daemonize and outlive the client, and the host could not tell.
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -42,6 +44,36 @@ class SshHost(Protocol):
 HOST_KEY_FAILURES = ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
 
 
+WORKDIR_PREFIX = "platform-ssh-"
+"""A transport's own directory (the pinned known_hosts): platform-ssh-<pid>-<random>."""
+
+
+def sweep_leftovers(tmp: Path) -> list[Path]:
+    """Remove the directories that clients killed outright (SIGKILL: no cleanup ran) left in
+    `tmp`: this user's, of a process that no longer runs. They hold a public host key only."""
+    removed = []
+    for path in tmp.glob(f"{WORKDIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or _running(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def known_hosts_line(host: SshHost) -> str:
     name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
     return f"{name} {host.host_key}\n"
@@ -54,7 +86,8 @@ class SshTransport:
         if host.address is None or host.host_key is None:
             raise PlatformError(f"host {host.name}: ssh needs an address and a pinned host_key")
         self._host = host
-        self._dir = tempfile.TemporaryDirectory(prefix="platform-ssh-")
+        sweep_leftovers(Path(tempfile.gettempdir()))
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
         workdir = Path(self._dir.name)
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text(known_hosts_line(host), encoding="utf-8")
