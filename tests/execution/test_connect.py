@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from recorded_hosts import REPO
 
+from platform_lib.config.sources import read_sources
+from platform_lib.config.validate import load_valid_config
 from platform_lib.execution.connect import Connections, open_transport
+from platform_lib.execution.early_target import early_target
+from platform_lib.planning.builder import target_host
 from platform_lib.transport.local import LocalTransport
 from platform_lib.transport.recording import RecordingHosts, RecordingTransport
 from platform_lib.transport.ssh import SshTransport
@@ -83,3 +88,14 @@ def test_the_real_opener_chooses_by_kind() -> None:
         assert isinstance(remote, SshTransport)
     finally:
         remote.close()  # it never connected: closing starts nothing either
+
+
+def test_the_connection_opened_early_from_the_hint_is_the_one_the_planned_host_gets() -> None:
+    config = load_valid_config(read_sources(REPO))
+    hosts = recording()
+    with Connections(None, hosts.open) as connections:
+        connections.open_early(early_target(REPO, "paiss", "production"))
+        early = hosts.transports["prod-1"]
+        planned = target_host(config, config.tenants["paiss"], "production")
+        assert connections.to(planned) is early
+    assert list(hosts.transports) == ["prod-1"]
