@@ -5,9 +5,12 @@ exit code, and that bad input sends nothing."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
-from recorded_hosts import BASE, PRODUCTION, STAGING, answering, facts, ok, run
+import yaml
+from recorded_hosts import BASE, PRODUCTION, REPO, STAGING, answering, facts, ok, run
 
 from platform_lib.models.records import HistoryEvent
 from platform_lib.transport.base import RunResult
@@ -147,3 +150,23 @@ def test_health_passes_when_every_route_answers() -> None:
     hosts = answering({"platform_proxy_health": ok("ok   https://paiss.me/healthz 200")})
     assert run(hosts, "health", "--project", "paiss") == 0
     assert [op[0] for _, op in hosts.operations] == ["platform_proxy_health"] * 2
+
+
+def test_without_a_proxy_health_checks_each_route_at_its_container(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    settings_file = tmp_path / "configs" / "platform.yml"
+    settings = yaml.safe_load(settings_file.read_text())
+    del settings["proxy"]
+    settings_file.write_text(yaml.safe_dump(settings))
+
+    def answer(run_: RecordedRun) -> RunResult:
+        return RunResult(7 if run_.operation[2] == "backend" else 0, "")
+
+    hosts = answering({"platform_http_check": answer})
+    argv = ("health", "--project", "gabs-massage", "--env", "staging", "--timeout", "3")
+    assert run(hosts, *argv, root=tmp_path) == 1  # its backend does not answer
+    assert hosts.operations == [
+        (STAGING, ("platform_http_check", "gabs-massage-staging", "frontend", "80", "/", "3")),
+        (STAGING, ("platform_http_check", "gabs-massage-staging", "backend", "8000", "/health",
+                   "3")),
+    ]  # fmt: skip
