@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Literal, assert_never
 
 from platform_lib.errors import PlatformError
 from platform_lib.models.names import PROJECT_NAME_PATTERN
+from platform_lib.processes import ProgramFailed, run_program
 
 CONFIGS_DIR = "configs"
 PROJECT_FILE = "project.yml"
@@ -200,33 +200,24 @@ def _diff(repo: Path, base_sha: str, head_sha: str) -> list[str]:
 
 def _git(repo: Path, *args: str) -> str:
     """Run `git -C repo ARGS...` and return its stdout; any failure is one PlatformError line."""
-    command = ["git", "-C", str(repo), *args]
     # Plumbing output does not depend on the locale, but the error messages parsed below do.
     env = {**os.environ, "LC_ALL": "C", "LANGUAGE": ""}
     try:
-        result = subprocess.run(
-            command,
-            check=True,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            env=env,
-        )
-    except FileNotFoundError as error:
-        raise PlatformError("git is not installed or not on PATH") from error
-    except subprocess.CalledProcessError as error:
-        stderr = error.stderr or ""
+        result = run_program(["git", "-C", str(repo), *args], env=env)
+    except ProgramFailed:
+        raise PlatformError("git is not installed or not on PATH") from None
+    if result.exit_code != 0:
+        stderr = result.stderr
         missing = _MISSING_REVISION.search(stderr)
         if missing:
             rev = next(value for value in missing.groupdict().values() if value is not None)
             raise PlatformError(
                 f"unknown git revision {rev!r} in {repo}: the commit is not in this clone; "
                 f"{_FETCH_HINT}"
-            ) from error
+            )
         if "not a git repository" in stderr:
-            raise PlatformError(f"{repo} is not a git repository") from error
+            raise PlatformError(f"{repo} is not a git repository")
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        detail = lines[0] if lines else f"exit status {error.returncode}"
-        raise PlatformError(f"git {' '.join(args)} failed in {repo}: {detail}") from error
+        detail = lines[0] if lines else f"exit status {result.exit_code}"
+        raise PlatformError(f"git {' '.join(args)} failed in {repo}: {detail}")
     return result.stdout

@@ -66,3 +66,26 @@ def test_a_session_gone_before_its_first_script_does_not_hang() -> None:
     seen: list[str] = []
     result = session.run(":", seen.append)
     assert (result.exit_code, session.ended) == (255, True)
+
+
+def test_lines_before_the_first_script_reach_it_and_a_session_that_never_started_ends() -> None:
+    """ssh started early (SshTransport.open_in_background) that fails before the first script
+    (a refused host key): its lines and exit status reach that script's caller, no hang."""
+    session = BashSession(["bash", "-c", "echo 'Host key verification failed.' >&2; exit 255"])
+    lines: list[str] = []
+    result = session.run("echo never", lines.append)
+    assert (result.exit_code, result.stdout, lines) == (255, "", ["Host key verification failed."])
+    assert session.ended
+
+
+def test_lines_that_arrive_before_a_script_go_to_it_in_order() -> None:
+    session = BashSession(["bash", "-c", "echo early >&2; exec bash -s"])
+    try:
+        first: list[str] = []
+        assert session.run("echo during >&2", first.append).exit_code == 0
+        assert first == ["early", "during"]
+        second: list[str] = []
+        session.run("echo later >&2", second.append)
+        assert second == ["later"]
+    finally:
+        session.close()

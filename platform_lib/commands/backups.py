@@ -9,18 +9,20 @@ from typing import Any
 from platform_lib.commands import common
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
-from platform_lib.execution.connect import Connections
-from platform_lib.execution.host_state import read_backups, run_operation
+from platform_lib.execution.connect import Connect, Connections
+from platform_lib.execution.host_ops import run_host_op
 from platform_lib.models.project import Backup
+from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 
 
-def cmd_backups(args: argparse.Namespace) -> int:
+def cmd_backups(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
-    with Connections(common.identity(args)) as hosts:
-        backups = read_backups(hosts.to(target_host(config, tenant, args.env)),
-                               base_dir(config, args.project, args.env), common.log)  # fmt: skip
+    operation = host_ops.backups(base_dir(config, args.project, args.env))
+    with connect(common.identity(args)) as hosts:
+        backups = run_host_op(hosts.to(target_host(config, tenant, args.env)), operation,
+                              common.log)  # fmt: skip
     if args.format == "json":
         print(json.dumps([b.model_dump(mode="json") for b in backups], indent=2, sort_keys=True))
         return 0
@@ -46,26 +48,19 @@ def _backup_for(backups: list[Backup], file: str) -> Backup:
     raise UsageError(f"no backup hook named {name!r} in project.yml (hooks: {known})")
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def cmd_restore(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
     release, sep, file = args.backup.partition("/")
     if not sep or "/" in file or not release or not file:
         raise UsageError(f"--backup {args.backup!r}: expected RELEASE/FILE as `backups` lists")
-    backup = _backup_for(tenant.manifest.backups, file)
-    target = (
-        ("pg_dump", backup.service, backup.database, backup.user)
-        if backup.kind == "pg_dump"
-        else ("volume", backup.volume)
-    )
-    timeouts, proxy = config.settings.timeouts, config.settings.proxy
-    via = (proxy.dir, proxy.nginx_conf, proxy.pid_file) if proxy is not None else ("", "", "")
-    argv = ("platform_restore", base_dir(config, args.project, args.env), release, file,
-            str(timeouts.lock_wait), str(timeouts.lock_expiry),
-            compose_project(args.project, args.env), *via, *target)  # fmt: skip
-    with Connections(common.identity(args)) as hosts:
-        run_operation(hosts.to(target_host(config, tenant, args.env)), argv, common.log,
-                      actor=common.actor(args.actor))  # fmt: skip
+    operation = host_ops.restore(
+        base_dir(config, args.project, args.env), (release, file),
+        _backup_for(tenant.manifest.backups, file), compose_project(args.project, args.env),
+        config.settings.proxy, config.settings.timeouts, common.actor(args.actor),
+    )  # fmt: skip
+    with connect(common.identity(args)) as hosts:
+        run_host_op(hosts.to(target_host(config, tenant, args.env)), operation, common.log)
     common.log(f"restored {args.backup} into {args.project}/{args.env}")
     return 0
 

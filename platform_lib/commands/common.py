@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platform_lib.errors import UsageError
+from platform_lib.processes import ProgramFailed, run_program
 
 if TYPE_CHECKING:
     from platform_lib.config.loader import PlatformConfig
@@ -105,21 +105,13 @@ def platform_sha(repo: Path, value: str | None) -> str:
     if value:
         return value
     try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
+        head = run_program(["git", "-C", str(repo), "rev-parse", "HEAD"])
+        if head.exit_code != 0:
+            return "unknown"
+        dirty = run_program(["git", "-C", str(repo), "status", "--porcelain", "--", "configs"])
+    except ProgramFailed:
         return "unknown"
-    dirty = subprocess.run(
-        ["git", "-C", str(repo), "status", "--porcelain", "--", "configs"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return done.stdout.strip() + ("-dirty" if dirty else "")
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def image_overrides(values: list[str]) -> dict[str, str]:

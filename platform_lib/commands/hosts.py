@@ -9,15 +9,12 @@ from typing import Any
 from platform_lib.commands import common
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
-from platform_lib.execution.connect import Connections
-from platform_lib.execution.host_state import (
-    read_history,
-    read_state,
-    run_operation,
-)
+from platform_lib.execution.connect import Connect, Connections
+from platform_lib.execution.host_ops import run_host_op
 from platform_lib.models.host_state import RouteState
+from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
-from platform_lib.planning.render import render_operation
+from platform_lib.transport.base import LineSink
 from platform_lib.transport.ssh import SshTransport
 
 
@@ -41,18 +38,19 @@ def _route_line(route: RouteState) -> str:
     )
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)  # with --project, that tenant's alone
     proxy = config.settings.proxy
     rows: list[dict[str, Any]] = []
-    with Connections(common.identity(args)) as hosts:
+    with connect(common.identity(args)) as hosts:
         for project, env in common.targets(config, args.project, args.env):
             tenant = find_tenant(config, project, env)
             host = target_host(config, tenant, env)
-            transport = hosts.to(host)
-            state = read_state(transport, base_dir(config, project, env), common.log,
-                               compose_project(project, env),
-                               proxy.dir if proxy and tenant.manifest.routes else None)  # fmt: skip
+            routes_dir = proxy.dir if proxy and tenant.manifest.routes else None
+            operation = host_ops.facts(
+                base_dir(config, project, env), compose_project(project, env), routes_dir
+            )
+            state = run_host_op(hosts.to(host), operation, common.log)
             containers = state.containers
             current = state.current
             rows.append({
@@ -89,30 +87,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_health(args: argparse.Namespace) -> int:
+def cmd_health(args: argparse.Namespace, connect: Connect = Connections) -> int:
     """Every route answering its health path, exit 1 if one does not: through the proxy on
     its host (the public route, by its Host name) when there is one, else at the service's
     container."""
     config = common.config(args)
     proxy = config.settings.proxy
     failures = 0
-    with Connections(common.identity(args)) as hosts:
+    quiet: LineSink = lambda _line: None  # noqa: E731 - the checks' progress is not shown
+    with connect(common.identity(args)) as hosts:
         for project, env in common.targets(config, args.project, args.env):
             tenant = find_tenant(config, project, env)
             transport = hosts.to(target_host(config, tenant, env))
             if proxy is not None and tenant.manifest.routes:
-                argv = ("platform_proxy_health", proxy.dir, compose_project(project, env),
-                        str(proxy.http_port), str(proxy.https_port), str(args.timeout))  # fmt: skip
-                result = transport.run(render_operation(argv, {}), {}, lambda _line: None)
-                failures += result.exit_code != 0
-                for line in result.stdout.splitlines():
+                project_name = compose_project(project, env)
+                operation = host_ops.proxy_health(proxy, project_name, args.timeout)
+                checked = run_host_op(transport, operation, quiet)
+                failures += not checked.ok
+                for line in checked.lines:
                     print(f"{line[:4]} {project}/{env} {line[5:]}")
                 continue
             for route in tenant.manifest.routes:
-                argv = ("platform_http_check", compose_project(project, env), route.service,
-                        str(route.port), route.health_path, str(args.timeout))  # fmt: skip
-                result = transport.run(render_operation(argv, {}), {}, lambda _line: None)
-                ok = result.exit_code == 0
+                operation = host_ops.http_check(compose_project(project, env), route, args.timeout)
+                ok = run_host_op(transport, operation, quiet).ok
                 failures += not ok
                 print(
                     f"{'ok  ' if ok else 'FAIL'} {project}/{env} "
@@ -134,12 +131,13 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         transport.close()
 
 
-def cmd_history(args: argparse.Namespace) -> int:
+def cmd_history(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
-    with Connections(common.identity(args)) as hosts:
-        transport = hosts.to(target_host(config, tenant, args.env))
-        events = read_history(transport, base_dir(config, args.project, args.env), common.log)
+    operation = host_ops.history(base_dir(config, args.project, args.env))
+    with connect(common.identity(args)) as hosts:
+        events = run_host_op(hosts.to(target_host(config, tenant, args.env)), operation,
+                             common.log)  # fmt: skip
     if args.format == "json":
         print(json.dumps([e.model_dump(mode="json") for e in events], indent=2, sort_keys=True))
         return 0
@@ -159,18 +157,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
+def cmd_lock(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
     base = base_dir(config, args.project, args.env)
-    with Connections(common.identity(args)) as hosts:
+    with connect(common.identity(args)) as hosts:
         transport = hosts.to(target_host(config, tenant, args.env))
         if args.action == "release":
-            run_operation(
-                transport, ("platform_lock_break", base), common.log, actor=common.actor(None)
-            )
+            run_host_op(transport, host_ops.lock_break(base, common.actor(None)), common.log)
             return 0
-        state = read_state(transport, base, common.log)
+        state = run_host_op(transport, host_ops.facts(base), common.log)
     if state.lock is None:
         print(f"{args.project}/{args.env}: not locked")
     else:

@@ -12,10 +12,11 @@ from platform_lib.commands import common
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
-from platform_lib.execution.connect import Connections, connection_key
-from platform_lib.execution.host_state import run_operation
+from platform_lib.execution.connect import Connect, Connections, connection_key
+from platform_lib.execution.host_ops import run_host_op
 from platform_lib.models.plan import TargetHost
 from platform_lib.models.settings import Proxy
+from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, host_target, target_host
 
 
@@ -25,20 +26,19 @@ def _proxy(config: PlatformConfig) -> Proxy:
     return config.settings.proxy
 
 
-def cmd_refresh(args: argparse.Namespace) -> int:
+def cmd_refresh(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     proxy = _proxy(config)
-    timeouts = config.settings.timeouts
-    with Connections(common.identity(args)) as hosts:
+    actor = common.actor(None)
+    with connect(common.identity(args)) as hosts:
         for name, env in common.targets(config, args.project, args.env):
             tenant = config.tenants[name]
             if not tenant.manifest.routes:
                 continue
-            argv = ("platform_proxy_refresh", base_dir(config, name, env),
-                    compose_project(name, env), proxy.dir, proxy.nginx_conf, proxy.pid_file,
-                    common.actor(None), str(timeouts.lock_wait),
-                    str(timeouts.lock_expiry))  # fmt: skip
-            run_operation(hosts.to(target_host(config, tenant, env)), argv, common.log)
+            operation = host_ops.proxy_refresh(base_dir(config, name, env),
+                                               compose_project(name, env), proxy,
+                                               config.settings.timeouts, actor)  # fmt: skip
+            run_host_op(hosts.to(target_host(config, tenant, env)), operation, common.log)
     return 0
 
 
@@ -56,14 +56,13 @@ def placed_projects(config: PlatformConfig) -> list[tuple[TargetHost, list[str]]
     return list(hosts.values())
 
 
-def cmd_prune(args: argparse.Namespace) -> int:
+def cmd_prune(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     proxy = _proxy(config)
-    with Connections(common.identity(args)) as hosts:
+    with connect(common.identity(args)) as hosts:
         for target, keep in placed_projects(config):
-            argv = ("platform_proxy_prune", proxy.dir, proxy.nginx_conf, proxy.pid_file,
-                    "1" if args.dry_run else "0", *keep)  # fmt: skip
-            stale = run_operation(hosts.to(target), argv, common.log).split()
+            operation = host_ops.proxy_prune(proxy, keep, args.dry_run)
+            stale = run_host_op(hosts.to(target), operation, common.log)
             verb = "would remove" if args.dry_run else "removed"
             for project in stale:
                 print(f"{target.name}: {verb} the routes of {project}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -23,21 +24,29 @@ def connection_key(host: Host) -> tuple[str, str | None, int, str]:
     return (host.kind, host.address, host.port, host.user)
 
 
-class Connections:
-    """`with Connections(identity) as hosts: hosts.to(target)`: one connection per host."""
+def open_transport(host: Host, identity: Path | None) -> Transport:
+    """The real transport of a host: bash here for a `local` one, else over ssh."""
+    if host.kind == "local":
+        return LocalTransport(host.docker_host)
+    return SshTransport(host, identity)
 
-    def __init__(self, identity: Path | None = None) -> None:
+
+Opener = Callable[[Host, Path | None], Transport]
+
+
+class Connections:
+    """`with Connections(identity) as hosts: hosts.to(target)`: one connection per host.
+    `opener` makes a host's transport (tests give a recording one)."""
+
+    def __init__(self, identity: Path | None = None, opener: Opener = open_transport) -> None:
         self._identity = identity
+        self._opener = opener
         self._open: dict[tuple[str, str | None, int, str], Transport] = {}
 
     def to(self, host: Host) -> Transport:
         key = connection_key(host)
         if key not in self._open:
-            self._open[key] = (
-                LocalTransport(host.docker_host)
-                if host.kind == "local"
-                else SshTransport(host, self._identity)
-            )
+            self._open[key] = self._opener(host, self._identity)
         return self._open[key]
 
     def open_early(self, host: Host | None) -> None:
@@ -60,3 +69,7 @@ class Connections:
         for transport in self._open.values():
             transport.close()
         self._open.clear()
+
+
+Connect = Callable[[Path | None], Connections]
+"""How a command opens its connections: the class itself, or a test's recording stand-in."""

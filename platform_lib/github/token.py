@@ -4,26 +4,24 @@ exception ever shows it; only the client's auth hook reads its value."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
 from platform_lib.github.errors import TokenMissing
+from platform_lib.processes import ProgramFailed, run_program
 
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
 
 
 def _gh_auth_token(gh: str) -> str | None:
     try:
-        done = subprocess.run(
-            [gh, "auth", "token"], capture_output=True, text=True, timeout=15, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        done = run_program([gh, "auth", "token"], timeout=15)
+    except ProgramFailed:
         return None
     # `gh` prints the token on stdout; on failure its stderr says why, and is dropped here
     # because the error below already names every way to provide one.
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout.strip() if done.exit_code == 0 else None
 
 
 def find_token(

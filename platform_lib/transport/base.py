@@ -75,8 +75,6 @@ def run_bash(
     code = process.wait()
     for reader in readers:
         reader.join()
-    process.stdout.close()
-    process.stderr.close()
     return RunResult(code, "".join(chunks))
 
 
@@ -105,9 +103,14 @@ class BashSession:
         assert self._process.stdout and self._process.stderr
         self._stdout: queue.Queue[str | None] = queue.Queue()
         self._marker = ""
-        self._sink: LineSink = lambda _line: None
+        # Lines that arrive while no script runs (ssh's own, before the first script: a
+        # refused host key) wait for the next script's sink.
+        self._lock = threading.Lock()
+        self._sink: LineSink | None = None
+        self._pending: list[str] = []
+        self._stderr_closed = False
         self._progress_done = threading.Event()
-        self._stderr_ended = False
+        self.ended = False
         self._readers = [
             threading.Thread(target=_queue_lines, args=(self._process.stdout, self._stdout),
                              daemon=True),
@@ -115,26 +118,34 @@ class BashSession:
         ]  # fmt: skip
         for reader in self._readers:
             reader.start()
-        self.ended = False
 
     def _pump_progress(self) -> None:
         assert self._process.stderr is not None
         for raw in self._process.stderr:
             line = raw.rstrip("\n")
-            if line == self._marker:
-                self._progress_done.set()
-            else:
-                self._sink(line)
-        self._stderr_ended = True  # before the set: `run` clears, then looks at this
-        self._progress_done.set()
+            with self._lock:
+                if line == self._marker:
+                    self._sink = None
+                    self._progress_done.set()
+                elif self._sink is None:
+                    self._pending.append(line)
+                else:
+                    self._sink(line)
+        with self._lock:
+            self._sink = None
+            self._stderr_closed = True
+            self._progress_done.set()
 
     def run(self, script: str, on_line: LineSink) -> RunResult:
         """Run one script; exit status 255 (ssh's) with the lines seen if the session ended."""
         marker = f"__platform_done_{token_hex(8)}"
-        self._marker, self._sink = marker, on_line
-        self._progress_done.clear()
-        if self._stderr_ended:  # gone already (ssh refused): no marker will come
-            self._progress_done.set()
+        with self._lock:
+            self._marker, self._sink = marker, on_line
+            for early in self._pending:
+                on_line(early)
+            self._pending.clear()
+            if not self._stderr_closed:
+                self._progress_done.clear()
         wrapped = (
             f"(\n{script}\n) </dev/null\n"
             f"printf '\\n{marker} %d\\n' \"$?\"\n"

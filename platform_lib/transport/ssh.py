@@ -1,13 +1,19 @@
-"""An `ssh` host: one multiplexed SSH connection per host, its key pinned from the settings.
+"""An `ssh` host: one SSH connection per host, its key pinned from the settings.
 
-One master connection (ControlMaster), opened by the first `run` or in the background by
-`open_in_background`; on it one session runs `bash -s`, which every script of the command
-(facts, then the plan) is fed to in turn: sshd sees one connection, one login, one session.
+One `ssh host bash -s`, started by the first `run` or early by `open_in_background`, which
+every script of the command (facts, then the plan) is fed to in turn: sshd sees one
+connection, one login, one session. It is a child of the client, in its process group, and
+not shared (no ControlMaster): when the client is killed with its process group, as a
+cancelled CI job is, the connection goes with it, and the host's script sees its progress
+writes fail (runtime/progress.sh) and records that its client went away. A ControlMaster
+would daemonize and outlive the client, and the host could not tell.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -38,6 +44,36 @@ class SshHost(Protocol):
 HOST_KEY_FAILURES = ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
 
 
+WORKDIR_PREFIX = "platform-ssh-"
+"""A transport's own directory (the pinned known_hosts): platform-ssh-<pid>-<random>."""
+
+
+def sweep_leftovers(tmp: Path) -> list[Path]:
+    """Remove the directories that clients killed outright (SIGKILL: no cleanup ran) left in
+    `tmp`: this user's, of a process that no longer runs. They hold a public host key only."""
+    removed = []
+    for path in tmp.glob(f"{WORKDIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or _running(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def known_hosts_line(host: SshHost) -> str:
     name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
     return f"{name} {host.host_key}\n"
@@ -50,7 +86,8 @@ class SshTransport:
         if host.address is None or host.host_key is None:
             raise PlatformError(f"host {host.name}: ssh needs an address and a pinned host_key")
         self._host = host
-        self._dir = tempfile.TemporaryDirectory(prefix="platform-ssh-")
+        sweep_leftovers(Path(tempfile.gettempdir()))
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
         workdir = Path(self._dir.name)
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text(known_hosts_line(host), encoding="utf-8")
@@ -64,37 +101,20 @@ class SshTransport:
             "-o", f"ConnectTimeout={connect_timeout}",
             "-o", "ServerAliveInterval=15",
             "-o", "ServerAliveCountMax=4",
-            "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={workdir}/control",
-            "-o", "ControlPersist=120",
+            "-o", "ControlMaster=no",
+            "-o", "ControlPath=none",
             "-p", str(host.port),
         ]  # fmt: skip
         if identity is not None:
             self._options += ["-i", str(identity), "-o", "IdentitiesOnly=yes"]
         self._target = f"{host.user}@{host.address}"
-        self._workdir = workdir
-        self._opening: subprocess.Popen[bytes] | None = None
         self._session: BashSession | None = None
 
     def open_in_background(self) -> None:
-        """Start the master connection now (key exchange and login run while the caller
-        goes on); the first `run` waits for it. `-f` returns once the login is done."""
-        if self._opening is not None:
-            return
-        with (self._workdir / "opening.log").open("wb") as log:
-            self._opening = subprocess.Popen(
-                ["ssh", *self._options, "-M", "-N", "-f", self._target],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
-
-    def _opened(self) -> None:
-        """Wait for a background opening; its failure is reported as `run`'s would be."""
-        if self._opening is None:
-            return
-        code = self._opening.wait()
-        if code != 0:
-            lines = (self._workdir / "opening.log").read_text(errors="replace").splitlines()
-            self._fail(code, lines)
+        """Start the session now (key exchange and login run while the caller goes on); the
+        first `run` sends its script to it, and a failure to connect is reported there."""
+        if self._session is None or self._session.ended:
+            self._session = BashSession(["ssh", *self._options, self._target, "bash -s"])
 
     def _fail(self, code: int, lines: list[str]) -> None:
         if code == 255 and any(m in line for line in lines for m in HOST_KEY_FAILURES):
@@ -110,7 +130,6 @@ class SshTransport:
             )
 
     def run(self, script: str, secrets: Mapping[str, str], on_line: LineSink) -> RunResult:
-        self._opened()
         prelude = secret_prelude(secrets)
         if self._host.docker_host:
             prelude = f"export DOCKER_HOST={shlex.quote(self._host.docker_host)}\n" + prelude
@@ -120,8 +139,8 @@ class SshTransport:
             lines.append(line)
             on_line(line)
 
-        if self._session is None or self._session.ended:
-            self._session = BashSession(["ssh", *self._options, self._target, "bash -s"])
+        self.open_in_background()
+        assert self._session is not None
         result = self._session.run(prelude + script, collect)
         self._fail(result.exit_code, lines)
         return result
@@ -135,10 +154,4 @@ class SshTransport:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
-        if self._opening is not None and self._opening.poll() is None:
-            self._opening.kill()
-            self._opening.wait()
-        subprocess.run(
-            ["ssh", *self._options, "-O", "exit", self._target], capture_output=True, check=False
-        )
         self._dir.cleanup()

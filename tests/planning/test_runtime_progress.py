@@ -14,7 +14,12 @@ from platform_lib.execution.outcome import parse_outcome
 from platform_lib.models.records import HistoryEvent
 
 ROLLBACK = (
-    "platform_rollback_plan() { platform_step rollback Restore 30 abort -- echo restored; }\n"
+    "platform_rollback_plan() {\n"
+    "  platform_step rollback Restore 30 abort -- echo restored\n"
+    # as switch.sh records a rollback: an event of its own, written after the client went
+    '  platform_step recorded Record 30 abort -- platform_history_append "$PLATFORM_BASE" \\\n'
+    "    event rollback outcome restored release r8\n"
+    "}\n"
 )
 START = "trap platform_on_exit EXIT\nplatform_progress_start\n"
 # The client reads the first step's line, then goes away while the second step runs.
@@ -55,7 +60,10 @@ def test_a_script_whose_client_goes_away_runs_to_a_safe_end(ending: str, tmp_pat
         assert "restored" in log and "ok: rollback" in log
     events = [HistoryEvent.model_validate_json(line)
               for line in (tmp_path / "history.jsonl").read_text().splitlines()]  # fmt: skip
-    assert events and all(e.client_disconnected for e in events)
+    expected = {"deployed": [("deploy", "deployed")],
+                "rolled-back": [("deploy", "failed"), ("rollback", "restored")]}  # fmt: skip
+    assert [(e.event, e.outcome) for e in events] == expected[ending]
+    assert all(e.client_disconnected for e in events)
 
 
 def test_a_client_that_stays_sees_what_the_log_keeps(tmp_path: Path) -> None:
