@@ -1,8 +1,8 @@
 """Records that cross the SSH boundary from the host: the release record (`release.json`), the
 history event (`history.jsonl`), the lock holder (`lock/holder.json`), the record of each
-backup (`backups/<file>.json`), the list of backups and the decisions of a canary rollout. The runtime writes them
-with its one JSON writer (runtime json: platform_json_object); these models read them, and
-their JSON Schemas are in `schemas/`.
+backup (`backups/<file>.json`), the list of backups and the decisions of a canary rollout.
+The runtime writes them with its one JSON writer (runtime json: platform_json_object); these
+models read them, and their JSON Schemas are in `schemas/`.
 
 Every record carries `version: 1`. Records written before versioning carry none and read as
 version 1: their keys are a subset of these (every key added since has a default)."""

@@ -57,7 +57,8 @@ def failed(status: str) -> bool:
 
 
 def tally(lines: Iterable[str], old: set[str], new: set[str]) -> tuple[Tally, Tally]:
-    """(old, new): the attempts at the old and the new release's `address:port`s."""
+    """(old, new): the attempts at the old and the new release's container addresses (the
+    port is the route's, the same for both)."""
     tallies = (Tally(), Tally())
     for line in lines:
         fields = line.rstrip("\n").split("\t")
@@ -66,7 +67,8 @@ def tally(lines: Iterable[str], old: set[str], new: set[str]) -> tuple[Tally, Ta
         addresses = _SEPARATOR.split(fields[1])
         statuses = _SEPARATOR.split(fields[3])
         times = _SEPARATOR.split(fields[5])
-        for n, address in enumerate(addresses):
+        for n, upstream in enumerate(addresses):
+            address = upstream.rpartition(":")[0]
             which = 0 if address in old else 1 if address in new else None
             if which is None:
                 continue

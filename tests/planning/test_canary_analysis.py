@@ -10,8 +10,8 @@ from platform_lib.models.records import CanaryFigures
 from platform_lib.models.rollout import Thresholds
 from platform_lib.planning.canary_analysis import failed, judge, millis, p99, tally
 
-OLD = {"172.18.0.2:8000"}
-NEW = {"172.18.0.3:8000"}
+OLD = {"172.18.0.2"}
+NEW = {"172.18.0.3"}
 
 
 def line(address: str, status: str, upstream_status: str, took: str) -> str:
@@ -120,7 +120,12 @@ attempts = st.lists(
 @given(attempts)
 def test_tally_counts_every_attempt_once(log: list[tuple[bool, str, int]]) -> None:
     lines = [
-        line(next(iter(NEW if is_new else OLD)), s, s, "-" if s == "-" else f"{ms / 1000:.3f}")
+        line(
+            next(iter(NEW if is_new else OLD)) + ":8000",
+            s,
+            s,
+            "-" if s == "-" else f"{ms / 1000:.3f}",
+        )
         for is_new, s, ms in log
     ]
     old, new = tally(lines, OLD, NEW)
