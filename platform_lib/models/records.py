@@ -88,6 +88,25 @@ class CanaryDecision(Record):
     """Why it failed (or was not judged), with the figures."""
     new: CanaryFigures
     old: CanaryFigures
+    decided_ms: int = 0
+    """Unix time in milliseconds of the decision (the host's clock)."""
+
+
+class RolloutState(Record):
+    """`rollout/status.json` and the decisions so far: a canary rollout in progress (the
+    deploy running it holds the lock)."""
+
+    version: Literal[1] = 1
+    release: str
+    """The release being rolled out."""
+    phase: str
+    """`started`, `canary <service> step <n>`, `switched <service>`, `warm <service>`."""
+    weight: int = Field(ge=0, le=100)
+    """Percent of the service's requests on the new release."""
+    since: str = ""
+    """UTC, ISO 8601: when the phase began."""
+    figures: CanaryFigures | None = None
+    decisions: list[CanaryDecision] = Field(default_factory=list)
 
 
 HistoryOutcome = Literal[

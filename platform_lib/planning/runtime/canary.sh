@@ -224,7 +224,8 @@ platform_canary_decide() {
   shift 7
   read -r old new < <(platform_canary_figures "$@")
   decision=$(platform_json_object '#version' 1 service "$svc" step "$step" '#weight' "$weight" \
-    verdict "$verdict" reason "$reason" '#new' "$new" '#old' "$old") || return 1
+    verdict "$verdict" reason "$reason" '#new' "$new" '#old' "$old" \
+    '#decided_ms' "$(platform_millis)") || return 1
   printf '%s\n' "$decision" >>"$base/rollout/decisions.jsonl"
   case $verdict in
     pass) outcome=passed ;;
@@ -429,15 +430,4 @@ platform_canary_ask() {
   fi
   printf '%s\n' "$action" >"$base/rollout/request.new" && mv -f "$base/rollout/request.new" "$base/rollout/request"
   platform_log "    asked the rollout to $action"
-}
-
-# platform_canary_show BASE: the rollout in progress as JSON (status.json and the decisions
-# so far), or null.
-platform_canary_show() {
-  local base=$1 decisions='' line
-  [[ -f $base/rollout/status.json ]] || { printf 'null'; return 0; }
-  if [[ -f $base/rollout/decisions.jsonl ]]; then
-    while read -r line; do decisions+="${decisions:+,}$line"; done <"$base/rollout/decisions.jsonl"
-  fi
-  platform_json_extend "$(<"$base/rollout/status.json")" '#decisions' "[$decisions]"
 }
