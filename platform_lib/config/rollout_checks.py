@@ -25,17 +25,20 @@ def rollout_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
     for service, rollout in manifest.rollout.items():
         where: list[object] = ["rollout", service]
         if service not in routed:
-            add(where, "project.rollout-not-routed", f"service {service!r} has a rollout but no route",
+            add(where, "project.rollout-not-routed",
+                f"service {service!r} has a rollout but no route",
                 f"a rollout moves the proxy's traffic; routed services: "
                 f"{', '.join(sorted(routed)) or 'none'}")  # fmt: skip
         if not rollout.steps and rollout.warm == 0:
-            add(where, "project.rollout-empty", f"the rollout of {service!r} has no steps and no warm period",
+            add(where, "project.rollout-empty",
+                f"the rollout of {service!r} has no steps and no warm period",
                 "add canary steps or warm: seconds, or remove the rollout")  # fmt: skip
         previous = 0
         for index, canary in enumerate(rollout.steps):
             at = [*where, "steps", index]
             if canary.weight >= 100:
-                add([*at, "weight"], "project.rollout-weights", f"step {index + 1} sends 100% to the new release",
+                add([*at, "weight"], "project.rollout-weights",
+                    f"step {index + 1} sends 100% to the new release",
                     "the full switch follows the last step: give steps below 100 and use "
                     "warm: for the time after it")  # fmt: skip
             elif canary.weight <= previous:
@@ -45,7 +48,8 @@ def rollout_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
                     "canary weights climb: give each step a higher percent")  # fmt: skip
             previous = max(previous, canary.weight)
             if canary.bake == 0:
-                add([*at, "bake"], "project.rollout-bake", f"step {index + 1} has a bake of 0 seconds",
+                add([*at, "bake"], "project.rollout-bake",
+                    f"step {index + 1} has a bake of 0 seconds",
                     "a step is judged on the requests of its bake time: give it seconds "
                     "(at least enough for min_requests)")  # fmt: skip
         lock = config.settings.timeouts.lock_expiry
