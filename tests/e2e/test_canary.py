@@ -173,6 +173,9 @@ def test_a_manual_rollback_in_the_warm_period_takes_the_warm_release(
                                         "staging", "--format", "json").stdout)  # fmt: skip
         assert (shown["phase"], shown["weight"]) == ("warm web", 100)
         assert [d["step"] for d in shown["decisions"]] == ["1", "2"]
+        (row,) = json.loads(platform.cli("status", "--project", "shop", "--env", "staging",
+                                         "--format", "json").stdout)  # fmt: skip
+        assert row["rollout"]["phase"] == "warm web" and row["lock"] is not None
         started = time.monotonic()
         rolled = platform.cli("rollback", "--project", "shop", "--env", "staging")
         took = time.monotonic() - started

@@ -227,3 +227,28 @@ def test_status_shows_the_rollout_and_its_decisions(tmp_path: Path) -> None:
     assert (shown["phase"], shown["weight"], shown["decisions"]) == (
         "canary web step 1", 10, [{"step": "1"}],
     )  # fmt: skip
+
+
+def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)  # switched: the old containers wait paused, the new ones serve
+    (base / "rollout" / "web.paused").touch()
+    (base / "current").symlink_to(base / "releases" / "r9")
+    (pdir / "upstreams").mkdir(parents=True)
+    done = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    docker = fakes.calls("docker")
+    assert ["docker", "unpause", "old-1"] in docker and ["docker", "rm", "-f", "new-1"] in docker
+    assert docker.index(["docker", "unpause", "old-1"]) < docker.index(
+        ["docker", "rm", "-f", "new-1"]
+    )
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000;" in upstreams and "10.0.0.2" not in upstreams
+    assert not (base / "rollout").exists()
+    # Nothing left over: nothing to do.
+    again = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                        base, path=str(fakes.bin))  # fmt: skip
+    assert again.returncode == 0 and len(fakes.calls("nginx")) == 1

@@ -18,6 +18,7 @@ platform_canary_start() {
   shift 10
   local -a compose=("$@") old_ids=() new_ids=() skip=()
   local dir=$base/releases/$release state=$base/rollout svc hash want id label n
+  platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" "$drain" || return 1
   rm -rf "$state" && mkdir -p "$state" || return 1
   for svc in ${services//,/ }; do
     want=$(awk -F'\t' -v s="$svc" '$2 == s { print $4; exit }' "$dir/nginx.tsv")
@@ -59,6 +60,22 @@ platform_canary_start() {
   platform_canary_status "$base" "$release" started 0 ''
   platform_proxy_install "$dir" "$project" "$pdir" "$conf" "$pid" "$drain" "${skip[@]}" ||
     { platform_canary_abandon "$base"; return 1; }
+}
+
+# platform_canary_recover BASE PROJECT PROXY(4): a rollout its deploy left unfinished (the
+# script was killed; this deploy holds the lock now): every request back on the current
+# release's containers (unpaused), in one reload, and the unfinished release's removed.
+platform_canary_recover() {
+  local base=$1 project=$2 current
+  shift 2
+  [[ -f $base/rollout/status.json ]] || return 0
+  current=$(platform_current "$base")
+  platform_log "    a rollout was left unfinished: back on release ${current:-none} first"
+  if [[ -z $current || ! -f $base/releases/$current/nginx.tsv ]]; then
+    platform_canary_abandon "$base"
+    return 0
+  fi
+  platform_canary_back "$base" "$current" "$project" "$@"
 }
 
 # platform_canary_remove PROJECT SERVICE KEEP_ID...: the service's containers but those.
