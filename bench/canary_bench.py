@@ -136,7 +136,7 @@ def degrading_in_warm(servers: Servers, work: Path) -> float:
         return last_answer_of(running.answers, "v2") - decisions(p)[-1].decided_ms
 
 
-def manual_rollback_in_warm(servers: Servers, work: Path) -> tuple[float, int]:
+def manual_rollback_in_warm(servers: Servers, work: Path) -> tuple[float, float, int]:
     rollout = {"steps": STEPS, "thresholds": {"min_requests": 20}, "warm": 60}
     with tenant(servers, work, rollout) as (p, port):
         deploy(p, "v1")
@@ -147,7 +147,9 @@ def manual_rollback_in_warm(servers: Servers, work: Path) -> tuple[float, int]:
             p.cli("rollback", "--project", "bench", "--env", "staging")
             thread.join(timeout=300)
             time.sleep(0.5)
-        return last_answer_of(running.answers, "v2") - asked, len(Load.failures(running.answers))
+        decided = decisions(p)[-1].decided_ms
+        last = last_answer_of(running.answers, "v2")
+        return decided - asked, last - decided, len(Load.failures(running.answers))
 
 
 def healthy_canary(servers: Servers, work: Path) -> tuple[list[int], list[int], float]:
@@ -200,9 +202,11 @@ def main() -> int:
     print(f"{args.rounds} rounds; steps {STEPS}; load: 4 threads, one connection per request")
     print(f"failing canary, decision -> last answer of the new release: {ms(figures['fail'])}")
     print(f"degraded in the warm period, decision -> last answer of the new: {ms(figures['warm'])}")
-    manual = [m for m, _ in figures["manual"]]
-    print(f"manual rollback in the warm period, command -> last answer of the new: {ms(manual)}; "
-          f"failed requests: {sum(f for _, f in figures['manual'])}")  # fmt: skip
+    asked = [a for a, _, _ in figures["manual"]]
+    moved = [m for _, m, _ in figures["manual"]]
+    print(f"manual rollback in the warm period: command start -> the host's decision "
+          f"{ms(asked)} (the client: start, validation, SSH); decision -> last answer of the "
+          f"new {ms(moved)}; failed requests: {sum(f for *_, f in figures['manual'])}")  # fmt: skip
     per_step = [list(x) for x in zip(*(f for f, _, _ in figures["healthy"]), strict=True)]
     requests = [list(x) for x in zip(*(r for _, r, _ in figures["healthy"]), strict=True)]
     names = [f"step {i + 1}" for i in range(len(STEPS))] + ["warm"]
