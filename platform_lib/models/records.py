@@ -69,7 +69,7 @@ class CanaryFigures(Record):
     """p99 of the answered attempts' upstream response times (nearest rank); None: none."""
 
 
-CanaryVerdict = Literal["pass", "fail", "not-enough-requests"]
+CanaryVerdict = Literal["pass", "fail", "not-enough-requests", "promoted"]
 
 
 class CanaryDecision(Record):
@@ -84,6 +84,7 @@ class CanaryDecision(Record):
     weight: int = Field(ge=0, le=100)
     """Percent of requests the new release had."""
     verdict: CanaryVerdict
+    """`promoted`: a person finished the rollout (`rollout promote`) before it was judged."""
     reason: str = ""
     """Why it failed (or was not judged), with the figures."""
     new: CanaryFigures

@@ -252,3 +252,22 @@ def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
     again = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
                         base, path=str(fakes.bin))  # fmt: skip
     assert again.returncode == 0 and len(fakes.calls("nginx")) == 1
+
+
+def test_a_persons_promote_passes_the_step_and_skips_the_next(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    done = run_runtime(f"(sleep 0.5; platform_canary_ask {base} promote) &\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [HistoryEvent.model_validate_json(x)
+              for x in (base / "history.jsonl").read_text().splitlines()]  # fmt: skip
+    assert [(e.outcome, e.decision.verdict if e.decision else "") for e in events] == [
+        ("promoted", "promoted")
+    ]  # the second step was skipped, not judged
