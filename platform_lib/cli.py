@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("deploying", "apply exactly this plan file (refused if stale)"),
     "rollback": ("deploying", "switch back to an earlier release on the host"),
     "promote": ("promote", "show what production would change to, then deploy it"),
+    "rollout": ("rollout", "the canary rollout in progress: status, promote, abort"),
     "status": ("hosts", "every tenant's current release, digests and health"),
     "health": ("hosts", "every routed service's health path, checked on its host"),
     "ssh": ("hosts", "a shell (or COMMAND) on the host of a project+environment"),

@@ -54,7 +54,7 @@ class Nginx:
         return self.prefix / "platform"
 
     def write_main(self) -> None:
-        for sub in ("platform/sites", "platform/upstreams", "tmp", "logs"):
+        for sub in ("platform/sites", "platform/upstreams", "platform/logs", "tmp", "logs"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         temp = "\n".join(
             f"  {kind}_temp_path {self.prefix}/tmp/{kind};"

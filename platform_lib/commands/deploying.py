@@ -95,12 +95,16 @@ def _apply(plan: Plan, hosts: Connections) -> None:
 def cmd_rollback(args: argparse.Namespace) -> int:
     with Connections(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
+        from platform_lib.commands.rollout import warm_rollback
         from platform_lib.execution.deploy import rollback
         from platform_lib.models.host_state import HostState
         from platform_lib.notifications.hooks import notified_rollback
         from platform_lib.planning.rollback import RollbackRequest
 
         config = common.config(args)
+        if args.to is None and warm_rollback(config, args.project, args.env, hosts):
+            common.log(f"rolled back {args.project}/{args.env} to its warm previous release")
+            return 0
         request = RollbackRequest(
             project=args.project, environment=args.env, now=common.clock(None),
             actor=common.actor(args.actor),

@@ -7,12 +7,14 @@ import json
 from typing import Any
 
 from platform_lib.commands import common
+from platform_lib.commands.rollout import describe as describe_rollout
 from platform_lib.config.platform_vars import compose_project
 from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.host_ops import run_host_op
 from platform_lib.models.host_state import RouteState
 from platform_lib.planning import host_ops
+from platform_lib.models.records import RolloutState
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.transport.base import LineSink
 from platform_lib.transport.ssh import SshTransport
@@ -67,6 +69,7 @@ def cmd_status(args: argparse.Namespace, connect: Connect = Connections) -> int:
                 "health": _health(containers),
                 "lock": state.lock.model_dump() if state.lock else None,
                 "routes": [r.model_dump() for r in state.routes],
+                "rollout": state.rollout.model_dump(mode="json") if state.rollout else None,
             })  # fmt: skip
     if args.format == "json":
         print(json.dumps(rows, indent=2, sort_keys=True))
@@ -84,6 +87,9 @@ def cmd_status(args: argparse.Namespace, connect: Connect = Connections) -> int:
             print(f"    {service}: {digest}")
         for route in row["routes"]:
             print(f"    route {route['route']}: {_route_line(RouteState(**route))}")
+        if row["rollout"]:
+            print("    ROLLOUT IN PROGRESS: " + describe_rollout(
+                row["project"], row["environment"], RolloutState(**row["rollout"])))  # fmt: skip
     return 0
 
 

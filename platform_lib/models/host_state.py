@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from platform_lib.models.plan import ServerFacts
-from platform_lib.models.records import LockHolder, Record, ReleaseRecord
+from platform_lib.models.records import LockHolder, Record, ReleaseRecord, RolloutState
 
 __all__ = ["HostState", "LockHolder", "ReleaseRecord", "RouteState"]
 
@@ -39,6 +39,8 @@ class HostState(Record):
     """`docker ps` of the compose project, when asked for."""
     routes: list[RouteState] = Field(default_factory=list)
     """The tenant's routes in the host's proxy, when asked for."""
+    rollout: RolloutState | None = None
+    """A canary rollout in progress."""
 
     @field_validator("current_release", mode="before")
     @classmethod

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from platform_lib.models.base import Model
+from platform_lib.models.rollout import Rollout
 
 OnFailure = Literal["abort", "rollback", "warn"]
 
@@ -105,3 +106,16 @@ class Plan(Model):
     steps: tuple[Step, ...]
     rollback: tuple[Step, ...]
     """Run after a failed `rollback` step: restore the previous release and verify it."""
+    rollouts: dict[str, Rollout] = Field(default_factory=dict)
+    """Routed services rolled out in canary steps (`rollout:` of the manifest), as planned;
+    left out of the plan's JSON when there are none."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_rollouts(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        """A plan without rollouts serializes as before they existed (same id, same file)."""
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("rollouts"):
+            data.pop("rollouts", None)
+        return data

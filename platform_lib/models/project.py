@@ -19,6 +19,7 @@ from platform_lib.models.names import (
     VolumeName,
 )
 from platform_lib.models.notifications import Sink
+from platform_lib.models.rollout import Rollout
 from platform_lib.models.windows import DeployWindows
 
 
@@ -97,6 +98,9 @@ class ProjectManifest(Model):
     """Services whose images the app repo builds; their tag/digest is set at deploy time."""
     routes: list[Route] = Field(default_factory=list)
     """HTTP-routed services."""
+    rollout: dict[ServiceName, Rollout] = Field(default_factory=dict)
+    """Per routed service: roll a new release out in canary steps through the proxy and keep
+    the previous release warm after the switch (needs `proxy:` in configs/platform.yml)."""
     secrets: list[SecretName] = Field(default_factory=list)
     """Names of secrets taken from the deploy environment and written to the host's env file."""
     backups: list[Backup] = Field(default_factory=list)

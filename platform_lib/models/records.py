@@ -1,8 +1,8 @@
 """Records that cross the SSH boundary from the host: the release record (`release.json`), the
 history event (`history.jsonl`), the lock holder (`lock/holder.json`), the record of each
-backup (`backups/<file>.json`) and the list of backups. The runtime writes them
-with its one JSON writer (runtime json: platform_json_object); these models read them, and
-their JSON Schemas are in `schemas/`.
+backup (`backups/<file>.json`), the list of backups and the decisions of a canary rollout.
+The runtime writes them with its one JSON writer (runtime json: platform_json_object); these
+models read them, and their JSON Schemas are in `schemas/`.
 
 Every record carries `version: 1`. Records written before versioning carry none and read as
 version 1: their keys are a subset of these (every key added since has a default)."""
@@ -58,7 +58,68 @@ class ReleaseRecord(ReleaseDraft):
     digests: Digests = Digests()
 
 
-HistoryOutcome = Literal["deployed", "aborted", "failed", "rollback-failed", "restored"]
+class CanaryFigures(Record):
+    """One release's requests over a judged period, from the proxy's access log: every
+    attempt nginx made at one of its containers."""
+
+    requests: int = Field(ge=0)
+    failures: int = Field(ge=0)
+    """Attempts answered with a 5xx, or that got no answer (connection refused, timed out)."""
+    p99_ms: int | None = None
+    """p99 of the answered attempts' upstream response times (nearest rank); None: none."""
+
+
+CanaryVerdict = Literal["pass", "fail", "not-enough-requests", "promoted"]
+
+
+class CanaryDecision(Record):
+    """How one canary step, or the warm period after the full switch, was judged: written by
+    the runtime with its one JSON writer into `rollout/decisions.jsonl` and carried by the
+    history event of the rollout."""
+
+    version: Literal[1] = 1
+    service: str
+    step: str
+    """`1`, `2`, ... a canary step; `warm` the warm period; `manual` a person's decision."""
+    weight: int = Field(ge=0, le=100)
+    """Percent of requests the new release had."""
+    verdict: CanaryVerdict
+    """`promoted`: a person finished the rollout (`rollout promote`) before it was judged."""
+    reason: str = ""
+    """Why it failed (or was not judged), with the figures."""
+    new: CanaryFigures
+    old: CanaryFigures
+    decided_ms: int = 0
+    """Unix time in milliseconds of the decision (the host's clock)."""
+
+
+class RolloutState(Record):
+    """`rollout/status.json` and the decisions so far: a canary rollout in progress (the
+    deploy running it holds the lock)."""
+
+    version: Literal[1] = 1
+    release: str
+    """The release being rolled out."""
+    phase: str
+    """`started`, `canary <service> step <n>`, `switched <service>`, `warm <service>`."""
+    weight: int = Field(ge=0, le=100)
+    """Percent of the service's requests on the new release."""
+    since: str = ""
+    """UTC, ISO 8601: when the phase began."""
+    figures: CanaryFigures | None = None
+    decisions: list[CanaryDecision] = Field(default_factory=list)
+
+
+HistoryOutcome = Literal[
+    "deployed",
+    "aborted",
+    "failed",
+    "rollback-failed",
+    "restored",
+    "passed",
+    "rolled-back",
+    "promoted",
+]
 
 
 class HistoryEvent(Record):
@@ -67,7 +128,7 @@ class HistoryEvent(Record):
     version: Literal[1] = 1
     at: str
     """UTC, ISO 8601, the host's clock."""
-    event: Literal["deploy", "rollback", "restore"]
+    event: Literal["deploy", "rollback", "restore", "canary"]
     """What ran: a deploy plan, a rollback (a rollback plan, or a deploy's own rollback after
     a failed switch), a restore of a backup."""
     outcome: HistoryOutcome
@@ -92,6 +153,10 @@ class HistoryEvent(Record):
     """A restore: the checksum the backup was checked against."""
     window_override: str | None = None
     """A deploy outside its deployment windows: the reason given for the override."""
+    decision: CanaryDecision | None = None
+    """A canary event: how a step of the rollout (or its warm period) was judged, with the
+    figures; outcome `passed`, `rolled-back` (traffic back on the previous release) or
+    `promoted` (a person finished the rollout)."""
     client_disconnected: bool = False
     """A deploy or rollback: its client had gone away by the time of this event (the script
     runs on to its end; its progress is in `logs/` on the host)."""

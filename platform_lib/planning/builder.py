@@ -21,6 +21,7 @@ from platform_lib.models.plan import (
     Step,
     TargetHost,
 )
+from platform_lib.models.rollout import Rollout
 from platform_lib.models.settings import Host
 from platform_lib.planning.canonical import canonical_json, sha256_text, with_id
 from platform_lib.planning.images import resolve_images, service_images
@@ -33,6 +34,7 @@ from platform_lib.planning.release_files import (
     platform_values,
     release_draft,
 )
+from platform_lib.planning.rollout import rollout_steps
 from platform_lib.planning.steps import (
     backup_step,
     check_release_step,
@@ -194,8 +196,17 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         files=files,
         steps=tuple(steps),
         rollback=tuple(undo),
+        rollouts=planned_rollouts(config, tenant),
     )
     return with_id(plan)
+
+
+def planned_rollouts(config: PlatformConfig, tenant: Tenant) -> dict[str, Rollout]:
+    """The manifest's rollouts a deploy runs: of routed services, behind the proxy."""
+    if config.settings.proxy is None:
+        return {}
+    routed = {route.service for route in tenant.manifest.routes}
+    return {s: r for s, r in sorted(tenant.manifest.rollout.items()) if s in routed}
 
 
 def _deploy_steps(
@@ -245,6 +256,9 @@ def _deploy_steps(
     proxy = settings.proxy if manifest.routes else None
     title = ("Start the new release beside the old one, then switch the proxy to it"
              if proxy else "Start the new release and wait until healthy")  # fmt: skip
+    canary, warm, retire = ([], [], []) if proxy is None else rollout_steps(
+        base, release, project, planned_rollouts(config, tenant), timeouts, proxy)  # fmt: skip
+    steps += canary
     steps.append(switch_step(base, release, project, timeouts, title, settings.proxy))
     if proxy is not None:
         steps.append(check_release_step("health", "HTTP health of every route through the proxy",
@@ -252,8 +266,10 @@ def _deploy_steps(
                                         proxy))  # fmt: skip
     else:
         steps += health_steps(manifest.routes, project, timeouts)
+    steps += warm
     steps.append(step("record", "Record the release and point current at it",
                       ("platform_record_release", base, release), 30, "rollback"))  # fmt: skip
+    steps += retire
     steps.append(step("prune", f"Keep the newest {settings.releases.keep} releases",
                       ("platform_prune_releases", base, str(settings.releases.keep)), 60,
                       "warn"))  # fmt: skip

@@ -21,7 +21,7 @@ FINISH = "platform_outcome deployed"
 
 RUNTIME_FILES = (
     "core", "json", "progress", "step", "history", "outcome", "lock", "release", "registry",
-    "health", "switch", "proxy", "policy", "facts", "backup",
+    "health", "switch", "proxy", "canary", "policy", "facts", "backup",
 )  # fmt: skip
 """The host runtime, one file per noun in `planning/runtime/`, in the order scripts hold them."""
 

@@ -47,6 +47,7 @@ def render_summary(plan: Plan) -> str:
         f"  file      {f.path.rsplit('/', 1)[1]} sha256:{f.sha256[:12]} mode {f.mode}"
         for f in plan.files
     ]
+    lines += rollout_lines(plan)
     lines.append("Steps:")
     lines += [
         f"  {n:>2}. {s.title}{'  (rolls back on failure)' if s.on_failure == 'rollback' else ''}"
@@ -55,3 +56,26 @@ def render_summary(plan: Plan) -> str:
     lines.append("If the new release fails after the switch:")
     lines += [f"   r{n}. {s.title}" for n, s in enumerate(plan.rollback, 1)]
     return "\n".join(lines) + "\n"
+
+
+def rollout_lines(plan: Plan) -> list[str]:
+    """Per canary service: its steps, thresholds and warm period; what the rest gets."""
+    lines = []
+    for service, rollout in sorted(plan.rollouts.items()):
+        steps = " -> ".join(f"{s.weight}% {s.bake}s" for s in rollout.steps)
+        warm = f"warm previous {rollout.warm}s" if rollout.warm else "no warm period"
+        lines.append(f"  ROLLOUT   {service}: {steps + ' -> ' if steps else ''}100%, {warm}")
+        t = rollout.thresholds
+        judged = [f"errors <= {t.max_error_percent:g}% (or no more than the old release)"]
+        if t.max_p99_ms is not None:
+            judged.append(f"p99 <= {t.max_p99_ms}ms")
+        if t.max_p99_ratio is not None:
+            judged.append(f"p99 <= {t.max_p99_ratio:g}x the old release's")
+        lines.append(f"            judged on {', '.join(judged)}; at least {t.min_requests} "
+                     "requests, else the step fails")  # fmt: skip
+    if plan.rollouts and plan.facts is not None and plan.facts.current_release is None:
+        lines.append("            first release: nothing to compare, everything starts at once")
+    elif plan.rollouts:
+        lines.append("            a first release, or an unchanged service, switches at once; "
+                     "other services as without a rollout")  # fmt: skip
+    return lines

@@ -1,6 +1,7 @@
 """Golden plans: one folder per case under `plans/`, holding `request.json` and the expected
 `plan.json`, `script.sh` and `summary.txt` (or `error.txt` when no plan can be made), and
-optionally its own `platform.yml` in place of the repository's. In `script.sh` the host
+optionally its own `platform.yml` in place of the repository's, and its own `project.yml` in
+place of the requested tenant's. In `script.sh` the host
 runtime, identical in every script, stands as one marker line.
 
 Regenerate after an intended change: `UPDATE_GOLDEN=1 pytest tests/golden`, then review
@@ -46,11 +47,15 @@ def _request(case: Path) -> PlanRequest:
 
 def case_sources(repo_root: Path, folder: Path) -> dict[str, str]:
     """The repository's configs, with the case's own `platform.yml` when it has one (e.g.
-    production with deployment windows)."""
+    production with deployment windows) and its own `project.yml` (e.g. with a rollout)."""
     sources = read_sources(repo_root)
     own = folder / "platform.yml"
     if own.is_file():
         sources["configs/platform.yml"] = own.read_text(encoding="utf-8")
+    manifest = folder / "project.yml"
+    if manifest.is_file():
+        project = json.loads((folder / "request.json").read_text(encoding="utf-8"))["project"]
+        sources[f"configs/{project}/project.yml"] = manifest.read_text(encoding="utf-8")
     return sources
 
 

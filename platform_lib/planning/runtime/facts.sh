@@ -24,7 +24,19 @@ platform_facts() {
     more+=('#containers' "[$containers]")
   fi
   [[ -z ${3:-} ]] || more+=('#routes' "$(platform_routes_json "$3" "$2")")
+  [[ ! -f $base/rollout/status.json ]] || more+=('#rollout' "$(platform_canary_show "$base")")
   platform_json_object '#version' 1 '?current_release' "$current" '#current' "$record" \
     '#releases' "[$releases]" '#lock' "$lock" "${more[@]}" || return 1
   printf '\n'
+}
+
+# platform_canary_show BASE: the canary rollout in progress (runtime canary) as JSON:
+# status.json and the decisions so far, or null.
+platform_canary_show() {
+  local base=$1 decisions='' line
+  [[ -f $base/rollout/status.json ]] || { printf 'null'; return 0; }
+  if [[ -f $base/rollout/decisions.jsonl ]]; then
+    while read -r line; do decisions+="${decisions:+,}$line"; done <"$base/rollout/decisions.jsonl"
+  fi
+  platform_json_extend "$(<"$base/rollout/status.json")" '#decisions' "[$decisions]"
 }

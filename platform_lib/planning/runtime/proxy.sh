@@ -59,7 +59,7 @@ platform_proxy_install() {
   local -A seen=()
   # nginx's own files stay as nginx needs them, 0644 in 0755 directories (unlike tenant data:
   # its workers may run as another user); they hold routes and container addresses only.
-  (umask 022 && mkdir -p "$pdir/sites" "$pdir/upstreams") || return 1
+  (umask 022 && mkdir -p "$pdir/sites" "$pdir/upstreams" "$pdir/logs") || return 1
   while IFS=$'\t' read -r n svc port _ upstream cert domain path; do
     variant=plain
     [[ -s $cert/fullchain.pem && -s $cert/privkey.pem ]] && variant=tls

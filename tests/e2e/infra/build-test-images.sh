@@ -10,7 +10,12 @@
 #   $REGISTRY/platform-tests/demo-web:v2  same, /version = "v2"
 #   $REGISTRY/platform-tests/demo-web:v3  broken release: no httpd, just sleeps,
 #                                         so its healthcheck always fails
+#   $REGISTRY/platform-tests/demo-web:v4  same, /version = "v4", and /cgi-bin/app answers
+#                                         500 to every fifth request (a bad canary)
 #   $REGISTRY/platform-tests/busybox:1.35 bare busybox (sh, wget, sleep, ...)
+# demo-web v1, v2 and v4 also answer /cgi-bin/app with their version (a CGI, so each answer
+# is decided as it is asked), or with 500 once /tmp/degrade exists in the container (a release
+# that degrades: a test creates it with docker exec).
 # demo-web images carry a HEALTHCHECK (wget -q -O- http://127.0.0.1:8080/health,
 # every 1 s, 3 retries); a compose file may still declare its own.
 #
@@ -68,6 +73,21 @@ sleep 2147483647 &
 wait
 EOF
 )
+APP_CGI=$(cat <<'EOF'
+#!/bin/sh
+# demo-web's app: its version; 500 once degraded (/tmp/degrade), and to every fifth request
+# of a flaky release (/www/flaky).
+code='200 OK'
+if [ -e /tmp/degrade ]; then
+    code='500 Internal Server Error'
+elif [ -e /www/flaky ]; then
+    n=$(($(cat /tmp/count 2>/dev/null || echo 0) + 1))
+    echo "$n" >/tmp/count
+    [ $((n % 5)) -ne 0 ] || code='500 Internal Server Error'
+fi
+printf 'HTTP/1.0 %s\r\nContent-Type: text/plain\r\n\r\n%s\n' "$code" "$(cat /www/version)"
+EOF
+)
 # shellcheck disable=SC2016 # expanded in the container, by its /bin/sh
 HEALTHCHECK='HEALTHCHECK --interval=1s --timeout=3s --retries=3 CMD wget -q -O- http://127.0.0.1:${PORT:-8080}/health || exit 1'
 
@@ -115,16 +135,21 @@ demo_web_rootfs() {
         printf 'ok' >"$root/www/health"
         printf '<h1>demo-web %s</h1>\n' "$version" >"$root/www/index.html"
         printf '%s\n' "$WEB_START" >"$root/start"
+        mkdir -p "$root/www/cgi-bin"
+        printf '%s\n' "$APP_CGI" >"$root/www/cgi-bin/app"
+        chmod 755 "$root/www/cgi-bin/app"
+        [ "$version" != v4 ] || : >"$root/www/flaky"
     fi
     chmod 755 "$root/start"
 }
 demo_web_v1() { demo_web_rootfs v1 "$1"; }
 demo_web_v2() { demo_web_rootfs v2 "$1"; }
 demo_web_v3() { demo_web_rootfs v3 "$1"; }
+demo_web_v4() { demo_web_rootfs v4 "$1"; }
 
 # ----------------------------------------------------------------- images ---
 build_push BUSYBOX_IMAGE platform-tests/busybox 1.35 busybox_rootfs 'ENV PATH=/bin' 'CMD ["sh"]'
-for version in v1 v2 v3; do
+for version in v1 v2 v3 v4; do
     build_push "DEMO_WEB_${version^^}" platform-tests/demo-web "$version" "demo_web_$version" \
         'ENV PATH=/bin' 'EXPOSE 8080' 'WORKDIR /www' 'CMD ["/start"]' "$HEALTHCHECK" \
         "LABEL org.opencontainers.image.version=$version"

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Deploy plan 632548f347c591086ac8abb2e8c5ef44530288e1b21bc9638db4ec81d7ccf420
+# paiss/staging, release 20261127T093000Z-f30bc650, host staging-1
+# Secrets read from the environment at apply time: REGISTRY_TOKEN
+set -euo pipefail
+umask 077
+# <platform_lib/planning/runtime/*.sh are inlined here>
+PLATFORM_PLAN_ID=632548f347c591086ac8abb2e8c5ef44530288e1b21bc9638db4ec81d7ccf420
+PLATFORM_KIND=deploy
+PLATFORM_RELEASE=20261127T093000Z-f30bc650
+PLATFORM_ACTOR=alice
+PLATFORM_WINDOW_OVERRIDE=''
+PLATFORM_BASE=/srv/platform/projects/paiss/staging
+PLATFORM_COMPOSE_PROJECT=paiss-staging
+PLATFORM_STEP_NO=0
+PLATFORM_STEP_COUNT=28
+PLATFORM_LOCK_HELD=''
+PLATFORM_DOCKER_CONFIG=''
+PLATFORM_RELAY_PID=''
+trap platform_on_exit EXIT
+platform_progress_start
+platform_rollback_plan() {
+  platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+  platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/staging current paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
+}
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261127T093000Z-f30bc650 300 3600 </dev/null
+platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging 20261126T120000Z-7a33d33f </dev/null
+platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
+platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 </dev/null
+platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/docker-compose.yml 0600 4d922f5f211b89769cacf5b543aba06ebc3c3cd8a125a8caaee63003d6c762c0 <<'PLATFORM_BASE64_END'
+c2VydmljZXM6CiAgd2ViOgogICAgcmVzdGFydDogdW5sZXNzLXN0b3BwZWQKICAgIGVudl9maWxl
+OiAuZW52CiAgICBoZWFsdGhjaGVjazoKICAgICAgdGVzdDogWyJDTUQiLCAid2dldCIsICItcSIs
+ICItTy0iLCAiaHR0cDovLzEyNy4wLjAuMTo4MDAwL2hlYWx0aHoiXQogICAgICBpbnRlcnZhbDog
+MTBzCiAgICAgIHRpbWVvdXQ6IDNzCiAgICAgIHJldHJpZXM6IDMK
+PLATFORM_BASE64_END
+platform_step write-platform.override.yml 'Write platform.override.yml' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/platform.override.yml 0600 369a14dbe74f0dfcbcc4db5657f11828c21c1a959609fb60e7507d40ab6af8e6 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
+dDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KewogICJzZXJ2aWNlcyI6IHsKICAg
+ICJ3ZWIiOiB7CiAgICAgICJpbWFnZSI6ICJnaGNyLmlvL2V4YW1wbGUtb3JnL3BhaXNzLXdlYkBz
+aGEyNTY6NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0
+NDQ0NDQ0NDQ0NDQ0NCIsCiAgICAgICJsYWJlbHMiOiB7CiAgICAgICAgImlvLmdpdGh1Yi5tdWx0
+aS10ZW5hbnQtcGxhdGZvcm0uZW52aXJvbm1lbnQiOiAic3RhZ2luZyIsCiAgICAgICAgImlvLmdp
+dGh1Yi5tdWx0aS10ZW5hbnQtcGxhdGZvcm0ucHJvamVjdCI6ICJwYWlzcyIKICAgICAgfQogICAg
+fQogIH0KfQo=
+PLATFORM_BASE64_END
+platform_step write-health.tsv 'Write health.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/health.tsv 0600 a2c30dfb879eab32d27cdefc35fef1238e215ecb043322a9dbe534e937903ba9 <<'PLATFORM_BASE64_END'
+d2ViCTgwMDAJL2hlYWx0aHoK
+PLATFORM_BASE64_END
+platform_step write-env 'Write .env' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/.env 0600 f3f87a3d06ce7fdfc79007e9038b9f1c8469f066a703cfcda4b4723933c64e71 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliIGZvciBwYWlzcy9zdGFnaW5nLiBEbyBub3QgZWRp
+dDogaXQgaXMgcmV3cml0dGVuIG9uIGV2ZXJ5IGRlcGxveS4KIyBmcm9tIGNvbmZpZ3MvcGFpc3Mv
+LmVudi5zdGFnaW5nClBBSVNTX01PREU9c3RhZ2luZwpXT1JLRVJTPTEKIyBwcm92aWRlZCBieSB0
+aGUgcGxhdGZvcm0KUExBVEZPUk1fQ09NUE9TRV9QUk9KRUNUPSdwYWlzcy1zdGFnaW5nJwpQTEFU
+Rk9STV9ET01BSU49J3N0YWdpbmcucGFpc3MubWUnClBMQVRGT1JNX0VOVklST05NRU5UPSdzdGFn
+aW5nJwpQTEFURk9STV9JTUFHRV9XRUI9J2doY3IuaW8vZXhhbXBsZS1vcmcvcGFpc3Mtd2ViQHNo
+YTI1Njo0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0
+NDQ0NDQ0NDQ0NDQ0JwpQTEFURk9STV9QUk9KRUNUPSdwYWlzcycK
+PLATFORM_BASE64_END
+platform_step write-nginx-http.conf 'Write nginx-http.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/nginx-http.conf 0600 d8fd490fa9e60b02ca75c1611ab2b95824df04e0fe031259cec6ecac26a1cc44 <<'PLATFORM_BASE64_END'
+IyBHZW5lcmF0ZWQgYnkgcGxhdGZvcm1fbGliLiBEbyBub3QgZWRpdDogaXQgaXMgcmV3cml0dGVu
+IG9uIGV2ZXJ5IGRlcGxveS4KIyBJbmNsdWRlIGl0IGluc2lkZSBuZ2lueCdzIGh0dHAge30gYmxv
+Y2s6IGluY2x1ZGUgL2V0Yy9uZ2lueC9wbGF0Zm9ybS8qLmNvbmY7CgojIFJvb20gZm9yIHRoZSBs
+b25nZXN0IGRvbWFpbiBuYW1lICgyNTMgY2hhcmFjdGVycykgYW5kIG1hbnkgdGVuYW50cycgbmFt
+ZXMuCnNlcnZlcl9uYW1lc19oYXNoX2J1Y2tldF9zaXplIDI1NjsKc2VydmVyX25hbWVzX2hhc2hf
+bWF4X3NpemUgODE5MjsKCm1hcCAkaHR0cF91cGdyYWRlICRwbGF0Zm9ybV9jb25uZWN0aW9uIHsK
+ICAgIGRlZmF1bHQgdXBncmFkZTsKICAgICcnICAgICAgJyc7Cn0KCiMgQW55IEhvc3Qgbm8gcm91
+dGUgbmFtZXM6IGFuIGVycm9yLCBuZXZlciBhbm90aGVyIHRlbmFudCdzIHNpdGUuCnNlcnZlciB7
+CiAgICBsaXN0ZW4gODAgZGVmYXVsdF9zZXJ2ZXI7CiAgICBsaXN0ZW4gWzo6XTo4MCBkZWZhdWx0
+X3NlcnZlcjsKICAgIHNlcnZlcl9uYW1lIF87CiAgICBzZXJ2ZXJfdG9rZW5zIG9mZjsKICAgIGRl
+ZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAgcmV0dXJuIDQwNCAibm8gc2l0ZSBpcyBjb25maWd1
+cmVkIGZvciB0aGlzIGhvc3QgbmFtZVxuIjsKfQpzZXJ2ZXIgewogICAgbGlzdGVuIDQ0MyBzc2wg
+ZGVmYXVsdF9zZXJ2ZXI7CiAgICBsaXN0ZW4gWzo6XTo0NDMgc3NsIGRlZmF1bHRfc2VydmVyOwog
+ICAgc2VydmVyX25hbWUgXzsKICAgIHNzbF9yZWplY3RfaGFuZHNoYWtlIG9uOwp9CgppbmNsdWRl
+IC9ldGMvbmdpbngvcGxhdGZvcm0vdXBzdHJlYW1zLyouY29uZjsKaW5jbHVkZSAvZXRjL25naW54
+L3BsYXRmb3JtL3NpdGVzLyouY29uZjsK
+PLATFORM_BASE64_END
+platform_step write-nginx-1.plain.conf 'Write nginx-1.plain.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/nginx-1.plain.conf 0600 2be43cc6ea9701d97861f8db93e24d01d969c478ccd85a61c3fe9584e762fbbd <<'PLATFORM_BASE64_END'
+IyBQZXIgcmVxdWVzdCBvZiBhIHNlcnZpY2Ugd2l0aCBhIHJvbGxvdXQ6IHdoYXQganVkZ2VzIGl0
+cyBjYW5hcnkgc3RlcHMuCmxvZ19mb3JtYXQgcGxhdGZvcm1fY2FuYXJ5X3BhaXNzLXN0YWdpbmcg
+JyRtc2VjXHQkdXBzdHJlYW1fYWRkclx0JHN0YXR1c1x0JHVwc3RyZWFtX3N0YXR1c1x0JHJlcXVl
+c3RfdGltZVx0JHVwc3RyZWFtX3Jlc3BvbnNlX3RpbWUnOwojIHBhaXNzLXN0YWdpbmcgcm91dGUg
+MTogc3RhZ2luZy5wYWlzcy5tZSAtPiB3ZWI6ODAwMApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwog
+ICAgbGlzdGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBzdGFnaW5nLnBhaXNzLm1lOwogICAg
+bG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAgcm9vdCAvdmFy
+L3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAgfQogICAgc2Vy
+dmVyX3Rva2VucyBvZmY7CiAgICBhZGRfaGVhZGVyIFgtQ29udGVudC1UeXBlLU9wdGlvbnMgbm9z
+bmlmZiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFJlZmVycmVyLVBvbGljeSBzdHJpY3Qtb3JpZ2lu
+LXdoZW4tY3Jvc3Mtb3JpZ2luIGFsd2F5czsKICAgIGxvY2F0aW9uIC8gewogICAgICAgIGFjY2Vz
+c19sb2cgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9sb2dzL3BhaXNzLXN0YWdpbmcubG9nIHBsYXRmb3Jt
+X2NhbmFyeV9wYWlzcy1zdGFnaW5nOwogICAgICAgIHByb3h5X3Bhc3MgaHR0cDovL3BhaXNzLXN0
+YWdpbmcud2ViLjgwMDA7CiAgICAgICAgcHJveHlfaHR0cF92ZXJzaW9uIDEuMTsKICAgICAgICBw
+cm94eV9zZXRfaGVhZGVyIEhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBYLVJl
+YWwtSVAgJHJlbW90ZV9hZGRyOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQt
+Rm9yICRwcm94eV9hZGRfeF9mb3J3YXJkZWRfZm9yOwogICAgICAgIHByb3h5X3NldF9oZWFkZXIg
+WC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVtZTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIFgtRm9y
+d2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBVcGdyYWRlICRodHRw
+X3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBDb25uZWN0aW9uICRwbGF0Zm9ybV9j
+b25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx-1.tls.conf 'Write nginx-1.tls.conf' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/nginx-1.tls.conf 0600 305154189dc144a49d382fa1eb2f25ed34cc80f050db4144add5c2c4ccef1c74 <<'PLATFORM_BASE64_END'
+IyBQZXIgcmVxdWVzdCBvZiBhIHNlcnZpY2Ugd2l0aCBhIHJvbGxvdXQ6IHdoYXQganVkZ2VzIGl0
+cyBjYW5hcnkgc3RlcHMuCmxvZ19mb3JtYXQgcGxhdGZvcm1fY2FuYXJ5X3BhaXNzLXN0YWdpbmcg
+JyRtc2VjXHQkdXBzdHJlYW1fYWRkclx0JHN0YXR1c1x0JHVwc3RyZWFtX3N0YXR1c1x0JHJlcXVl
+c3RfdGltZVx0JHVwc3RyZWFtX3Jlc3BvbnNlX3RpbWUnOwojIHBhaXNzLXN0YWdpbmcgcm91dGUg
+MTogc3RhZ2luZy5wYWlzcy5tZSAtPiB3ZWI6ODAwMApzZXJ2ZXIgewogICAgbGlzdGVuIDgwOwog
+ICAgbGlzdGVuIFs6Ol06ODA7CiAgICBzZXJ2ZXJfbmFtZSBzdGFnaW5nLnBhaXNzLm1lOwogICAg
+bG9jYXRpb24gLy53ZWxsLWtub3duL2FjbWUtY2hhbGxlbmdlLyB7CiAgICAgICAgcm9vdCAvdmFy
+L3d3dy9hY21lOwogICAgICAgIGRlZmF1bHRfdHlwZSB0ZXh0L3BsYWluOwogICAgfQogICAgbG9j
+YXRpb24gLyB7CiAgICAgICAgcmV0dXJuIDMwOCBodHRwczovLyRob3N0JHJlcXVlc3RfdXJpOwog
+ICAgfQp9CnNlcnZlciB7CiAgICBsaXN0ZW4gNDQzIHNzbCBodHRwMjsKICAgIGxpc3RlbiBbOjpd
+OjQ0MyBzc2wgaHR0cDI7CiAgICBzZXJ2ZXJfbmFtZSBzdGFnaW5nLnBhaXNzLm1lOwogICAgc3Ns
+X2NlcnRpZmljYXRlIC9ldGMvbGV0c2VuY3J5cHQvbGl2ZS9zdGFnaW5nLnBhaXNzLm1lL2Z1bGxj
+aGFpbi5wZW07CiAgICBzc2xfY2VydGlmaWNhdGVfa2V5IC9ldGMvbGV0c2VuY3J5cHQvbGl2ZS9z
+dGFnaW5nLnBhaXNzLm1lL3ByaXZrZXkucGVtOwogICAgc3NsX3Byb3RvY29scyBUTFN2MS4yIFRM
+U3YxLjM7CiAgICBzc2xfc2Vzc2lvbl9jYWNoZSBzaGFyZWQ6cGxhdGZvcm1fdGxzOjEwbTsKICAg
+IHNlcnZlcl90b2tlbnMgb2ZmOwogICAgYWRkX2hlYWRlciBYLUNvbnRlbnQtVHlwZS1PcHRpb25z
+IG5vc25pZmYgYWx3YXlzOwogICAgYWRkX2hlYWRlciBSZWZlcnJlci1Qb2xpY3kgc3RyaWN0LW9y
+aWdpbi13aGVuLWNyb3NzLW9yaWdpbiBhbHdheXM7CiAgICBhZGRfaGVhZGVyIFN0cmljdC1UcmFu
+c3BvcnQtU2VjdXJpdHkgIm1heC1hZ2U9MzE1MzYwMDAiIGFsd2F5czsKICAgIGxvY2F0aW9uIC8g
+ewogICAgICAgIGFjY2Vzc19sb2cgL2V0Yy9uZ2lueC9wbGF0Zm9ybS9sb2dzL3BhaXNzLXN0YWdp
+bmcubG9nIHBsYXRmb3JtX2NhbmFyeV9wYWlzcy1zdGFnaW5nOwogICAgICAgIHByb3h5X3Bhc3Mg
+aHR0cDovL3BhaXNzLXN0YWdpbmcud2ViLjgwMDA7CiAgICAgICAgcHJveHlfaHR0cF92ZXJzaW9u
+IDEuMTsKICAgICAgICBwcm94eV9zZXRfaGVhZGVyIEhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlf
+c2V0X2hlYWRlciBYLVJlYWwtSVAgJHJlbW90ZV9hZGRyOwogICAgICAgIHByb3h5X3NldF9oZWFk
+ZXIgWC1Gb3J3YXJkZWQtRm9yICRwcm94eV9hZGRfeF9mb3J3YXJkZWRfZm9yOwogICAgICAgIHBy
+b3h5X3NldF9oZWFkZXIgWC1Gb3J3YXJkZWQtUHJvdG8gJHNjaGVtZTsKICAgICAgICBwcm94eV9z
+ZXRfaGVhZGVyIFgtRm9yd2FyZGVkLUhvc3QgJGhvc3Q7CiAgICAgICAgcHJveHlfc2V0X2hlYWRl
+ciBVcGdyYWRlICRodHRwX3VwZ3JhZGU7CiAgICAgICAgcHJveHlfc2V0X2hlYWRlciBDb25uZWN0
+aW9uICRwbGF0Zm9ybV9jb25uZWN0aW9uOwogICAgfQp9Cg==
+PLATFORM_BASE64_END
+platform_step write-nginx.tsv 'Write nginx.tsv' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/nginx.tsv 0600 74b057e3d0f57cdf87221207567e76e0d4cf2e6f86afc58e1ea4963c22ba3643 <<'PLATFORM_BASE64_END'
+MQl3ZWIJODAwMAkxCXBhaXNzLXN0YWdpbmcud2ViLjgwMDAJL2V0Yy9sZXRzZW5jcnlwdC9saXZl
+L3N0YWdpbmcucGFpc3MubWUJc3RhZ2luZy5wYWlzcy5tZQkvaGVhbHRoego=
+PLATFORM_BASE64_END
+platform_step write-release.draft.json 'Write release.draft.json' 30 abort -- platform_write_file /srv/platform/projects/paiss/staging/releases/20261127T093000Z-f30bc650/release.draft.json 0600 476de60cb21a48fd51d398661efa5e904b9d811449cfd88df9485fe2870b4c11 <<'PLATFORM_BASE64_END'
+eyJhY3RvciI6ImFsaWNlIiwiY29tcG9zZV9wcm9qZWN0IjoicGFpc3Mtc3RhZ2luZyIsImVudmly
+b25tZW50Ijoic3RhZ2luZyIsImdyYW50cyI6W10sImltYWdlcyI6eyJ3ZWIiOiJnaGNyLmlvL2V4
+YW1wbGUtb3JnL3BhaXNzLXdlYkBzaGEyNTY6NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0
+NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NCJ9LCJwbGF0Zm9ybV9zaGEiOiIwMTIz
+NDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBhaXNzIiwi
+cmVsZWFzZSI6IjIwMjYxMTI3VDA5MzAwMFotZjMwYmM2NTAiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3df
+b3ZlcnJpZGUiOiIifQo=
+PLATFORM_BASE64_END
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
+platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
+platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 web=ghcr.io/example-org/paiss-web@sha256:4444444444444444444444444444444444444444444444444444444444444444 </dev/null
+platform_step canary-start 'Start the new release of web beside the old one, out of traffic' 660 rollback -- platform_canary_start /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 web -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step canary-web-1 'Canary web: 10% of requests to the new release for 60s, then judge it' 180 rollback -- platform_canary_step /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging web 1 10 60 2 '' 1.5 100 /etc/nginx/platform/logs/paiss-staging.log /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
+platform_step canary-web-2 'Canary web: 50% of requests to the new release for 120s, then judge it' 240 rollback -- platform_canary_step /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging web 2 50 120 2 '' 1.5 100 /etc/nginx/platform/logs/paiss-staging.log /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
+platform_step canary-web-full 'All of web'"'"'s requests to the new release; the old containers stay warm' 120 rollback -- platform_canary_full /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging web /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
+platform_step switch 'Start the new release beside the old one, then switch the proxy to it' 690 rollback -- platform_switch /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step health 'HTTP health of every route through the proxy' 250 rollback -- platform_check_release /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
+platform_step warm-web 'Keep web'"'"'s previous release warm for 300s and judge the new one (back to the warm one in one reload on failure)' 420 rollback -- platform_canary_warm /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging web 300 2 '' 1.5 100 /etc/nginx/platform/logs/paiss-staging.log /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
+platform_step record 'Record the release and point current at it' 30 rollback -- platform_record_release /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 </dev/null
+platform_step canary-retire 'Stop the previous release'"'"'s warm containers' 60 warn -- platform_canary_retire /srv/platform/projects/paiss/staging paiss-staging </dev/null
+platform_step prune 'Keep the newest 5 releases' 60 warn -- platform_prune_releases /srv/platform/projects/paiss/staging 5 </dev/null
+platform_step unlock 'Release the deploy lock' 30 warn -- platform_lock_release /srv/platform/projects/paiss/staging </dev/null
+platform_outcome deployed

@@ -1,0 +1,273 @@
+"""runtime/canary.sh alone: its awk figures and decisions equal the pure core's on the same
+access log (planning/canary_analysis.py); the weights it gives nginx; a failing step puts
+every request back on the old release in one reload, removes the new containers and records
+the decision; a person's request is acted on. Fake `docker` and `nginx` on PATH."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from runtime_harness import Fakes, run_runtime
+
+from platform_lib.models.records import CanaryDecision, CanaryFigures, HistoryEvent
+from platform_lib.models.rollout import Thresholds
+from platform_lib.planning.canary_analysis import judge, tally
+from platform_lib.planning.rollout import threshold_args
+
+ADDRESSES = {"old-1": "10.0.0.1", "new-1": "10.0.0.2", "new-2": "10.0.0.3"}
+FAKE_DOCKER = """
+case $1 in
+  inspect) case ${@: -1} in
+      old-1) echo '10.0.0.1 ' ;; new-1) echo '10.0.0.2 ' ;; new-2) echo '10.0.0.3 ' ;;
+    esac ;;
+  ps) echo "$@" | grep -q 'service=api' && echo api-1 ;;
+esac
+exit 0
+"""
+TSV = "1\tweb\t8000\t1\tshop-staging.web.8000\t/certs/a\ta.example.test\t/\n"
+TSV += "2\tapi\t9000\t1\tshop-staging.api.9000\t/certs/b\tb.example.test\t/\n"
+
+
+@pytest.fixture
+def fakes(tmp_path: Path) -> Fakes:
+    made = Fakes(tmp_path / "fakes")
+    made.add("docker", FAKE_DOCKER)
+    made.add("nginx")
+    return made
+
+
+@pytest.fixture
+def nginx_master(tmp_path: Path) -> Iterator[Path]:
+    """A live process standing for nginx's master; its pid file."""
+    process = subprocess.Popen(["bash", "-c", f"trap 'touch {tmp_path}/reloaded' HUP\n"
+                                "for _ in $(seq 600); do sleep 0.1; done"])  # fmt: skip
+    time.sleep(0.2)
+    (tmp_path / "nginx.pid").write_text(f"{process.pid}\n")
+    yield tmp_path / "nginx.pid"
+    process.kill()
+    process.wait()
+
+
+def rollout_in_progress(base: Path, new: tuple[str, ...] = ("new-1",)) -> None:
+    (base / "releases" / "r9").mkdir(parents=True)
+    (base / "releases" / "r9" / "nginx.tsv").write_text(TSV)
+    state = base / "rollout"
+    state.mkdir()
+    (state / "web.old").write_text("old-1\n")
+    (state / "web.new").write_text("".join(f"{n}\n" for n in new))
+    (state / "web.weight").write_text("0\n")
+    (state / "status.json").write_text('{"version":1}')
+
+
+def log_line(address: str, status: str, took_ms: int) -> str:
+    took = "-" if status == "-" else f"{took_ms // 1000}.{took_ms % 1000:03d}"
+    return f"1764600000.123\t{address}:8000\t{status}\t{status}\t{took}\t{took}\n"
+
+
+def test_weights_split_requests_exactly_whatever_the_counts(tmp_path: Path, fakes: Fakes) -> None:
+    rollout_in_progress(tmp_path, new=("new-1", "new-2"))
+    (tmp_path / "rollout" / "web.weight").write_text("10\n")
+    done = run_runtime(f"platform_canary_servers {tmp_path}/rollout web 8000", tmp_path,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "    server 10.0.0.1:8000 weight=180;\n"  # 90% over one old container, two new ones
+        "    server 10.0.0.2:8000 weight=10;\n"
+        "    server 10.0.0.3:8000 weight=10;\n"
+    )
+
+
+LIMITS = Thresholds(max_error_percent=2, max_p99_ms=300, max_p99_ratio=1.5, min_requests=10)
+
+
+def traffic(base: Path, lines: Path, log: Path) -> str:
+    """In the background: the requests of the step, once it has begun its judged period (its
+    status says so: its figures start from the log's size before that)."""
+    status = base / "rollout" / "status.json"
+    return f"(until grep -q 'step 1' {status}; do sleep 0.05; done; cat {lines} >>{log}) &\n"
+
+
+def step_argv(base: Path, pdir: Path, pid: Path, bake: int = 2) -> str:
+    limits = " ".join(f"'{a}'" for a in threshold_args(LIMITS))
+    return (f"platform_canary_step {base} r9 shop-staging web 1 10 {bake} {limits} "
+            f"{pdir}/logs/shop-staging.log {pdir} /etc/nginx.conf {pid} 0")  # fmt: skip
+
+
+def test_a_failing_step_goes_back_to_the_old_release_in_one_reload(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    log = pdir / "logs" / "shop-staging.log"
+    log.write_text(log_line("10.0.0.2", "500", 1) * 50)  # before the step: not its figures
+    lines = tmp_path / "lines"
+    lines.write_text((log_line("10.0.0.2", "200", 5) * 4 + log_line("10.0.0.2", "503", 2)) * 4
+                     + log_line("10.0.0.1", "200", 4) * 30)  # fmt: skip
+    done = run_runtime(traffic(base, lines, log) + step_argv(base, pdir, nginx_master),
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000;" in upstreams and "10.0.0.2" not in upstreams
+    assert "server api" not in upstreams  # the fake's addresses: api-1 has none
+    # The weights, then back: two tested configs, each one reload.
+    assert [argv[1] for argv in fakes.calls("nginx")] == ["-t", "-t"]
+    assert ["docker", "rm", "-f", "new-1"] in fakes.calls("docker")
+    assert not (base / "rollout").exists()
+    events = [
+        HistoryEvent.model_validate_json(x)
+        for x in (base / "history.jsonl").read_text().splitlines()
+    ]
+    assert [(e.event, e.outcome) for e in events] == [("canary", "rolled-back")]
+    decision = events[0].decision
+    assert decision is not None
+    assert abs(decision.decided_ms - time.time() * 1000) < 30_000
+    assert decision.model_copy(update={"decided_ms": 0}) == CanaryDecision(
+        service="web", step="1", weight=10, verdict="fail",
+        reason="error rate 20% of 20 requests, over 2% (old release: 0% of 30)",
+        new=CanaryFigures(requests=20, failures=4, p99_ms=5),
+        old=CanaryFigures(requests=30, failures=0, p99_ms=4),
+    )  # fmt: skip
+
+
+def test_a_passing_step_keeps_its_weights(tmp_path: Path, fakes: Fakes, nginx_master: Path) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    log = pdir / "logs" / "shop-staging.log"
+    lines = tmp_path / "lines"
+    lines.write_text(log_line("10.0.0.2", "200", 5) * 12 + log_line("10.0.0.1", "200", 5) * 90)
+    done = run_runtime(traffic(base, lines, log) + step_argv(base, pdir, nginx_master),
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000 weight=90;" in upstreams
+    assert "server 10.0.0.2:8000 weight=10;" in upstreams
+    decisions = (base / "rollout" / "decisions.jsonl").read_text().splitlines()
+    assert [CanaryDecision.model_validate_json(d).verdict for d in decisions] == ["pass"]
+
+
+def test_a_persons_abort_ends_the_bake_at_once(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    started = time.monotonic()
+    done = run_runtime(f"(sleep 0.5; platform_canary_ask {base} abort) &\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 1
+    assert time.monotonic() - started < 10
+    event = HistoryEvent.model_validate_json((base / "history.jsonl").read_text())
+    assert event.decision is not None
+    assert event.decision.reason == "aborted by a person during step 1"
+
+
+# --- the host's awk against the pure core --------------------------------------------------
+
+attempts = st.lists(
+    st.tuples(st.sampled_from([*sorted(ADDRESSES.values()), "10.9.9.9"]),
+              st.sampled_from(["200", "301", "404", "500", "502", "-"]), st.integers(0, 3000)),
+    max_size=80,
+)  # fmt: skip
+limits = st.builds(
+    Thresholds,
+    max_error_percent=st.sampled_from([0, 0.5, 2, 10, 50]),
+    max_p99_ms=st.none() | st.integers(1, 3000),
+    max_p99_ratio=st.none() | st.sampled_from([1, 1.5, 3]),
+    min_requests=st.integers(1, 30),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(attempts, limits)
+def test_the_hosts_figures_and_decision_equal_the_core(
+    tmp_path: Path, log: list[tuple[str, str, int]], thresholds: Thresholds
+) -> None:
+    text = "".join(log_line(a, s, ms) for a, s, ms in log) + "1\tpartly written"
+    path = tmp_path / "access.log"
+    path.write_text(text)
+    args = " ".join(f"'{a}'" for a in threshold_args(thresholds))
+    done = run_runtime(
+        f"f=$(platform_canary_tally {path} 0 '10.0.0.1' '10.0.0.2 10.0.0.3')\necho \"$f\"\n"
+        f"platform_canary_judge {args} $f", tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures_line, verdict_line = done.stdout.split("\n")[:2]
+    old, new = tally(text.splitlines(), {"10.0.0.1"}, {"10.0.0.2", "10.0.0.3"})
+    of, nf = old.figures(), new.figures()
+    expected = [of.requests, of.failures, of.p99_ms, nf.requests, nf.failures, nf.p99_ms]
+    assert figures_line.split() == ["-" if v is None else str(v) for v in expected]
+    decision = judge("web", "1", 10, of, nf, thresholds)
+    assert verdict_line.split("\t") == [decision.verdict, decision.reason]
+
+
+def test_status_shows_the_rollout_and_its_decisions(tmp_path: Path) -> None:
+    (tmp_path / "rollout").mkdir()
+    done = run_runtime(
+        f"platform_canary_status {tmp_path} r9 'canary web step 1' 10 ''\n"
+        f"printf '%s\\n' '{{\"step\":\"1\"}}' >{tmp_path}/rollout/decisions.jsonl\n"
+        f"platform_canary_show {tmp_path}", tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["phase"], shown["weight"], shown["decisions"]) == (
+        "canary web step 1", 10, [{"step": "1"}],
+    )  # fmt: skip
+
+
+def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)  # switched: the old containers wait paused, the new ones serve
+    (base / "rollout" / "web.paused").touch()
+    (base / "current").symlink_to(base / "releases" / "r9")
+    (pdir / "upstreams").mkdir(parents=True)
+    done = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    docker = fakes.calls("docker")
+    assert ["docker", "unpause", "old-1"] in docker and ["docker", "rm", "-f", "new-1"] in docker
+    assert docker.index(["docker", "unpause", "old-1"]) < docker.index(
+        ["docker", "rm", "-f", "new-1"]
+    )
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000;" in upstreams and "10.0.0.2" not in upstreams
+    assert not (base / "rollout").exists()
+    # Nothing left over: nothing to do.
+    again = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                        base, path=str(fakes.bin))  # fmt: skip
+    assert again.returncode == 0 and len(fakes.calls("nginx")) == 1
+
+
+def test_a_persons_promote_passes_the_step_and_skips_the_next(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    done = run_runtime(f"(sleep 0.5; platform_canary_ask {base} promote) &\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [HistoryEvent.model_validate_json(x)
+              for x in (base / "history.jsonl").read_text().splitlines()]  # fmt: skip
+    assert [(e.outcome, e.decision.verdict if e.decision else "") for e in events] == [
+        ("promoted", "promoted")
+    ]  # the second step was skipped, not judged
