@@ -13,8 +13,8 @@ from platform_lib.errors import UsageError
 from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.host_ops import run_host_op
 from platform_lib.models.host_state import RouteState
-from platform_lib.planning import host_ops
 from platform_lib.models.records import RolloutState
+from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.transport.base import LineSink
 from platform_lib.transport.ssh import SshTransport

@@ -14,8 +14,10 @@ from platform_lib.commands import common
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.errors import PlatformError
 from platform_lib.execution.connect import Connections
-from platform_lib.execution.host_state import read_state, run_operation
+from platform_lib.execution.host_ops import run_host_op
+from platform_lib.execution.host_state import read_state
 from platform_lib.models.records import RolloutState
+from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.transport.base import Transport
 
@@ -31,8 +33,7 @@ def rollout_state(transport: Transport, base: str) -> RolloutState | None:
 def ask(transport: Transport, base: str, action: str, wait: float) -> RolloutState | None:
     """Ask the rollout to `promote` or `abort`, then wait (at most `wait` seconds) until the
     deploy running it has acted and let the lock go; the rollout state if it still runs."""
-    run_operation(transport, ("platform_canary_ask", base, action), common.log,
-                  actor=common.actor(None))  # fmt: skip
+    run_host_op(transport, host_ops.canary_ask(base, action, common.actor(None)), common.log)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         state = read_state(transport, base, common.log)

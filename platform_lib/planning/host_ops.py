@@ -139,6 +139,13 @@ def lock_break(base: str, actor: str) -> HostOperation[None]:
     return HostOperation(argv, _done(argv), actor)
 
 
+def canary_ask(base: str, action: str, actor: str) -> HostOperation[None]:
+    """A person's `promote` or `abort` for the rollout in progress, which the deploy running
+    it (holding the lock) acts on."""
+    argv = ("platform_canary_ask", base, action)
+    return HostOperation(argv, _done(argv), actor)
+
+
 def proxy_refresh(
     base: str, compose_project: str, proxy: Proxy, timeouts: Timeouts, actor: str
 ) -> HostOperation[None]:
