@@ -286,8 +286,16 @@ def legs(root: Path, request: Request, projects: list[str], images: str) -> list
                 for env in request.environments
                 if env in settings.environments
             ]
-        gates = approval_gates(root, [project]) if "production" in request.environments else []
-        found.append(Leg(project, images, tuple(g["gate"] for g in gates), tuple(hosts)))
+        needed = 0
+        if (
+            settings is not None
+            and manifest is not None
+            and "production" in request.environments
+            and "production" in settings.environments
+        ):
+            needed = required_approvals(settings, manifest, "production")
+        gates = tuple(range(1, needed))  # the deploy job's own environment is the last gate
+        found.append(Leg(project, images, gates, tuple(hosts), needed))
     return found
 
 
@@ -314,20 +322,6 @@ def preview(root: Path, project: str, images: dict[str, str], actor: str) -> str
     if done.returncode != 0:
         raise RequestError(f"the staging plan of {project} fails: {done.stderr.strip()}")
     return done.stdout
-
-
-def approval_gates(root: Path, projects: list[str]) -> list[dict[str, Any]]:
-    """One matrix entry per extra approval gate of each tenant's production deploy
-    (`approvals: N` needs N-1 gates before the deploy job's own environment)."""
-    settings = load_settings(root)
-    entries: list[dict[str, Any]] = []
-    if settings is None or "production" not in settings.environments:
-        return entries
-    for project in projects:
-        manifest = load_manifest(root, project)
-        needed = required_approvals(settings, manifest, "production") if manifest else 0
-        entries += [{"project": project, "gate": gate, "of": needed} for gate in range(1, needed)]
-    return entries
 
 
 def main() -> int:

@@ -56,7 +56,7 @@ def main() -> int:
     gha.set_output("environment", environment if not problems else "")
     gha.set_output("release", release if not problems else "")
     gha.set_output("approval_gates", json.dumps(gates))
-    gha.set_output("approvals", str(max(needed, 1)))
+    gha.set_output("approvals", str(needed))  # 0: not gated
     gha.set_output("actor", actor if not problems else "unknown")
     for problem in problems:
         gha.error(problem, title="rollback request")

@@ -39,15 +39,17 @@ class Leg:
     """The extra approval gates of its production deploy (1..N-1 for `approvals: N`)."""
     hosts: tuple[str, ...]
     """The hosts it deploys to, in the order it deploys."""
+    approvals: int = 0
+    """The distinct approvals its production deploy needs (0: not gated, or no production)."""
 
     def entry(self) -> dict[str, Any]:
         """The leg as a matrix entry: `matrix.project`, `matrix.images`, `matrix.gates` and
-        `matrix.approvals` (the approvals its production deploy needs with gates, else 1)."""
+        `matrix.approvals` (0 when its production deploy needs none)."""
         return {
             "project": self.project,
             "images": self.images,
             "gates": list(self.gates),
-            "approvals": len(self.gates) + 1,
+            "approvals": self.approvals,
         }
 
 

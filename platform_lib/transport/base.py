@@ -75,6 +75,8 @@ def run_bash(
     code = process.wait()
     for reader in readers:
         reader.join()
+    process.stdout.close()
+    process.stderr.close()
     return RunResult(code, "".join(chunks))
 
 

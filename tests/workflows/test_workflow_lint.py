@@ -214,6 +214,21 @@ def test_deploy_tenant_shape() -> None:
     assert order.index("supersede") < order.index("check the approvals") < order.index("apply")
     for skipped in ("check the approvals", "apply"):  # nothing deploys once superseded
         assert steps[skipped]["if"] == "steps.supersede.outputs.by == ''"
+    # a gated production checks its environments' protection before anything deploys, and
+    # deploys exactly the digests its own staging verified in this run (when it deployed)
+    assert order.index("supersede") < order.index("check the gate") < order.index("apply")
+    check_gate = steps["check the gate"]
+    assert check_gate["if"] == "steps.supersede.outputs.by == '' && inputs.approvals > 0"
+    assert "continue-on-error" not in check_gate
+    assert "github check-gate" in check_gate["run"]
+    assert jobs["staging"]["outputs"]["digests"] == "${{ steps.apply.outputs.digests }}"
+    assert "needs.staging.outputs.digests" in steps["apply"]["with"]["expected-digests"]
+    # the reviewers' preview and the approval announcement: best effort, never failing staging
+    staging = {s.get("name"): s for s in jobs["staging"]["steps"]}
+    for best_effort in ("what production would get", "announce the production approval"):
+        assert staging[best_effort]["continue-on-error"] is True
+    assert "promote" in staging["what production would get"]["run"]
+    assert "notify-approval" in staging["announce the production approval"]["run"]
 
 
 def test_rollback_is_gated_like_a_deploy() -> None:
@@ -230,3 +245,4 @@ def test_rollback_is_gated_like_a_deploy() -> None:
     assert job["concurrency"]["group"] == f"deploy-{tenant}"  # the deploys' queue
     names = [s.get("name") for s in job["steps"]]
     assert names.index("check the approvals") < names.index("roll back")
+    assert names.index("check the gate") < names.index("roll back")

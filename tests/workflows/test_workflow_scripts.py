@@ -200,7 +200,7 @@ def test_a_dispatch_deploys_its_project_to_staging_then_production(
     code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
     assert code == 0, log
     assert json.loads(out["matrix"]) == {
-        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 1}]
+        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 0}]
     }
     assert out["chunk_1"] == out["matrix"] and out["max_parallel_1"] == "1"
     assert [out[f"chunk_{i}"] for i in (2, 3, 4)] == ["", "", ""]
@@ -219,6 +219,24 @@ def test_the_actor_recorded_is_the_tokens_not_the_payloads(
     assert out["actor"] == "carol-dev"  # the payload says dependabot[bot]
 
 
+def test_a_gated_production_carries_its_approvals_and_gates_in_the_matrix(
+    repo: Platform, tmp_path: Path, issuer: LocalIssuer
+) -> None:
+    """`approvals: 3`: two extra gate environments before the deploy job's own, and the
+    count the production job checks the gate for (0 above: not gated, nothing to check)."""
+    github = github_settings(issuer) | {"production_reviewers": ["ann", "bob", "cy"]}
+    settings = repo.settings(github=github)
+    settings["environments"]["production"] |= {"requires_approval": True, "approvals": 3}
+    repo.write_settings(settings)
+    actrun.commit_all(repo.root, "production needs three approvals")
+    event = dispatch("shop", {"web": WEB}, token=issuer.mint(AUDIENCE))
+    code, log, out = plan(repo, tmp_path, "repository_dispatch", event)
+    assert code == 0, log
+    assert json.loads(out["matrix"])["include"] == [
+        {"project": "shop", "images": f"web={WEB}", "gates": [1, 2], "approvals": 3}
+    ]
+
+
 def test_an_older_actions_payload_deploys_the_same(
     repo: Platform, tmp_path: Path, issuer: LocalIssuer
 ) -> None:
@@ -235,7 +253,7 @@ def test_an_older_actions_payload_deploys_the_same(
         outputs.append(out)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[1]["matrix"]) == {
-        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 1}]
+        "include": [{"project": "shop", "images": f"web={WEB}", "gates": [], "approvals": 0}]
     }
 
 
