@@ -12,7 +12,7 @@ from pathlib import Path
 
 from platform_lib.changes import affected_projects
 from platform_lib.config.loader import PlatformConfig
-from platform_lib.errors import NothingToDeploy, PlanError
+from platform_lib.errors import DeployAborted, NothingToDeploy, PlanError
 from platform_lib.execution.apply import apply_plan
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_state import read_state
@@ -140,15 +140,29 @@ def deploy(
     # Outside its windows (and without an override) nothing is run on any host.
     windows = effective_windows(config.settings, tenant.manifest, request.environment)
     check_window(windows, tenant.name, request.environment, request.now, request.outside_window)
-    found = promotion(config, request, hosts, log, root, expected)
-    plan = planned(config, request, found)
-    if isinstance(found.decision, Deploy) and found.decision.note:
-        log(found.decision.note)
-    transport = hosts.to(plan.host)
-    for line in render_summary(plan).splitlines():
-        log(line)
-    apply_plan(plan, transport, environ, log)
-    return plan
+    for attempt in (1, 2):
+        found = promotion(config, request, hosts, log, root, expected)
+        plan = planned(config, request, found)
+        if isinstance(found.decision, Deploy) and found.decision.note:
+            log(found.decision.note)
+        transport = hosts.to(plan.host)
+        for line in render_summary(plan).splitlines():
+            log(line)
+        try:
+            apply_plan(plan, transport, environ, log)
+            return plan
+        except DeployAborted as exc:
+            # Another deploy finished while this one waited for the lock (its script said
+            # who): nothing was changed. A deploy is asked for "now", so it is decided and
+            # planned again against what the host runs, once; a second loss is reported.
+            if attempt == 2 or exc.outcome is None or exc.outcome.step != "precondition":
+                raise
+            log(
+                f"{tenant.name}/{request.environment}: another deploy finished while this one "
+                f"waited (the host now runs {exc.outcome.current_release or 'nothing'}); "
+                "deciding and planning again against it"
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def rollback(

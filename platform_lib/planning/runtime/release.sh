@@ -1,12 +1,17 @@
 # shellcheck shell=bash
 # runtime/release.sh: release directories: staging, files, secrets, the record, current, retention.
 
-platform_expect_current() {  # BASE EXPECTED ("" = nothing deployed yet)
-  local actual=''
+# platform_expect_current BASE EXPECTED ("" = nothing deployed yet): under the lock, the host
+# still runs what the plan was made against. Else another deploy finished meanwhile (while
+# this one waited for the lock): it is named, with who made it; nothing is changed.
+platform_expect_current() {
+  local actual='' by='' record re_actor='"actor"[[:space:]]*:[[:space:]]*"([^"\\]*)"'
   [[ -L $1/current ]] && actual=$(basename "$(readlink "$1/current")")
   [[ $actual == "$2" ]] && return 0
-  platform_die "stale plan: the host's current release is '${actual:-none}', the plan was made \
-against '${2:-none}'. Make a new plan."
+  record=$1/releases/$actual/release.json
+  [[ -n $actual && -r $record && $(<"$record") =~ $re_actor ]] && by=" by ${BASH_REMATCH[1]}"
+  platform_die "another deploy changed the host since this plan was made: it now runs release \
+'${actual:-none}'${by}, the plan was made against '${2:-none}'; nothing was changed"
 }
 
 # Tenant data (releases, their .env and backups, history, the lock) is the deploy user's

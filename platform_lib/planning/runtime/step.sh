@@ -8,10 +8,10 @@ platform_step() {
   local id=$1 title=$2 timeout=$3 on_failure=$4 started rc=0
   shift 5
   PLATFORM_STEP_NO=$((PLATFORM_STEP_NO + 1))
-  PLATFORM_STEP_ID=$id PLATFORM_REASON=
+  PLATFORM_STEP_ID=$id PLATFORM_REASON= PLATFORM_REPORTED=
   # From the first step that rolls back on failure on, the host runs something else.
   [[ $on_failure == rollback ]] && PLATFORM_SWITCHED=1
-  platform_log "[$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
+  platform_log "[${PLATFORM_STEP_LABEL:-}$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
   started=$(platform_millis)
   if [[ $(type -t "$1") == function ]]; then
     PLATFORM_STEP_TIMEOUT=$timeout "$@" >&2 || rc=$?
@@ -37,7 +37,8 @@ platform_step() {
     rollback)
       platform_log "    failed: $id (exit $rc, ${took}s); rolling back"
       PLATFORM_FAILED_STEP=$id PLATFORM_FAILED_REASON=$PLATFORM_REASON
-      platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
+      # the switch reports the containers it gave up on itself; once is enough
+      [[ -n ${PLATFORM_REPORTED:-} ]] || platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
       platform_history_event failed "$id"
       PLATFORM_IN_ROLLBACK=1
       platform_rollback_plan
@@ -56,11 +57,19 @@ platform_step() {
   esac
 }
 
-platform_failure_report() {  # COMPOSE_PROJECT: last log lines of containers not healthy
+# platform_failure_report COMPOSE_PROJECT: the last log lines of the tenant's containers that
+# are not well: exited, restarting, unhealthy or still starting their healthcheck. A running
+# container without a healthcheck (a worker) is well: it is not listed.
+platform_failure_report() {
   local line id name status
+  PLATFORM_REPORTED=1
   while read -r line; do
     id=${line%% *} line=${line#* } name=${line%% *} status=${line#* }
-    [[ $status == *"(healthy)"* ]] && continue
+    case $status in
+      *"(healthy)"*) continue ;;
+      Up*"(unhealthy)"* | Up*"(health: starting)"*) ;;
+      Up*) continue ;;
+    esac
     platform_log "    $name: $status; its last log lines:"
     docker logs --tail 20 "$id" 2>&1 | sed 's/^/      | /' >&2
   done < <(docker ps --all --filter "label=com.docker.compose.project=$1" \
