@@ -96,23 +96,24 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     with Connections(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.commands.rollout import warm_rollback
-        from platform_lib.execution.deploy import rollback
-        from platform_lib.models.host_state import HostState
+        from platform_lib.execution.deploy import read_rollback_state, rollback
         from platform_lib.notifications.hooks import notified_rollback
         from platform_lib.planning.rollback import RollbackRequest
 
         config = common.config(args)
-        if args.to is None and warm_rollback(config, args.project, args.env, hosts):
+        # one read of the host: whether a warm period runs, and what the rollback plans from
+        state = read_rollback_state(config, args.project, args.env, hosts, common.log)
+        if args.to is None and warm_rollback(config, args.project, args.env, hosts, state):
             common.log(f"rolled back {args.project}/{args.env} to its warm previous release")
             return 0
         request = RollbackRequest(
             project=args.project, environment=args.env, now=common.clock(None),
             actor=common.actor(args.actor),
             platform_sha=common.platform_sha(common.root(args), None),
-            state=HostState(), to_release=args.to,
+            state=state, to_release=args.to,
         )  # fmt: skip
         plan = notified_rollback(
-            config, request, lambda: rollback(config, request, hosts, common.log), common.log
+            config, request, lambda: rollback(config, request, hosts, common.log, state), common.log
         )
     common.log(f"rolled back {plan.project}/{plan.environment} to release {plan.release}")
     return 0

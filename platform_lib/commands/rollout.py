@@ -16,6 +16,7 @@ from platform_lib.errors import PlatformError
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_ops import run_host_op
 from platform_lib.execution.host_state import read_state
+from platform_lib.models.host_state import HostState
 from platform_lib.models.records import RolloutState
 from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
@@ -43,12 +44,15 @@ def ask(transport: Transport, base: str, action: str, wait: float) -> RolloutSta
     return rollout_state(transport, base)
 
 
-def warm_rollback(config: PlatformConfig, project: str, env: str, hosts: Connections) -> bool:
+def warm_rollback(
+    config: PlatformConfig, project: str, env: str, hosts: Connections, host: HostState
+) -> bool:
     """`rollback` while a release's previous one is kept warm: the deploy in its warm period
-    goes back to the warm containers in one reload. False: no warm period is running."""
+    goes back to the warm containers in one reload. False: no warm period is running (`host`:
+    the state the rollback read)."""
     transport = _transport(config, project, env, hosts)
     base = base_dir(config, project, env)
-    state = rollout_state(transport, base)
+    state = host.rollout
     if state is None or not state.phase.startswith(("warm", "switched")):
         return False
     common.log(f"{project}/{env}: release {state.release} is in its warm period: back to the "

@@ -165,12 +165,28 @@ def deploy(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def read_rollback_state(
+    config: PlatformConfig, project: str, environment: str, hosts: Connections, log: LineSink
+) -> HostState:
+    """What a rollback of `project` in `environment` plans from: its host's state."""
+    tenant = find_tenant(config, project, environment)
+    transport = hosts.to(target_host(config, tenant, environment))
+    return read_state(transport, base_dir(config, tenant.name, environment), log)
+
+
 def rollback(
-    config: PlatformConfig, request: RollbackRequest, hosts: Connections, log: LineSink
+    config: PlatformConfig,
+    request: RollbackRequest,
+    hosts: Connections,
+    log: LineSink,
+    state: HostState | None = None,
 ) -> Plan:
+    """Roll back from `state` (read from the host when not given: a caller that read it
+    already saves the round trip)."""
     tenant = find_tenant(config, request.project, request.environment)
     transport = hosts.to(target_host(config, tenant, request.environment))
-    state = read_state(transport, base_dir(config, tenant.name, request.environment), log)
+    if state is None:
+        state = read_rollback_state(config, request.project, request.environment, hosts, log)
     plan = build_rollback_plan(config, replace(request, state=state))
     log(
         f"rolling {tenant.name}/{request.environment} back from "
