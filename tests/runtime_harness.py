@@ -24,6 +24,8 @@ def plan_variables(base: Path, **overrides: str) -> str:
         "PLATFORM_COMPOSE_PROJECT": "shop-staging",
         "PLATFORM_STEP_NO": "0",
         "PLATFORM_STEP_COUNT": "9",
+        "PLATFORM_STEP_LABEL": "",
+        "PLATFORM_ROLLBACK_COUNT": "1",
         "PLATFORM_LOCK_HELD": "",
         "PLATFORM_DOCKER_CONFIG": "",
         "PLATFORM_RELAY_PID": "",

@@ -103,6 +103,7 @@ def render_script(plan: Plan) -> str:
         "PLATFORM_STEP_NO": "0",
         "PLATFORM_STEP_COUNT": str(len(plan.steps)),
         "PLATFORM_STEP_LABEL": "",
+        "PLATFORM_ROLLBACK_COUNT": str(len(plan.rollback)),
         "PLATFORM_LOCK_HELD": "",
         "PLATFORM_DOCKER_CONFIG": "",
         "PLATFORM_RELAY_PID": "",
@@ -119,10 +120,7 @@ def render_script(plan: Plan) -> str:
         "".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()),
         START,
         "platform_rollback_plan() {\n",
-        # the rollback's steps are numbered on their own: [rollback 1/N]
-        f"  PLATFORM_STEP_NO=0 PLATFORM_STEP_COUNT={len(plan.rollback)}"
-        ' PLATFORM_STEP_LABEL="rollback "\n',
-        "".join(render_step(s, plan, "  ") for s in plan.rollback),
+        "".join(render_step(s, plan, "  ") for s in plan.rollback) or "  :\n",
         "}\n",
         "".join(render_step(s, plan) for s in plan.steps),
         # Only a script that ran to its end deployed (a truncated one never gets here).

@@ -70,7 +70,6 @@ def test_a_switch_that_reported_its_containers_is_not_reported_again(tmp_path: P
 def test_the_rollback_numbers_its_own_steps(tmp_path: Path) -> None:
     script = (
         "platform_rollback_plan() {\n"
-        '  PLATFORM_STEP_NO=0 PLATFORM_STEP_COUNT=2 PLATFORM_STEP_LABEL="rollback "\n'
         "  platform_step restore Restore 30 abort -- true\n"
         "  platform_step check Check 30 abort -- true\n"
         "}\n"
@@ -78,7 +77,7 @@ def test_the_rollback_numbers_its_own_steps(tmp_path: Path) -> None:
         "platform_step lock Lock 30 abort -- true\n"
         "platform_step switch Switch 30 rollback -- false\n"
     )
-    done = run_runtime(script, tmp_path, PLATFORM_STEP_COUNT="2", PLATFORM_STEP_LABEL="")
+    done = run_runtime(script, tmp_path, PLATFORM_STEP_COUNT="2", PLATFORM_ROLLBACK_COUNT="2")
     numbered = [
         line.split(" ", 1)[1].split("]")[0] + "]"
         for line in done.stderr.splitlines()

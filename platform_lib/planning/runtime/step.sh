@@ -8,7 +8,7 @@ platform_step() {
   local id=$1 title=$2 timeout=$3 on_failure=$4 started rc=0
   shift 5
   PLATFORM_STEP_NO=$((PLATFORM_STEP_NO + 1))
-  PLATFORM_STEP_ID=$id PLATFORM_REASON= PLATFORM_REPORTED=
+  PLATFORM_STEP_ID=$id PLATFORM_REASON='' PLATFORM_REPORTED=''
   # From the first step that rolls back on failure on, the host runs something else.
   [[ $on_failure == rollback ]] && PLATFORM_SWITCHED=1
   platform_log "[${PLATFORM_STEP_LABEL:-}$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
@@ -41,6 +41,8 @@ platform_step() {
       [[ -n ${PLATFORM_REPORTED:-} ]] || platform_failure_report "$PLATFORM_COMPOSE_PROJECT"
       platform_history_event failed "$id"
       PLATFORM_IN_ROLLBACK=1
+      # the rollback's steps are numbered on their own: [rollback 1/N]
+      PLATFORM_STEP_NO=0 PLATFORM_STEP_COUNT=$PLATFORM_ROLLBACK_COUNT PLATFORM_STEP_LABEL="rollback "
       platform_rollback_plan
       platform_outcome rolled-back ;;
     *)

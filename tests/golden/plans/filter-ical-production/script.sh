@@ -15,13 +15,13 @@ PLATFORM_COMPOSE_PROJECT=filter-ical-production
 PLATFORM_STEP_NO=0
 PLATFORM_STEP_COUNT=24
 PLATFORM_STEP_LABEL=''
+PLATFORM_ROLLBACK_COUNT=2
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 PLATFORM_RELAY_PID=''
 trap platform_on_exit EXIT
 platform_progress_start
 platform_rollback_plan() {
-  PLATFORM_STEP_NO=0 PLATFORM_STEP_COUNT=2 PLATFORM_STEP_LABEL="rollback "
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/production current filter-ical-production 60 /etc/nginx/platform 80 443 </dev/null
 }

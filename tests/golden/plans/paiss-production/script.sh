@@ -15,13 +15,13 @@ PLATFORM_COMPOSE_PROJECT=paiss-production
 PLATFORM_STEP_NO=0
 PLATFORM_STEP_COUNT=22
 PLATFORM_STEP_LABEL=''
+PLATFORM_ROLLBACK_COUNT=2
 PLATFORM_LOCK_HELD=''
 PLATFORM_DOCKER_CONFIG=''
 PLATFORM_RELAY_PID=''
 trap platform_on_exit EXIT
 platform_progress_start
 platform_rollback_plan() {
-  PLATFORM_STEP_NO=0 PLATFORM_STEP_COUNT=2 PLATFORM_STEP_LABEL="rollback "
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 /etc/nginx/platform 80 443 </dev/null
 }
