@@ -19,15 +19,15 @@ from platform_lib.commands.planning import (
     plan_request,
 )
 from platform_lib.errors import UsageError
-from platform_lib.execution.connect import Connections
+from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.early_target import early_target
 
 if TYPE_CHECKING:
     from platform_lib.models.plan import Plan
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
-    with Connections(common.identity(args)) as hosts:
+def cmd_deploy(args: argparse.Namespace, connect: Connect = Connections) -> int:
+    with connect(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.execution.deploy import deploy
         from platform_lib.notifications.hooks import notified_deploy
@@ -44,7 +44,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
+def cmd_apply(args: argparse.Namespace, connect: Connect = Connections) -> int:
     from platform_lib.models.plan import Plan
 
     try:
@@ -53,7 +53,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.plan}: {exc.strerror}") from None
     except ValueError as exc:
         raise UsageError(f"{args.plan}: not a plan file ({exc})") from None
-    with Connections(common.identity(args)) as hosts:
+    from platform_lib.execution.apply import verify_plan
+
+    verify_plan(plan)  # an edited plan is refused before any host is reached
+    with connect(common.identity(args)) as hosts:
         if args.root is None:
             _apply(plan, hosts)
         else:  # announced to the sinks of the configs at --root, as `deploy` is
@@ -92,8 +95,8 @@ def _apply(plan: Plan, hosts: Connections) -> None:
     apply_plan(plan, transport, os.environ, common.log)
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
-    with Connections(common.identity(args)) as hosts:
+def cmd_rollback(args: argparse.Namespace, connect: Connect = Connections) -> int:
+    with connect(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.commands.rollout import warm_rollback
         from platform_lib.execution.deploy import read_rollback_state, rollback

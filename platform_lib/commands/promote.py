@@ -21,7 +21,7 @@ from platform_lib.config.envfile import parse_env_file
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.errors import PlatformError, UsageError
 from platform_lib.execution.apply import apply_plan
-from platform_lib.execution.connect import Connections
+from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.deploy import COMMIT, Promotion, planned, promotion
 from platform_lib.notifications.hooks import notified_deploy
 from platform_lib.planning.builder import PlanRequest, find_tenant
@@ -91,14 +91,14 @@ def preview(root: Path, tenant: Tenant, found: Promotion, head: str) -> TenantPr
 
 
 def what_goes_out(root: Path, projects: Sequence[str], environment: str, platform_sha: str,
-                  identity: Path | None) -> str:  # fmt: skip
+                  identity: Path | None, connect: Connect = Connections) -> str:  # fmt: skip
     """The previews of `projects` as markdown, for an approval's prompt: the policy's decision
     for the configs of `platform_sha` (the run's commit). A project whose preview cannot be
     made (not in this checkout's configs, its hosts out of reach) gets a line saying why."""
     from platform_lib.commands.config_index import tenant_config
 
     parts: list[str] = []
-    with Connections(identity) as hosts:
+    with connect(identity) as hosts:
         for project in projects:
             try:
                 config = tenant_config(root, project)
@@ -122,7 +122,7 @@ def _confirm(args: argparse.Namespace, environment: str) -> bool:
     return input(f"Deploy this to {environment}? [y/N] ").strip().lower() in ("y", "yes")
 
 
-def cmd_promote(args: argparse.Namespace) -> int:
+def cmd_promote(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config: PlatformConfig = common.config(args)
     tenant = find_tenant(config, args.project, args.env)
     if config.settings.environments[args.env].deploy_after is None:
@@ -132,7 +132,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
                           actor=common.actor(args.actor),
                           platform_sha=common.platform_sha(root, None),
                           outside_window=args.outside_window)  # fmt: skip
-    with Connections(common.identity(args)) as hosts:
+    with connect(common.identity(args)) as hosts:
         found = promotion(config, request, hosts, common.log, root)
         shown = preview(root, tenant, found, request.platform_sha)
         if args.format == "json":

@@ -13,7 +13,7 @@ from typing import Any
 from platform_lib.commands import common
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.errors import PlatformError
-from platform_lib.execution.connect import Connections
+from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.host_ops import run_host_op
 from platform_lib.execution.host_state import read_state
 from platform_lib.models.host_state import HostState
@@ -62,10 +62,10 @@ def warm_rollback(
     return True
 
 
-def cmd_rollout(args: argparse.Namespace) -> int:
+def cmd_rollout(args: argparse.Namespace, connect: Connect = Connections) -> int:
     config = common.config(args)
     base = base_dir(config, args.project, args.env)
-    with Connections(common.identity(args)) as hosts:
+    with connect(common.identity(args)) as hosts:
         transport = _transport(config, args.project, args.env, hosts)
         state = rollout_state(transport, base)
         if args.action == "status":
