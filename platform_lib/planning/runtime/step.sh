@@ -8,7 +8,7 @@ platform_step() {
   local id=$1 title=$2 timeout=$3 on_failure=$4 started rc=0
   shift 5
   PLATFORM_STEP_NO=$((PLATFORM_STEP_NO + 1))
-  PLATFORM_STEP_ID=$id PLATFORM_REASON= PLATFORM_REPORTED=
+  PLATFORM_STEP_ID=$id PLATFORM_REASON='' PLATFORM_REPORTED=''
   # From the first step that rolls back on failure on, the host runs something else.
   [[ $on_failure == rollback ]] && PLATFORM_SWITCHED=1
   platform_log "[${PLATFORM_STEP_LABEL:-}$PLATFORM_STEP_NO/$PLATFORM_STEP_COUNT] $title"
