@@ -6,8 +6,9 @@
 # SVC.direct (nothing to compare: a first release, or the config unchanged), SVC.paused (the
 # old containers wait out of traffic, paused, after the full switch); status.json (what
 # `status` shows), decisions.jsonl (models/records.py CanaryDecision, one per judged period)
-# and request (`promote` or `abort`, written by `rollout promote|abort` or `rollback`: the
-# running step acts on it within half a second). The deploy lock holds throughout.
+# request (`promote` or `abort`, written by `rollout promote|abort` or `rollback`) and wake (a
+# FIFO the running step waits on: whoever writes a request writes a line to it, and the step
+# acts at once). The deploy lock holds throughout.
 
 # platform_canary_start BASE RELEASE PROJECT UP_TIMEOUT PROXY(4) SERVICES -- COMPOSE_ARGV...:
 # the new containers of each canary service (comma-separated) start beside the running ones,
@@ -19,7 +20,7 @@ platform_canary_start() {
   local -a compose=("$@") old_ids=() new_ids=() skip=()
   local dir=$base/releases/$release state=$base/rollout svc hash want id label n
   platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" "$drain" || return 1
-  rm -rf "$state" && mkdir -p "$state" || return 1
+  rm -rf "$state" && mkdir -p "$state" && mkfifo "$state/wake" || return 1
   for svc in ${services//,/ }; do
     want=$(awk -F'\t' -v s="$svc" '$2 == s { print $4; exit }' "$dir/nginx.tsv")
     hash=$(cd "$dir" && "${compose[@]}" config --hash "$svc") || return 1
@@ -75,6 +76,7 @@ platform_canary_recover() {
     platform_canary_abandon "$base"
     return 0
   fi
+  rm -f "$base/rollout/back"  # its requests go back on the current release's routes
   platform_canary_back "$base" "$current" "$project" "$@"
 }
 
@@ -233,16 +235,17 @@ platform_canary_figures() {
     "$(platform_json_object '#requests' "$4" '#failures' "$5" '#p99_ms' "${p99[1]}")"
 }
 
-# platform_canary_decide BASE RELEASE SVC STEP WEIGHT VERDICT REASON FIGURE...: the decision
-# (models/records.py CanaryDecision) into rollout/decisions.jsonl and the history, with the
-# outcome `passed` or `rolled-back` (or `promoted`: a person's).
+# platform_canary_decide BASE RELEASE SVC STEP WEIGHT VERDICT REASON DECIDED_MS FIGURE...: the
+# decision (models/records.py CanaryDecision) into rollout/decisions.jsonl and the history,
+# with the outcome `passed` or `rolled-back` (or `promoted`: a person's).
 platform_canary_decide() {
-  local base=$1 release=$2 svc=$3 step=$4 weight=$5 verdict=$6 reason=$7 old new decision outcome
-  shift 7
+  local base=$1 release=$2 svc=$3 step=$4 weight=$5 verdict=$6 reason=$7 decided=$8
+  local old new decision outcome
+  shift 8
   read -r old new < <(platform_canary_figures "$@")
   decision=$(platform_json_object '#version' 1 service "$svc" step "$step" '#weight' "$weight" \
     verdict "$verdict" reason "$reason" '#new' "$new" '#old' "$old" \
-    '#decided_ms' "$(platform_millis)") || return 1
+    '#decided_ms' "$decided") || return 1
   printf '%s\n' "$decision" >>"$base/rollout/decisions.jsonl"
   case $verdict in
     pass) outcome=passed ;;
@@ -269,16 +272,18 @@ platform_canary_request() {
   return 0
 }
 
-# platform_canary_bake BASE SECONDS LOG OLD NEW: wait out a judged period, or until a person
-# asks (prints `promote` or `abort`), or, with MIN_REQUESTS and thresholds given as the
-# sixth..ninth arguments, until the figures so far already fail (prints `fail`).
+# platform_canary_bake BASE SECONDS LOG OLD NEW OFFSET [THRESHOLDS(4)]: wait out a judged
+# period, or until a person asks (prints `promote` or `abort`: the wait wakes on the request's
+# line in the wake FIFO), or, with the thresholds (MAX_ERROR MAX_P99_MS MAX_P99_RATIO
+# MIN_REQUESTS), until the figures so far already fail (prints `fail`).
 platform_canary_bake() {
   local base=$1 seconds=$2 log=$3 old=$4 new=$5 offset=$6 deadline request figures verdict
-  local round=0
+  local round=0 wake=''
+  [[ -p $base/rollout/wake ]] && exec {wake}<>"$base/rollout/wake"
   deadline=$(($(platform_millis) + seconds * 1000))
   while (($(platform_millis) < deadline)); do
     request=$(platform_canary_request "$base")
-    [[ -z $request ]] || { printf '%s' "$request"; return 0; }
+    [[ -z $request ]] || break
     # The figures so far, every second (the log is read again from the period's start).
     if (($# > 6 && round++ % 5 == 4)); then
       figures=$(platform_canary_tally "$log" "$offset" "$old" "$new")
@@ -286,8 +291,10 @@ platform_canary_bake() {
       verdict=$(platform_canary_judge "${@:7}" $figures)
       [[ ${verdict%%$'\t'*} == fail ]] && { printf 'fail'; return 0; }
     fi
-    sleep 0.2
+    if [[ -n $wake ]]; then read -r -t 0.2 -u "$wake" _ || true; else sleep 0.2; fi
   done
+  # A request that came with the deadline counts too.
+  platform_canary_request "$base"
 }
 
 # platform_canary_step BASE RELEASE PROJECT SVC N WEIGHT BAKE MAX_ERROR MAX_P99_MS MAX_P99_RATIO
@@ -297,7 +304,7 @@ platform_canary_bake() {
 platform_canary_step() {
   local base=$1 release=$2 project=$3 svc=$4 n=$5 weight=$6 bake=$7
   local -a limits=("$8" "$9" "${10}" "${11}") nginx=("${13}" "${14}" "${15}" "${16}")
-  local log=${12} state=$base/rollout old new offset request verdict reason figures
+  local log=${12} state=$base/rollout old new offset request decided verdict reason figures
   if [[ -f $state/$svc.direct ]]; then
     platform_log "    $svc: nothing to compare (first release or unchanged): no canary"
     return 0
@@ -315,6 +322,11 @@ platform_canary_step() {
   platform_canary_status "$base" "$release" "canary $svc step $n" "$weight" ''
   platform_log "    $svc: $weight% to the new release for ${bake}s"
   request=$(platform_canary_bake "$base" "$bake" "$log" "$old" "$new" "$offset" "${limits[@]}")
+  decided=$(platform_millis)
+  # A person's abort needs no figures: its requests go back first, then it is recorded.
+  if [[ $request == abort ]]; then
+    platform_canary_restore "$base" "$release" "$project" "${nginx[@]}" || return 1
+  fi
   figures=$(platform_canary_tally "$log" "$offset" "$old" "$new")
   # shellcheck disable=SC2086 # six numbers
   verdict=$(platform_canary_judge "${limits[@]}" $figures)
@@ -324,7 +336,8 @@ platform_canary_step() {
     abort) verdict=fail reason="aborted by a person during step $n" ;;
   esac
   # shellcheck disable=SC2086 # six numbers
-  platform_canary_decide "$base" "$release" "$svc" "$n" "$weight" "$verdict" "$reason" $figures
+  platform_canary_decide "$base" "$release" "$svc" "$n" "$weight" "$verdict" "$reason" \
+    "$decided" $figures
   platform_log "    $svc step $n: $verdict ${reason:+($reason)} [old/new: $figures]"
   case $verdict in pass | promoted) return 0 ;; esac
   platform_canary_back "$base" "$release" "$project" "${nginx[@]}" || return 1
@@ -333,10 +346,27 @@ platform_canary_step() {
 }
 
 # platform_canary_back BASE RELEASE PROJECT PROXY(4): every request of every canary service
-# back on its old containers (unpaused if they waited) in one reload; once nginx's old workers
-# are done, the new containers go and the rollout is over.
+# back on its old containers (platform_canary_restore, unless done already); once nginx's old
+# workers are done, the new containers go and the rollout is over.
 platform_canary_back() {
-  local base=$1 release=$2 project=$3 state=$1/rollout f svc id started
+  local base=$1 state=$1/rollout f id
+  if [[ ! -f $state/back ]]; then
+    platform_canary_restore "$@" || return 1
+  fi
+  for f in "$state"/*.new; do
+    [[ -e $f ]] || continue
+    while read -r id; do
+      [[ -n $id ]] && { docker rm -f "$id" >/dev/null || true; }
+    done <"$f"
+  done
+  rm -rf "$state"
+}
+
+# platform_canary_restore BASE RELEASE PROJECT PROXY(4): every request of every canary
+# service back on its old containers (unpaused if they waited) in one reload; rollout/back
+# says it is done.
+platform_canary_restore() {
+  local base=$1 release=$2 project=$3 state=$1/rollout f svc started
   shift 3
   started=$(platform_millis)
   for f in "$state"/*.new; do
@@ -350,14 +380,8 @@ platform_canary_back() {
     printf '0\n' >"$state/$svc.weight"
   done
   platform_canary_upstreams "$base" "$release" "$project" "$@" || return 1
+  : >"$state/back"
   platform_log "    every request back on the previous release ($(platform_seconds_since "$started")s)"
-  for f in "$state"/*.new; do
-    [[ -e $f ]] || continue
-    while read -r id; do
-      [[ -n $id ]] && { docker rm -f "$id" >/dev/null || true; }
-    done <"$f"
-  done
-  rm -rf "$state"
 }
 
 # platform_canary_abandon BASE PROJECT: a rollout that failed before any request reached its
@@ -396,7 +420,7 @@ platform_canary_full() {
 platform_canary_warm() {
   local base=$1 release=$2 project=$3 svc=$4 seconds=$5
   local -a limits=("$6" "$7" "$8" "$9") nginx=("${11}" "${12}" "${13}" "${14}")
-  local log=${10} state=$base/rollout old new offset request verdict reason figures
+  local log=${10} state=$base/rollout old new offset request decided verdict reason figures
   [[ -f $state/$svc.paused ]] || return 0
   old=$(platform_canary_addresses "$state/$svc.old" | tr '\n' ' ')
   new=$(platform_canary_addresses "$state/$svc.new" | tr '\n' ' ')
@@ -404,6 +428,11 @@ platform_canary_warm() {
   platform_canary_status "$base" "$release" "warm $svc" 100 ''
   platform_log "    $svc: the previous release waits warm for ${seconds}s"
   request=$(platform_canary_bake "$base" "$seconds" "$log" "$old" "$new" "$offset" "${limits[@]}")
+  decided=$(platform_millis)
+  # A person's abort (or `rollback`) needs no figures: the requests go back first.
+  if [[ $request == abort ]]; then
+    platform_canary_restore "$base" "$release" "$project" "${nginx[@]}" || return 1
+  fi
   figures=$(platform_canary_tally "$log" "$offset" "$old" "$new")
   # shellcheck disable=SC2086 # six numbers
   verdict=$(platform_canary_judge "${limits[@]}" $figures)
@@ -415,7 +444,8 @@ platform_canary_warm() {
     abort) verdict=fail reason="rolled back by a person during the warm period" ;;
   esac
   # shellcheck disable=SC2086 # six numbers
-  platform_canary_decide "$base" "$release" "$svc" warm 100 "$verdict" "$reason" $figures
+  platform_canary_decide "$base" "$release" "$svc" warm 100 "$verdict" "$reason" "$decided" \
+    $figures
   platform_log "    $svc warm period: $verdict ${reason:+($reason)} [old/new: $figures]"
   case $verdict in pass | promoted) return 0 ;; esac
   platform_canary_back "$base" "$release" "$project" "${nginx[@]}" || return 1
@@ -445,6 +475,26 @@ platform_canary_ask() {
     platform_die "no rollout is in progress"
     return 1
   fi
-  printf '%s\n' "$action" >"$base/rollout/request.new" && mv -f "$base/rollout/request.new" "$base/rollout/request"
+  printf '%s\n' "$action" >"$base/rollout/request.new" &&
+    mv -f "$base/rollout/request.new" "$base/rollout/request" || return 1
+  # Wakes the running step (opened read-write: never blocks, whether it waits or not).
+  [[ ! -p $base/rollout/wake ]] || printf '%s\n' "$action" 1<>"$base/rollout/wake" || true
   platform_log "    asked the rollout to $action"
+}
+
+# platform_canary_rollback BASE: `rollback` (to the previous release) in one round trip: when
+# the previous release waits warm (its containers paused, out of traffic, after the switch),
+# the deploy in that warm period is asked to go back to it, as `rollout abort` asks. Either way
+# the answer is {"asked": BOOL, "state": the host's state (platform_facts)} (models/host_state.py
+# RollbackFacts).
+platform_canary_rollback() {
+  local base=$1 asked=false f state
+  for f in "$base"/rollout/*.paused; do
+    [[ -e $f && -f $base/rollout/status.json ]] || continue
+    platform_canary_ask "$base" abort && asked=true
+    break
+  done
+  state=$(platform_facts "$base") || return 1
+  platform_json_object '#version' 1 '#asked' "$asked" '#state' "$state" || return 1
+  printf '\n'
 }
