@@ -1,4 +1,4 @@
-"""runtime/canary.sh alone: its awk figures and decisions equal the pure core's on the same
+"""runtime/canary_*.sh alone: its awk figures and decisions equal the pure core's on the same
 access log (planning/canary_analysis.py); the weights it gives nginx; a failing step puts
 every request back on the old release in one reload, removes the new containers and records
 the decision; a person's request is acted on. Fake `docker` and `nginx` on PATH."""
