@@ -4,13 +4,13 @@ the same bounded load as the e2e tests (4 threads, one connection per request):
 - a failing canary (demo-web:v4, every fifth request 500) rolled back at its first step, and
   a release degrading in its warm period: from the host's decision to the last request the
   new release answered (after it, every request is on the previous release);
-- a manual `rollback` in the warm period: from the command's start to the last request the
-  new release answered;
+- a manual `rollback` in the warm period: from the command's start to the host's decision,
+  and to the last request the new release answered (all traffic on the previous release);
 - failed requests in each step of a healthy canary;
 - the time a canary adds to a deploy beyond its bake times, against the same deploy as a
   plain blue/green switch.
 
-    .venv/bin/python bench/canary_bench.py [--rounds N]
+    .venv/bin/python bench/canary_bench.py [--rounds N] [--only CASE ...]
 """
 
 from __future__ import annotations
@@ -137,6 +137,8 @@ def degrading_in_warm(servers: Servers, work: Path) -> float:
 
 
 def manual_rollback_in_warm(servers: Servers, work: Path) -> tuple[float, float, int]:
+    """(command start -> the host's decision, command start -> the last answer of the new
+    release, failed requests)."""
     rollout = {"steps": STEPS, "thresholds": {"min_requests": 20}, "warm": 60}
     with tenant(servers, work, rollout) as (p, port):
         deploy(p, "v1")
@@ -149,7 +151,7 @@ def manual_rollback_in_warm(servers: Servers, work: Path) -> tuple[float, float,
             time.sleep(0.5)
         decided = decisions(p)[-1].decided_ms
         last = last_answer_of(running.answers, "v2")
-        return decided - asked, last - decided, len(Load.failures(running.answers))
+        return decided - asked, last - asked, len(Load.failures(running.answers))
 
 
 def healthy_canary(servers: Servers, work: Path) -> tuple[list[int], list[int], float]:
@@ -185,28 +187,48 @@ def plain_switch(servers: Servers, work: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES), default=sorted(CASES),
+                        help="the cases to measure (default: all)")  # fmt: skip
     args = parser.parse_args()
     servers = start_servers()
     root = Path(tempfile.mkdtemp(prefix="platform-canary-bench-"))
-    figures: dict[str, list[Any]] = {k: [] for k in ("fail", "warm", "manual", "healthy", "plain")}
+    figures: dict[str, list[Any]] = {k: [] for k in args.only}
     for n in range(args.rounds):
-        figures["fail"].append(failing_canary(servers, root / f"fail-{n}"))
-        figures["warm"].append(degrading_in_warm(servers, root / f"warm-{n}"))
-        figures["manual"].append(manual_rollback_in_warm(servers, root / f"manual-{n}"))
-        figures["healthy"].append(healthy_canary(servers, root / f"healthy-{n}"))
-        figures["plain"].append(plain_switch(servers, root / f"plain-{n}"))
-
-    def ms(values: list[float]) -> str:
-        return f"median {statistics.median(values):.0f} ms, max {max(values):.0f} ms"
-
+        for case in args.only:
+            figures[case].append(CASES[case](servers, root / f"{case}-{n}"))
     print(f"{args.rounds} rounds; steps {STEPS}; load: 4 threads, one connection per request")
+    for case in CASES:
+        if case in figures and (case != "plain" or "healthy" not in figures):
+            REPORTS[case](figures)
+    return 0
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values):.0f} ms, max {max(values):.0f} ms"
+
+
+def report_fail(figures: dict[str, list[Any]]) -> None:
     print(f"failing canary, decision -> last answer of the new release: {ms(figures['fail'])}")
+
+
+def report_warm(figures: dict[str, list[Any]]) -> None:
     print(f"degraded in the warm period, decision -> last answer of the new: {ms(figures['warm'])}")
-    asked = [a for a, _, _ in figures["manual"]]
+
+
+def report_manual(figures: dict[str, list[Any]]) -> None:
+    decided = [d for d, _, _ in figures["manual"]]
     moved = [m for _, m, _ in figures["manual"]]
     print(f"manual rollback in the warm period: command start -> the host's decision "
-          f"{ms(asked)} (the client: start, validation, SSH); decision -> last answer of the "
-          f"new {ms(moved)}; failed requests: {sum(f for *_, f in figures['manual'])}")  # fmt: skip
+          f"{ms(decided)}; command start -> last answer of the new release {ms(moved)} "
+          f"(each round: {', '.join(f'{m:.0f}' for m in moved)} ms); failed requests: "
+          f"{sum(f for *_, f in figures['manual'])}")  # fmt: skip
+
+
+def report_plain(figures: dict[str, list[Any]]) -> None:
+    print(f"plain blue/green deploy: {statistics.median(figures['plain']):.1f} s")
+
+
+def report_healthy(figures: dict[str, list[Any]]) -> None:
     per_step = [list(x) for x in zip(*(f for f, _, _ in figures["healthy"]), strict=True)]
     requests = [list(x) for x in zip(*(r for _, r, _ in figures["healthy"]), strict=True)]
     names = [f"step {i + 1}" for i in range(len(STEPS))] + ["warm"]
@@ -214,10 +236,22 @@ def main() -> int:
         f"{name} {sum(f)} of {sum(r)}" for name, f, r in zip(names, per_step, requests, strict=True)
     ))  # fmt: skip
     canary = statistics.median(t for _, _, t in figures["healthy"]) - BAKES - 2
+    if "plain" not in figures:
+        print(f"deploy with a canary, bake times taken out: {canary:.1f} s")
+        return
     plain = statistics.median(figures["plain"])
     print(f"deploy with a canary, bake times taken out: {canary:.1f} s; plain blue/green: "
           f"{plain:.1f} s; the canary adds {canary - plain:.1f} s")  # fmt: skip
-    return 0
+
+
+CASES: dict[str, Callable[[Servers, Path], Any]] = {
+    "fail": failing_canary, "warm": degrading_in_warm, "manual": manual_rollback_in_warm,
+    "healthy": healthy_canary, "plain": plain_switch,
+}  # fmt: skip
+REPORTS: dict[str, Callable[[dict[str, list[Any]]], None]] = {
+    "fail": report_fail, "warm": report_warm, "manual": report_manual, "healthy": report_healthy,
+    "plain": report_plain,
+}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -99,19 +99,25 @@ def cmd_rollback(args: argparse.Namespace, connect: Connect = Connections) -> in
     with connect(common.identity(args)) as hosts:
         hosts.open_early(early_target(common.root(args), args.project, args.env))
         from platform_lib.commands.rollout import warm_rollback
+
+        config, actor = common.config(args), common.actor(args.actor)
+        # One round trip to the host: a warm period running is asked to go back to the warm
+        # previous release at once; else its state is what the rollback plans from.
+        state = None
+        if args.to is None:
+            state = warm_rollback(config, args.project, args.env, hosts, actor)
+            if state is None:
+                common.log(f"rolled back {args.project}/{args.env} to its warm previous release")
+                return 0
         from platform_lib.execution.deploy import read_rollback_state, rollback
         from platform_lib.notifications.hooks import notified_rollback
         from platform_lib.planning.rollback import RollbackRequest
 
-        config = common.config(args)
-        # one read of the host: whether a warm period runs, and what the rollback plans from
-        state = read_rollback_state(config, args.project, args.env, hosts, common.log)
-        if args.to is None and warm_rollback(config, args.project, args.env, hosts, state):
-            common.log(f"rolled back {args.project}/{args.env} to its warm previous release")
-            return 0
+        if state is None:
+            state = read_rollback_state(config, args.project, args.env, hosts, common.log)
         request = RollbackRequest(
             project=args.project, environment=args.env, now=common.clock(None),
-            actor=common.actor(args.actor),
+            actor=actor,
             platform_sha=common.platform_sha(common.root(args), None),
             state=state, to_release=args.to,
         )  # fmt: skip

@@ -1,7 +1,8 @@
 """rollout status|promote|abort: the canary rollout in progress on a tenant+environment's
 host. promote and abort ask the deploy running it (which holds the lock) to finish it now, or
-to put every request back on the previous release; that deploy acts within half a second.
-`rollback` during a warm period asks the same (`warm_rollback`)."""
+to put every request back on the previous release; that deploy acts on it at once (it wakes on
+the request). `rollback` during a warm period asks the same, in the round trip that reads the
+host's state (`warm_rollback`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from platform_lib.planning import host_ops
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.transport.base import Transport
 
+POLL = 0.2
+"""Seconds between two reads of the host while waiting for the rollout's deploy to end."""
+
 
 def _transport(config: PlatformConfig, project: str, env: str, hosts: Connections) -> Transport:
     return hosts.to(target_host(config, find_tenant(config, project, env), env))
@@ -31,35 +35,51 @@ def rollout_state(transport: Transport, base: str) -> RolloutState | None:
     return read_state(transport, base, common.log).rollout
 
 
+def wait_unlocked(transport: Transport, base: str, wait: float) -> HostState | None:
+    """The host's state once the deploy running the rollout has let the lock go (at most
+    `wait` seconds); None if it still holds it."""
+    deadline = time.monotonic() + wait
+    while True:
+        state = read_state(transport, base, common.log)
+        if state.lock is None:
+            return state
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL)
+
+
 def ask(transport: Transport, base: str, action: str, wait: float) -> RolloutState | None:
     """Ask the rollout to `promote` or `abort`, then wait (at most `wait` seconds) until the
     deploy running it has acted and let the lock go; the rollout state if it still runs."""
     run_host_op(transport, host_ops.canary_ask(base, action, common.actor(None)), common.log)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        state = read_state(transport, base, common.log)
-        if state.lock is None:
-            return None
-        time.sleep(0.5)
+    if wait_unlocked(transport, base, wait) is not None:
+        return None
     return rollout_state(transport, base)
 
 
 def warm_rollback(
-    config: PlatformConfig, project: str, env: str, hosts: Connections, host: HostState
-) -> bool:
-    """`rollback` while a release's previous one is kept warm: the deploy in its warm period
-    goes back to the warm containers in one reload. False: no warm period is running (`host`:
-    the state the rollback read)."""
+    config: PlatformConfig, project: str, env: str, hosts: Connections, actor: str
+) -> HostState | None:
+    """`rollback` to the previous release, in one round trip when a release's previous one is
+    kept warm: the deploy in its warm period is asked to go back to the warm containers in one
+    reload, and this waits until it is done (None). Otherwise the host's state, which the plain
+    rollback plans from: no warm period was running, or it ended before its deploy saw the
+    request (the rolled-out release is still current)."""
     transport = _transport(config, project, env, hosts)
     base = base_dir(config, project, env)
-    state = host.rollout
-    if state is None or not state.phase.startswith(("warm", "switched")):
-        return False
-    common.log(f"{project}/{env}: release {state.release} is in its warm period: back to the "
+    answer = run_host_op(transport, host_ops.canary_rollback(base, actor), common.log)
+    rollout = answer.state.rollout
+    if not answer.asked or rollout is None:
+        return answer.state
+    common.log(f"{project}/{env}: release {rollout.release} is in its warm period: back to the "
                "warm previous release")  # fmt: skip
-    if ask(transport, base, "abort", config.settings.timeouts.health + 60) is not None:
+    state = wait_unlocked(transport, base, config.settings.timeouts.health + 60)
+    if state is None:
         raise PlatformError("the rollout did not end in time; see history and status")
-    return True
+    if state.current_release == rollout.release:
+        common.log(f"{project}/{env}: its warm period ended first: rolling back as usual")
+        return state
+    return None
 
 
 def cmd_rollout(args: argparse.Namespace, connect: Connect = Connections) -> int:

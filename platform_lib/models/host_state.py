@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from platform_lib.models.plan import ServerFacts
 from platform_lib.models.records import LockHolder, Record, ReleaseRecord, RolloutState
 
-__all__ = ["HostState", "LockHolder", "ReleaseRecord", "RouteState"]
+__all__ = ["HostState", "LockHolder", "ReleaseRecord", "RollbackFacts", "RouteState"]
 
 
 class RouteState(Record):
@@ -57,3 +57,12 @@ class HostState(Record):
         return ServerFacts(
             current_release=self.current_release, current_images=current, verified_images=verified
         )
+
+
+class RollbackFacts(Record):
+    """`platform_canary_rollback`: the host's state, and whether a warm period was running and
+    its deploy asked to go back to the warm previous release (`rollback` without `--to`)."""
+
+    version: Literal[1] = 1
+    asked: bool
+    state: HostState

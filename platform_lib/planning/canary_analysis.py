@@ -1,8 +1,9 @@
 """The pure core of a canary: the proxy's access-log lines (format `LOG_FIELDS` of
 proxy_config) into per-release figures, and the figures into a decision.
 
-The host runtime computes the same figures with awk (runtime/canary.sh, platform_canary_tally)
-and the same decision in bash; a test runs both on the same lines and wants equal records.
+The host runtime computes the same figures with awk (runtime/canary_judging.sh,
+platform_canary_tally) and the same decision in bash; a test runs both on the same lines and
+wants equal records.
 
 Per attempt, not per request: nginx may try a second container after the first failed to
 answer (`$upstream_addr` `a, b`, `$upstream_status` `502, 200`); the failure belongs to the

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from platform_lib.errors import PlatformError
-from platform_lib.models.host_state import HostState
+from platform_lib.models.host_state import HostState, RollbackFacts
 from platform_lib.models.project import Backup, Route
 from platform_lib.models.records import BackupEntry, HistoryEvent
 from platform_lib.models.settings import Proxy, Timeouts
@@ -144,6 +144,13 @@ def canary_ask(base: str, action: str, actor: str) -> HostOperation[None]:
     it (holding the lock) acts on."""
     argv = ("platform_canary_ask", base, action)
     return HostOperation(argv, _done(argv), actor)
+
+
+def canary_rollback(base: str, actor: str) -> HostOperation[RollbackFacts]:
+    """`rollback` to the previous release in one round trip: the deploy in a warm period is
+    asked to go back to the warm previous release; the host's state comes back either way."""
+    argv = ("platform_canary_rollback", base)
+    return HostOperation(argv, _model(argv, RollbackFacts, f"the host's state under {base}"), actor)
 
 
 def proxy_refresh(

@@ -21,7 +21,8 @@ FINISH = "platform_outcome deployed"
 
 RUNTIME_FILES = (
     "core", "json", "progress", "step", "history", "outcome", "lock", "release", "registry",
-    "health", "switch", "proxy", "canary", "policy", "facts", "backup",
+    "health", "switch", "proxy", "canary_weights", "canary_judging", "canary_requests",
+    "canary_lifecycle", "policy", "facts", "backup",
 )  # fmt: skip
 """The host runtime, one file per noun in `planning/runtime/`, in the order scripts hold them."""
 

@@ -1,5 +1,5 @@
 """The steps of a canary rollout, for the services of a tenant with `rollout:`: pure builders
-of argv calling the host runtime (runtime/canary.sh).
+of argv calling the host runtime (runtime/canary_*.sh).
 
 In a deploy, with the proxy: the canary services' new containers start beside the old ones,
 out of traffic (`canary-start`); each step sets the proxy's weights, bakes and is judged on

@@ -1,4 +1,4 @@
-"""runtime/canary.sh alone: its awk figures and decisions equal the pure core's on the same
+"""runtime/canary_*.sh alone: its awk figures and decisions equal the pure core's on the same
 access log (planning/canary_analysis.py); the weights it gives nginx; a failing step puts
 every request back on the old release in one reload, removes the new containers and records
 the decision; a person's request is acted on. Fake `docker` and `nginx` on PATH."""
@@ -6,6 +6,7 @@ the decision; a person's request is acted on. Fake `docker` and `nginx` on PATH.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_harness import Fakes, run_runtime
 
+from platform_lib.models.host_state import RollbackFacts
 from platform_lib.models.records import CanaryDecision, CanaryFigures, HistoryEvent
 from platform_lib.models.rollout import Thresholds
 from platform_lib.planning.canary_analysis import judge, tally
@@ -271,3 +273,46 @@ def test_a_persons_promote_passes_the_step_and_skips_the_next(
     assert [(e.outcome, e.decision.verdict if e.decision else "") for e in events] == [
         ("promoted", "promoted")
     ]  # the second step was skipped, not judged
+
+
+STATUS = '{"version":1,"release":"r9","phase":"warm web","weight":100}'
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_rollback_asks_a_warm_period_to_go_back_and_answers_the_state(
+    tmp_path: Path, warm: bool
+) -> None:
+    rollout_in_progress(tmp_path)
+    (tmp_path / "rollout" / "status.json").write_text(STATUS)
+    if warm:
+        (tmp_path / "rollout" / "web.paused").touch()
+    done = run_runtime(f"platform_canary_rollback {tmp_path}", tmp_path)
+    assert done.returncode == 0, done.stderr
+    answer = RollbackFacts.model_validate_json(done.stdout)
+    assert answer.asked is warm
+    assert answer.state.rollout is not None and answer.state.rollout.phase == "warm web"
+    request = tmp_path / "rollout" / "request"
+    assert (request.read_text() if request.exists() else None) == ("abort\n" if warm else None)
+
+
+def test_a_step_waits_on_its_fifo_and_wakes_on_a_request(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    os.mkfifo(base / "rollout" / "wake")
+    (pdir / "logs").mkdir(parents=True)
+    (pdir / "upstreams").mkdir()
+    fakes.add("sleep", 'exec /usr/bin/sleep "$@"')
+    done = run_runtime(f"(sleep 0.5; platform_canary_ask {base} abort) &\n"
+                       f"{step_argv(base, pdir, nginx_master, bake=30)}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 1
+    # It never polled (the reload's wait for nginx's old workers aside): the wait was the
+    # FIFO's, which the request's line ended.
+    assert ["sleep", "0.5"] in fakes.calls("sleep") and ["sleep", "0.2"] not in fakes.calls("sleep")
+    event = HistoryEvent.model_validate_json((base / "history.jsonl").read_text())
+    assert event.decision is not None
+    assert event.decision.reason == "aborted by a person during step 1"
+    assert not (base / "rollout").exists()
+    assert ["docker", "rm", "-f", "new-1"] in fakes.calls("docker")

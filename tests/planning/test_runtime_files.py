@@ -98,6 +98,11 @@ def test_every_operation_the_platform_runs_is_a_runtime_function() -> None:
         ("platform_lock_break", {"core", "lock", "registry"}),  # and the logins it sweeps
         ("platform_backups", {"core", "json", "backup"}),
         ("platform_facts", {"core", "json", "release", "proxy", "facts"}),
+        # it asks a warm period's deploy: a person's requests, none of the rollout itself
+        (
+            "platform_canary_rollback",
+            {"core", "json", "release", "proxy", "facts", "canary_requests"},
+        ),
     ],
 )
 def test_read_only_operations_ship_only_what_they_use(operation: str, nouns: set[str]) -> None:

@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# runtime/canary_weights.sh: the upstreams of a rollout in progress, its services' requests
+# split by their weights between the old and the new release's containers.
+
+# platform_canary_upstreams BASE RELEASE PROJECT PROXY(4): the project's upstreams as the
+# rollout has them: a canary service's old and new containers weighted by SVC.weight (0: the
+# old ones only, 100: the new ones only), every other routed service's running containers
+# (less any canary's new ones); then nginx -t and one graceful reload.
+platform_canary_upstreams() {
+  local base=$1 release=$2 project=$3 pdir=$4 conf=$5 pid=$6 drain=$7
+  local dir=$base/releases/$release state=$base/rollout
+  local svc port upstream servers id address upstreams='' hidden=' '
+  local -A seen=()
+  local f
+  # A canary's new containers serve only through its weights; once switched (its old ones
+  # paused), they are simply the running ones.
+  for f in "$state"/*.new; do
+    [[ -e $f && ! -f ${f%.new}.paused ]] && hidden+="$(tr '\n' ' ' <"$f")"
+  done
+  while IFS=$'\t' read -r _ svc port _ upstream _; do
+    [[ -n ${seen[$upstream]:-} ]] && continue
+    seen[$upstream]=1
+    servers=''
+    if [[ -f $state/$svc.new && -f $state/$svc.weight ]]; then
+      servers=$(platform_canary_servers "$state" "$svc" "$port") || return 1
+      [[ -z $servers ]] || servers+=$'\n'
+    else
+      for id in $(platform_running "$project" "$svc"); do
+        [[ $hidden == *" $id "* ]] && continue
+        address=$(platform_address_of "$id") || return 1
+        [[ -n $address ]] && servers+="    server $address:$port;"$'\n'
+      done
+    fi
+    [[ -n $servers ]] || servers="    server 127.0.0.1:9 down;  # no running container"$'\n'
+    upstreams+="upstream $upstream {"$'\n'"$servers"'    keepalive 8;'$'\n''}'$'\n'
+  done <"$dir/nginx.tsv"
+  local new=".$project.new"
+  (umask 022 && printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf$new") || return 1
+  platform_proxy_locked "$pdir" platform_proxy_swap "$pdir" "$conf" "$pid" "$drain" "$new" \
+    "upstreams/$project.conf"
+}
+
+# platform_canary_servers STATE SERVICE PORT: nginx `server` lines splitting the service's
+# requests by its weight: each old container (100-W)*NEW, each new one W*OLD, so the shares
+# are exact whatever the counts.
+platform_canary_servers() {
+  local state=$1 svc=$2 port=$3 weight id address out=''
+  local -a old=() new=()
+  weight=$(<"$state/$svc.weight")
+  mapfile -t old <"$state/$svc.old"
+  mapfile -t new <"$state/$svc.new"
+  if ((weight < 100)); then
+    for id in "${old[@]}"; do
+      address=$(platform_address_of "$id") || return 1
+      out+="    server $address:$port"
+      ((weight == 0)) || out+=" weight=$(((100 - weight) * ${#new[@]}))"
+      out+=";"$'\n'
+    done
+  fi
+  if ((weight > 0)); then
+    for id in "${new[@]}"; do
+      address=$(platform_address_of "$id") || return 1
+      out+="    server $address:$port"
+      ((weight == 100)) || out+=" weight=$((weight * ${#old[@]}))"
+      out+=";"$'\n'
+    done
+  fi
+  printf '%s' "$out"
+}
+
+platform_canary_addresses() {  # FILE: the addresses of the container ids in it, one a line
+  local id
+  while read -r id; do
+    [[ -n $id ]] && platform_address_of "$id" && printf '\n'
+  done <"$1"
+  return 0
+}
