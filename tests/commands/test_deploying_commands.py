@@ -25,6 +25,7 @@ from recorded_hosts import (
 
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
+from platform_lib.models.host_state import HostState, RollbackFacts
 from platform_lib.models.outcome import OutcomeName
 from platform_lib.models.plan import Plan, ServerFacts
 from platform_lib.planning.builder import PlanRequest, build_plan
@@ -176,10 +177,22 @@ def test_an_applied_plan_that_aborts_exits_4(tmp_path: Path) -> None:
 # rollback
 
 
+def rolling_back(*releases: str) -> RunResult:
+    """`platform_canary_rollback`'s answer outside a warm period: nothing asked, the state."""
+    state = HostState.model_validate_json(running(*releases).stdout)
+    return ok(RollbackFacts(asked=False, state=state).model_dump_json())
+
+
+ROLLBACK_READ = (STAGING, ("platform_canary_rollback", f"{BASE}/paiss/staging"))
+
+
 def test_rollback_sends_the_plan_back_to_the_previous_release() -> None:
-    hosts = answering({"platform_facts": running(NEW, OLD), "<plan>": outcome(previous=NEW)})
+    hosts = answering(
+        {"platform_canary_rollback": rolling_back(NEW, OLD), "<plan>": outcome(previous=NEW)}
+    )
     assert run(hosts, "rollback", "--project", "paiss", "--env", "staging") == 0
-    assert hosts.operations == [READ, (STAGING, ())]  # one read: warm check and plan share it
+    # one round trip: the warm-period check and the plan's state
+    assert hosts.operations == [ROLLBACK_READ, (STAGING, ())]
     assert [(plan.kind, plan.release) for _, plan in plans(hosts)] == [("rollback", OLD)]
     assert hosts.runs[1].secret_names == ()  # a rollback pulls nothing
 
@@ -200,17 +213,7 @@ def test_rollback_to_an_unknown_release_sends_no_plan() -> None:
 
 
 def test_a_rollback_that_fails_on_the_host_exits_3() -> None:
-    hosts = answering({"platform_facts": running(NEW, OLD), "<plan>": outcome("rollback-failed")})
+    hosts = answering(
+        {"platform_canary_rollback": rolling_back(NEW, OLD), "<plan>": outcome("rollback-failed")}
+    )
     assert run(hosts, "rollback", "--project", "paiss", "--env", "staging") == 3
-
-
-def test_rollback_in_a_warm_period_asks_the_rollout_to_abort_and_sends_no_plan() -> None:
-    rollout = {"release": NEW, "phase": "warm web", "weight": 100}
-    lock = {"actor": "bob", "release": NEW, "plan": "q" * 64, "started": "2026-01-02T00:00:00Z",
-            "expires_epoch": 1, "pid": 42}  # fmt: skip
-    reads = [running(NEW, OLD, rollout=rollout, lock=lock), running(OLD)]
-    hosts = answering({"platform_facts": lambda _run: reads.pop(0), "platform_canary_ask": ok()})
-    assert run(hosts, "rollback", "--project", "paiss", "--env", "staging") == 0
-    assert hosts.operations == [
-        READ, (STAGING, ("platform_canary_ask", f"{BASE}/paiss/staging", "abort")), READ,
-    ]  # fmt: skip
