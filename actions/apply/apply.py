@@ -41,12 +41,11 @@ from platform_lib.config.credentials import (
     tenant_secret_variable,
 )
 from platform_lib.github.naming import github_environment
-from platform_lib.models.notifications import EVENT_KINDS
 from platform_lib.models.outcome import EXIT_CODES
 from platform_lib.models.plan import Plan
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
-from platform_lib.notifications.routing import targets
+from platform_lib.notifications.sink_secrets import sink_secrets as picked_sink_secrets
 from platform_lib.planning.promotion import Decision, Deploy, Refuse, Skip
 
 LOG_TAIL = 200
@@ -189,17 +188,7 @@ def sink_secrets(
         own = ProjectManifest.model_validate(manifest or {})
     except (ValueError, Refused):
         return {}
-    chosen: dict[str, str] = {}
-    prefix = tenant_secret_variable(project, "")
-    for kind in EVENT_KINDS:
-        for target in targets(config, own, project, environment, kind):
-            for variable in (target.url_variable, target.key_variable):
-                if variable is None:
-                    continue
-                name = variable.removeprefix(prefix) if target.owner == "tenant" else variable
-                value = available.get(name)
-                if value:
-                    chosen[variable] = str(value)
+    chosen = picked_sink_secrets(config, own, project, environment, available)
     for value in chosen.values():
         gha.mask(value)
     return chosen

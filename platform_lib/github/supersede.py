@@ -3,15 +3,15 @@ tenant. Pure: the runs and their jobs are the caller's.
 
 A production deploy promotes what its tenant's staging verified. Staging deploys of a tenant
 run one at a time in the order they were asked for (their concurrency queue), so a newer run
-whose staging of the tenant succeeded, or still runs, leaves staging with a state at least as
-new as this run's, and its own production promotes that: this run's production has nothing
+whose staging of the tenant succeeded leaves staging with a state at least as new as this
+run's, and its own production promotes that: this run's production has nothing
 left to add. It is then skipped, with a note naming the newer run, instead of deploying older
 digests or waiting for an approval that would change nothing.
 
 A newer run supersedes only when it deploys the tenant to production too (not a staging-only
-manual run) and its staging of the tenant has not failed, been cancelled or skipped (a
-production-only manual run has no staging of its own: it may run before this run's staging
-finished, so it supersedes nothing). When GitHub cannot be asked, nothing is superseded: both
+manual run) and its staging of the tenant succeeded: one still running may yet fail, and then
+neither request would deploy (a production-only manual run has no staging of its own: it
+supersedes nothing). When GitHub cannot be asked, nothing is superseded: both
 deploy, in order.
 """
 
@@ -68,7 +68,13 @@ def superseded_by(
     for run in newer:  # a run's own result says nothing: other tenants may have failed
         jobs = jobs_of.get(run.id, ())
         staging = deploy_job(jobs, project, "staging")
-        if _alive(staging) and _deploys_production(run, jobs, project):
+        # Only a staging that succeeded: one still running may fail, and then neither request
+        # would deploy (this one, approved, would have stood down for nothing).
+        if (
+            staging is not None
+            and staging.conclusion == "success"
+            and _deploys_production(run, jobs, project)
+        ):
             return Supersession(run.id, run.html_url, run.display_title)
     return None
 

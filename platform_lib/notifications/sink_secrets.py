@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from platform_lib.config.credentials import tenant_secret_variable
+from platform_lib.config.credentials import is_platform_credential, tenant_secret_variable
 from platform_lib.models.notifications import EVENT_KINDS, EventKind
 from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
@@ -35,6 +35,8 @@ def sink_secrets(
                 if variable is None:
                     continue
                 name = variable.removeprefix(prefix) if target.owner == "tenant" else variable
+                if target.owner == "tenant" and is_platform_credential(name, settings):
+                    continue  # validation refuses it first; never hand a credential to a tenant
                 value = available.get(name)
                 if isinstance(value, str) and value:
                     chosen[variable] = value

@@ -38,11 +38,11 @@ def superseded(cli: Cli, tmp_path: Path) -> tuple[dict[str, object], dict[str, s
     return json.loads(result.out), outputs, summary.read_text() if summary.exists() else ""
 
 
-def test_a_newer_request_whose_staging_runs_supersedes_the_waiting_production(
+def test_a_newer_request_whose_staging_succeeded_supersedes_the_waiting_production(
     github: FakeGitHub, cli: Cli, tmp_path: Path
 ) -> None:
     serve(github, NEWER,
-          canned.job(70, 7, "shop / deploy shop to staging", "in_progress", None),
+          canned.job(70, 7, "shop / deploy shop to staging", "completed", "success"),
           canned.job(71, 7, "shop / deploy shop to production", "queued", None))  # fmt: skip
     answer, outputs, summary = superseded(cli, tmp_path)
     url = "https://github.com/example-org/platform/actions/runs/7"
@@ -71,6 +71,9 @@ def test_a_newer_push_deploying_the_tenant_supersedes_it_too(
     [
         # its staging of shop failed: staging still runs what run 5 verified
         (NEWER, [("shop / deploy shop to staging", "completed", "failure")]),
+        # its staging of shop still runs: it may fail, and then nothing would deploy
+        (NEWER, [("shop / deploy shop to staging", "in_progress", None),
+                 ("shop / deploy shop to production", "queued", None)]),
         # a manual staging-only run never deploys production
         (f"deploy shop to staging: web={DIGEST} (by alice)",
          [("shop / deploy shop to staging", "in_progress", None)]),
@@ -84,7 +87,7 @@ def test_a_newer_push_deploying_the_tenant_supersedes_it_too(
         ("Config push 1234: deploy the tenants it changed",
          [("wiki / deploy wiki to staging", "in_progress", None)]),
     ],
-    ids=["staging-failed", "staging-only", "production-only", "production-skipped", "other"],
+    ids=["staging-failed", "staging-running", "staging-only", "production-only", "production-skipped", "other"],
 )  # fmt: skip
 def test_a_newer_run_that_would_not_deploy_what_this_one_would_supersedes_nothing(
     github: FakeGitHub,

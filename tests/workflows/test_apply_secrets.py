@@ -109,3 +109,17 @@ def test_the_sinks_secrets_of_the_tenant_and_environment_are_handed_on(
     masks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::add")]
     assert len(masks) == 3
     assert apply.sink_secrets(settings, manifest, "shop", "staging") == {}
+
+
+def test_a_tenant_sink_named_like_a_platform_credential_gets_nothing(
+    apply: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation refuses such a sink first; the picking refuses it again."""
+    settings = yaml.safe_load((actrun.REPO_ROOT / "configs/platform.yml").read_text())
+    manifest = {"notifications": {"production": [
+        {"kind": "webhook", "url_secret": "DEPLOY_SSH_KEY", "key_secret": "REGISTRY_TOKEN"},
+    ]}}  # fmt: skip
+    monkeypatch.setenv("PLATFORM_SECRETS", json.dumps(
+        {**ENVIRONMENT, "DEPLOY_SSH_KEY": "-----BEGIN KEY-----", "REGISTRY_TOKEN": "t0ken"}
+    ))  # fmt: skip
+    assert apply.sink_secrets(settings, manifest, "shop", "production") == {}

@@ -206,7 +206,11 @@ def test_deploy_tenant_shape() -> None:
     production = jobs["production"]
     assert production["needs"] == ["staging", "approve"]
     assert "!cancelled()" in production["if"]
-    assert "needs.staging.result != 'failure'" in production["if"]
+    # never after its staging or an approval gate failed, timed out or was cancelled
+    for job in (production, jobs["approve"]):
+        assert "needs.staging.result == 'success'" in job["if"]
+        assert "needs.staging.result != 'failure'" not in job["if"]
+    assert "needs.approve.result == 'success'" in production["if"]
     gate = jobs["approve"]["environment"]["name"].replace("${{ inputs.project }}", "shop")
     assert gate.replace("${{ matrix.gate }}", "2") == approval_environment("shop", "production", 2)
     steps = {s.get("id") or s.get("name"): s for s in production["steps"]}
@@ -227,7 +231,8 @@ def test_deploy_tenant_shape() -> None:
     staging = {s.get("name"): s for s in jobs["staging"]["steps"]}
     for best_effort in ("what production would get", "announce the production approval"):
         assert staging[best_effort]["continue-on-error"] is True
-    assert "promote" in staging["what production would get"]["run"]
+    preview = staging["what production would get"]
+    assert "DEPLOY_SSH_KEY" not in str(preview)  # staging's job never reaches production
     assert "notify-approval" in staging["announce the production approval"]["run"]
 
 
