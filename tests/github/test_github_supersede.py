@@ -87,7 +87,8 @@ def test_a_newer_push_deploying_the_tenant_supersedes_it_too(
         ("Config push 1234: deploy the tenants it changed",
          [("wiki / deploy wiki to staging", "in_progress", None)]),
     ],
-    ids=["staging-failed", "staging-running", "staging-only", "production-only", "production-skipped", "other"],
+    ids=["staging-failed", "staging-running", "staging-only", "production-only",
+         "production-skipped", "other"],
 )  # fmt: skip
 def test_a_newer_run_that_would_not_deploy_what_this_one_would_supersedes_nothing(
     github: FakeGitHub,
