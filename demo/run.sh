@@ -104,6 +104,9 @@ else
         [ -z "$holder" ] || die "port $port is taken by ${holder} ($(tr '\0' ' ' \
 </proc/"${holder#pid=}"/cmdline 2>/dev/null)): stop it first (an nginx of another demo checkout?)"
     done
+    # nginx does not remove a unix socket an nginx killed outright left: the maintenance
+    # server's would stop this start (bind: address in use). No nginx runs, so it is stale.
+    rm -f "$NGINX/platform/maintenance.sock"
     nginx -e stderr -c "$NGINX/nginx.conf" || die "nginx did not start (see above)"
     echo "demo: nginx started (pid $(cat "$NGINX/nginx.pid")); the deploys write its sites"
 fi
