@@ -316,3 +316,54 @@ def test_a_step_waits_on_its_fifo_and_wakes_on_a_request(
     assert event.decision.reason == "aborted by a person during step 1"
     assert not (base / "rollout").exists()
     assert ["docker", "rm", "-f", "new-1"] in fakes.calls("docker")
+
+
+START_DOCKER = """
+case $1 in
+  ps) # running containers of a service; web's new one once compose started it
+    svc=$(printf '%s\\n' "$@" | sed -n 's/^label=com.docker.compose.service=//p')
+    case $svc in
+      web) echo old-web; [[ -e {started} ]] && echo new-web ;;
+      api) echo old-api ;;
+    esac ;;
+  inspect) case $2 in
+      -f) case $3 in
+          *config-hash*) echo h-old ;;
+          *State*) echo "${@: -1} running healthy" ;;
+          *) echo '10.0.0.9 ' ;;
+        esac ;;
+    esac ;;
+esac
+exit 0
+"""
+START_COMPOSE = """#!/usr/bin/env bash
+case "$*" in
+  *"config --hash web"*) echo "web h-new" ;;
+  *"config --hash api"*) exit 1 ;;  # the second service's config cannot be read
+  *up*) touch {started} ;;
+esac
+"""
+
+
+def test_a_canary_start_that_fails_at_a_later_service_removes_what_earlier_ones_started(
+    tmp_path: Path,
+) -> None:
+    """web's new container started; api's config hash then fails: web's new container goes,
+    the old ones stay, nothing of the rollout is left behind."""
+    fakes = Fakes(tmp_path / "fakes")
+    started = tmp_path / "started"
+    fakes.add("docker", START_DOCKER.replace("{started}", str(started)))
+    compose = tmp_path / "compose"
+    compose.write_text(START_COMPOSE.replace("{started}", str(started)))
+    compose.chmod(0o755)
+    base = tmp_path / "base"
+    (base / "releases" / "r9").mkdir(parents=True)
+    (base / "releases" / "r9" / "nginx.tsv").write_text(TSV)
+    done = run_runtime(
+        f"platform_canary_start {base} r9 shop-staging 5 '' /c /p 0 web,api -- {compose}",
+        base, path=str(fakes.bin),
+    )  # fmt: skip
+    assert done.returncode == 1
+    removed = [argv[-1] for argv in fakes.calls("docker") if argv[1:3] == ["rm", "-f"]]
+    assert removed == ["new-web"]
+    assert not (base / "rollout").exists()

@@ -26,13 +26,15 @@ platform_canary_start() {
   rm -rf "$state" && mkdir -p "$state" && mkfifo "$state/wake" || return 1
   for svc in ${services//,/ }; do
     want=$(awk -F'\t' -v s="$svc" '$2 == s { print $4; exit }' "$dir/nginx.tsv")
-    hash=$(cd "$dir" && "${compose[@]}" config --hash "$svc") || return 1
+    # any failure from here on takes out what earlier services started (their SVC.new)
+    hash=$(cd "$dir" && "${compose[@]}" config --hash "$svc") ||
+      { platform_canary_abandon "$base"; return 1; }
     hash=${hash#* }
     mapfile -t old_ids < <(platform_running "$project" "$svc")
     local outdated=0
     for id in "${old_ids[@]}"; do
       label=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.config-hash"}}' "$id") ||
-        return 1
+        { platform_canary_abandon "$base"; return 1; }
       [[ $label == "$hash" ]] || outdated=1
     done
     if ((${#old_ids[@]} == 0 || outdated == 0)); then
