@@ -276,8 +276,8 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
     platform_repo: PlatformRepo, github_spec: openapi.Spec
 ) -> None:
     """Run 1 deploys wf-late's staging; by the time its production job starts (approved
-    late), GitHub lists a newer run deploying wf-late's staging (still running) and its
-    production. Production deploys nothing, its summary names the newer run, and the app
+    late), GitHub lists a newer run whose staging of wf-late succeeded and whose production
+    waits. Production deploys nothing, its summary names the newer run, and the app
     repository's production deployment ends `inactive`, superseded by it."""
     repo, platform = platform_repo, platform_repo.platform
     add_tenant(repo, "wf-late")
@@ -297,8 +297,8 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
         Reply(200, canned.runs(canned.run(newer, newer_title, status="in_progress"))),
     )
     fake.on("GET", f"{platform_api}/runs/{newer}/jobs", Reply(200, canned.jobs(
-        canned.job(1, newer, "wf-late / deploy wf-late to staging", "in_progress", None),
-        canned.job(2, newer, "wf-late / deploy wf-late to production", "queued", None),
+        canned.job(1, newer, "wf-late / deploy wf-late to staging", "completed", "success"),
+        canned.job(2, newer, "wf-late / deploy wf-late to production", "waiting", None),
     )))  # fmt: skip
     deployments = "/repos/example-org/wf-late/deployments"
     fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-late-staging")),
