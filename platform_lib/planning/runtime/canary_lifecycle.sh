@@ -180,17 +180,10 @@ platform_canary_step() {
 # back on its old containers (platform_canary_restore, unless done already); once nginx's old
 # workers are done, the new containers go and the rollout is over.
 platform_canary_back() {
-  local base=$1 state=$1/rollout f id
-  if [[ ! -f $state/back ]]; then
+  if [[ ! -f $1/rollout/back ]]; then
     platform_canary_restore "$@" || return 1
   fi
-  for f in "$state"/*.new; do
-    [[ -e $f ]] || continue
-    while read -r id; do
-      [[ -n $id ]] && { docker rm -f "$id" >/dev/null || true; }
-    done <"$f"
-  done
-  rm -rf "$state"
+  platform_canary_abandon "$1"
 }
 
 # platform_canary_restore BASE RELEASE PROJECT PROXY(4): every request of every canary

@@ -9,7 +9,7 @@
 platform_canary_upstreams() {
   local base=$1 release=$2 project=$3 pdir=$4 conf=$5 pid=$6 drain=$7
   local dir=$base/releases/$release state=$base/rollout
-  local svc port upstream servers id address upstreams='' hidden=' '
+  local svc port upstream servers upstreams='' hidden=' '
   local -A seen=()
   local f
   # A canary's new containers serve only through its weights; once switched (its old ones
@@ -20,19 +20,12 @@ platform_canary_upstreams() {
   while IFS=$'\t' read -r _ svc port _ upstream _; do
     [[ -n ${seen[$upstream]:-} ]] && continue
     seen[$upstream]=1
-    servers=''
     if [[ -f $state/$svc.new && -f $state/$svc.weight ]]; then
       servers=$(platform_canary_servers "$state" "$svc" "$port") || return 1
-      [[ -z $servers ]] || servers+=$'\n'
     else
-      for id in $(platform_running "$project" "$svc"); do
-        [[ $hidden == *" $id "* ]] && continue
-        address=$(platform_address_of "$id") || return 1
-        [[ -n $address ]] && servers+="    server $address:$port;"$'\n'
-      done
+      servers=$(platform_running_servers "$project" "$svc" "$port" "$hidden") || return 1
     fi
-    [[ -n $servers ]] || servers="    server 127.0.0.1:9 down;  # no running container"$'\n'
-    upstreams+="upstream $upstream {"$'\n'"$servers"'    keepalive 8;'$'\n''}'$'\n'
+    upstreams+=$(platform_upstream_block "$upstream" "$servers")$'\n'
   done <"$dir/nginx.tsv"
   local new=".$project.new"
   (umask 022 && printf '%s' "$upstreams" >"$pdir/upstreams/$project.conf$new") || return 1

@@ -47,6 +47,24 @@ platform_proxy_preflight() {
     { platform_die "nginx -t fails before this deploy changed anything: $out"; return 1; }
 }
 
+# platform_running_servers PROJECT SERVICE PORT SKIP: an nginx `server` line per running
+# container of the service, less those in SKIP (" id id "), one per line.
+platform_running_servers() {
+  local id address
+  for id in $(platform_running "$1" "$2"); do
+    [[ $4 == *" $id "* ]] && continue
+    address=$(platform_address_of "$id") || return 1
+    [[ -z $address ]] || printf '    server %s:%s;\n' "$address" "$3"
+  done
+}
+
+# platform_upstream_block NAME SERVERS: the upstream of a route, its SERVERS lines, or a `down`
+# server when there are none (502 on that route only; nginx still loads).
+platform_upstream_block() {
+  local servers=${2:-    server 127.0.0.1:9 down;  # no running container}
+  printf 'upstream %s {\n%s\n    keepalive 8;\n}' "$1" "${servers%$'\n'}"
+}
+
 # platform_proxy_install RELEASE_DIR PROJECT PROXY_DIR CONF PID_FILE DRAIN [RETIRING_ID...]:
 # the release's sites (per route: tls when its certificate is there, else plain) and
 # upstreams (the routed services' running containers, less the retiring ones); nginx -t, then
@@ -54,7 +72,7 @@ platform_proxy_preflight() {
 platform_proxy_install() {
   local dir=$1 project=$2 pdir=$3 conf=$4 pid=$5 drain=$6
   shift 6
-  local skip=" $* " n svc port upstream cert domain path variant id address
+  local skip=" $* " n svc port upstream cert domain path variant
   local site='' modes='' upstreams='' servers
   local -A seen=()
   # nginx's own files stay as nginx needs them, 0644 in 0755 directories (unlike tenant data:
@@ -67,14 +85,8 @@ platform_proxy_install() {
     modes+="$n"$'\t'"$variant"$'\t'"$domain"$'\t'"$cert"$'\t'"$path"$'\n'
     [[ -n ${seen[$upstream]:-} ]] && continue
     seen[$upstream]=1
-    servers=''
-    for id in $(platform_running "$project" "$svc"); do
-      [[ $skip == *" $id "* ]] && continue
-      address=$(platform_address_of "$id") || return 1
-      [[ -n $address ]] && servers+="    server $address:$port;"$'\n'
-    done
-    [[ -n $servers ]] || servers="    server 127.0.0.1:9 down;  # no running container"$'\n'
-    upstreams+="upstream $upstream {"$'\n'"$servers"'    keepalive 8;'$'\n''}'$'\n'
+    servers=$(platform_running_servers "$project" "$svc" "$port" "$skip") || return 1
+    upstreams+=$(platform_upstream_block "$upstream" "$servers")$'\n'
   done <"$dir/nginx.tsv"
   # Written beside their places first, named for this project (the shared http.conf too: other
   # tenants may deploy at the same time) and matching no include; moved under the lock.
