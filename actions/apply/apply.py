@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import gha
-import yaml
 from imagerefs import as_lines, digest_of, parse_images
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -41,6 +40,7 @@ from platform_lib.config.credentials import (
     tenant_secret_variable,
 )
 from platform_lib.github.naming import github_environment
+from platform_lib.github.settings import load_manifest, load_settings
 from platform_lib.models.outcome import EXIT_CODES
 from platform_lib.models.plan import Plan
 from platform_lib.models.project import ProjectManifest
@@ -176,7 +176,7 @@ def secrets_for(
 
 
 def sink_secrets(
-    settings: Mapping[str, Any], manifest: Mapping[str, Any] | None, project: str, environment: str
+    settings: PlatformSettings, manifest: ProjectManifest | None, project: str, environment: str
 ) -> dict[str, str]:
     """The notification sinks' URLs and keys for this tenant and environment, from the
     environment's secrets: the platform's under their own names, the tenant's own as
@@ -184,22 +184,12 @@ def sink_secrets(
     a sink never fails a deploy (the CLI says in its log which sinks it could not reach)."""
     try:
         available = available_secrets(os.environ)
-        config = PlatformSettings.model_validate(settings)
-        own = ProjectManifest.model_validate(manifest or {})
-    except (ValueError, Refused):
+    except Refused:
         return {}
-    chosen = picked_sink_secrets(config, own, project, environment, available)
+    chosen = picked_sink_secrets(settings, manifest, project, environment, available)
     for value in chosen.values():
         gha.mask(value)
     return chosen
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def read_decision(path: Path) -> Deploy | Refuse | Skip | None:
@@ -265,11 +255,13 @@ def run(inputs: Inputs, workdir: Path) -> int:
                 raise Refused(f"{decision.reason} ({decision.remedy}); nothing was deployed")
             raise Refused(f"the plan fails: {last_error(done.stderr) or done.stderr.strip()}")
         plan = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
-        settings = read_yaml(inputs.root / "configs" / "platform.yml")
-        manifest = read_yaml(inputs.root / "configs" / inputs.project / "project.yml")
+        settings = load_settings(inputs.root)  # valid: the plan was made from it
+        if settings is None:
+            raise Refused("configs/platform.yml is missing; nothing was deployed")
+        manifest = load_manifest(inputs.root, inputs.project)
         secrets = secrets_for(
             list(plan.secrets), list(plan.credentials), inputs.project,
-            sorted(platform_credentials(PlatformSettings.model_validate(settings))),
+            sorted(platform_credentials(settings)),
             github_environment(inputs.project, inputs.environment),
         )  # fmt: skip
         secrets.update(sink_secrets(settings, manifest, inputs.project, inputs.environment))

@@ -9,10 +9,14 @@ import importlib.util
 import json
 import sys
 from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
 from workflows import actrun
+
+from platform_lib.models.project import ProjectManifest
+from platform_lib.models.settings import PlatformSettings
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-line-1\nkey-line-2\n"
 ENVIRONMENT = {
@@ -87,6 +91,11 @@ def test_a_credential_the_plan_does_not_use_never_leaves_the_environment(
     assert "REGISTRY_TOKEN" not in chosen and "DEPLOY_SSH_KEY" not in chosen
 
 
+def models(settings: dict[str, Any], manifest: dict[str, Any]) -> tuple[Any, Any]:
+    """The settings and manifest as actions/apply loads them (configs/ through the models)."""
+    return PlatformSettings.model_validate(settings), ProjectManifest.model_validate(manifest)
+
+
 def test_the_sinks_secrets_of_the_tenant_and_environment_are_handed_on(
     apply: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -100,7 +109,7 @@ def test_the_sinks_secrets_of_the_tenant_and_environment_are_handed_on(
         **ENVIRONMENT, "PLATFORM_SLACK_WEBHOOK": "https://hooks.example/platform",
         "PLATFORM_AUDIT_URL": "https://audit.example/in", "TEAM_SLACK": "https://hooks.example/team",
     }))  # fmt: skip
-    chosen = apply.sink_secrets(settings, manifest, "shop", "production")
+    chosen = apply.sink_secrets(*models(settings, manifest), "shop", "production")
     assert chosen == {
         "PLATFORM_SLACK_WEBHOOK": "https://hooks.example/platform",
         "PLATFORM_AUDIT_URL": "https://audit.example/in",  # its key is not set: left out
@@ -108,7 +117,7 @@ def test_the_sinks_secrets_of_the_tenant_and_environment_are_handed_on(
     }
     masks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::add")]
     assert len(masks) == 3
-    assert apply.sink_secrets(settings, manifest, "shop", "staging") == {}
+    assert apply.sink_secrets(*models(settings, manifest), "shop", "staging") == {}
 
 
 def test_a_tenant_sink_named_like_a_platform_credential_gets_nothing(
@@ -122,4 +131,4 @@ def test_a_tenant_sink_named_like_a_platform_credential_gets_nothing(
     monkeypatch.setenv("PLATFORM_SECRETS", json.dumps(
         {**ENVIRONMENT, "DEPLOY_SSH_KEY": "-----BEGIN KEY-----", "REGISTRY_TOKEN": "t0ken"}
     ))  # fmt: skip
-    assert apply.sink_secrets(settings, manifest, "shop", "production") == {}
+    assert apply.sink_secrets(*models(settings, manifest), "shop", "production") == {}
