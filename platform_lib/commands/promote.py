@@ -20,19 +20,16 @@ from platform_lib.commands.planning import add_outside_window
 from platform_lib.config.envfile import parse_env_file
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.errors import PlatformError, UsageError
-from platform_lib.execution.apply import apply_plan
 from platform_lib.execution.connect import Connect, Connections
-from platform_lib.execution.deploy import COMMIT, Promotion, planned, promotion
+from platform_lib.execution.deploy import COMMIT, Promotion, apply_decided, planned, promotion
 from platform_lib.notifications.hooks import notified_deploy
 from platform_lib.planning.builder import PlanRequest, find_tenant
-from platform_lib.planning.promotion import Deploy
 from platform_lib.planning.promotion_preview import (
     TenantPreview,
     image_changes,
     key_changes,
     render_markdown,
 )
-from platform_lib.planning.summary import render_summary
 
 
 def _at(root: Path, sha: str, path: str) -> str | None:
@@ -147,15 +144,10 @@ def cmd_promote(args: argparse.Namespace, connect: Connect = Connections) -> int
             print("nothing done")
             return 1
 
-        def run() -> Any:
-            if isinstance(found.decision, Deploy):
-                common.log(found.decision.note)
-            for line in render_summary(plan).splitlines():
-                common.log(line)
-            apply_plan(plan, hosts.to(plan.host), os.environ, common.log)
-            return plan
-
-        notified_deploy(config, request, run, common.log)
+        notified_deploy(
+            config, request,
+            lambda: apply_decided(found, plan, hosts, os.environ, common.log), common.log,
+        )  # fmt: skip
     common.log(f"promoted {tenant.name} to {args.env}: release {plan.release}")
     return 0
 

@@ -125,6 +125,18 @@ def planned(config: PlatformConfig, request: PlanRequest, found: Promotion) -> P
     return build_plan(config, replace(request, images=decision.images, facts=facts))
 
 
+def apply_decided(
+    found: Promotion, plan: Plan, hosts: Connections, environ: Mapping[str, str], log: LineSink
+) -> Plan:
+    """Apply the plan of a decided deploy: the decision's note and the plan's summary first."""
+    if isinstance(found.decision, Deploy) and found.decision.note:
+        log(found.decision.note)
+    for line in render_summary(plan).splitlines():
+        log(line)
+    apply_plan(plan, hosts.to(plan.host), environ, log)
+    return plan
+
+
 def deploy(
     config: PlatformConfig,
     request: PlanRequest,
@@ -143,14 +155,8 @@ def deploy(
     for attempt in (1, 2):
         found = promotion(config, request, hosts, log, root, expected)
         plan = planned(config, request, found)
-        if isinstance(found.decision, Deploy) and found.decision.note:
-            log(found.decision.note)
-        transport = hosts.to(plan.host)
-        for line in render_summary(plan).splitlines():
-            log(line)
         try:
-            apply_plan(plan, transport, environ, log)
-            return plan
+            return apply_decided(found, plan, hosts, environ, log)
         except DeployAborted as exc:
             # Another deploy finished while this one waited for the lock (its script said
             # who): nothing was changed. A deploy is asked for "now", so it is decided and
