@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from platform_lib.commands import app_deployment, common, supersede
+from platform_lib.commands import app_deployment, common, release_record, supersede
 from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
@@ -772,6 +772,7 @@ def register(sub: Any) -> None:
 
     app_deployment.register(gh)
     supersede.register(gh)
+    release_record.register(gh)
     from platform_lib.commands import github_gate  # it imports this module's helpers
 
     github_gate.register(gh)

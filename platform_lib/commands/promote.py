@@ -24,6 +24,7 @@ from platform_lib.execution.connect import Connect, Connections
 from platform_lib.execution.deploy import COMMIT, Promotion, apply_decided, planned, promotion
 from platform_lib.notifications.hooks import notified_deploy
 from platform_lib.planning.builder import PlanRequest, find_tenant
+from platform_lib.planning.promotion import Deploy, PromotionFacts, Refuse, Skip
 from platform_lib.planning.promotion_preview import (
     TenantPreview,
     image_changes,
@@ -51,8 +52,16 @@ def _secrets_at(root: Path, sha: str, tenant: Tenant) -> tuple[str, ...]:
 def preview(root: Path, tenant: Tenant, found: Promotion, head: str) -> TenantPreview:
     """What `found`'s decision sends out (the configs of commit `head`), against the configs
     the target runs now."""
-    facts, current = found.facts, found.state.current
+    current = found.state.current
     made_from = current.platform_sha if current is not None else None
+    return preview_of(root, tenant, found.facts, found.decision, made_from, head)
+
+
+def preview_of(root: Path, tenant: Tenant, facts: PromotionFacts,
+               decision: Deploy | Refuse | Skip, made_from: str | None,
+               head: str) -> TenantPreview:  # fmt: skip
+    """What `decision` sends out (the configs of commit `head`), against a target that runs
+    `facts.running` (its release `facts.running_release`, made from commit `made_from`)."""
     env_path = f"{tenant.directory}/.env.{facts.environment}"
     baseline = made_from if made_from and COMMIT.fullmatch(made_from) else None
     files: tuple[str, ...] = tuple(sorted(
@@ -79,8 +88,8 @@ def preview(root: Path, tenant: Tenant, found: Promotion, head: str) -> TenantPr
         source=facts.source.environment,
         running_release=facts.running_release,
         running_platform_sha=made_from,
-        decision=found.decision,
-        images=image_changes(facts.built, facts.running, found.decision),
+        decision=decision,
+        images=image_changes(facts.built, facts.running, decision),
         config_baseline=baseline,
         config_files=files,
         env_keys=key_changes(before, after, secrets_before, tuple(tenant.manifest.secrets)),

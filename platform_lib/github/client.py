@@ -147,14 +147,23 @@ class GitHubClient:
     # Deployments (in an app repository) --------------------------------------------------
 
     def create_deployment(
-        self, repo: Repo, sha: str, environment: str, *, description: str, production: bool
+        self,
+        repo: Repo,
+        sha: str,
+        environment: str,
+        *,
+        description: str,
+        production: bool,
+        task: str = "deploy",
+        payload: Mapping[str, Any] | None = None,
     ) -> models.Deployment:
         """`POST /repos/{o}/{r}/deployments` of exactly `sha`: no merge of the default branch
         (`auto_merge: false`) and no commit-status checks (`required_contexts: []`), since
         the platform deploys images already built and verified. Needs Deployments: write."""
         path = f"{repo.path}/deployments"
-        body = {
+        body: dict[str, Any] = {
             "ref": sha,
+            "task": task,
             "environment": environment,
             "description": description[:140],
             "auto_merge": False,
@@ -162,9 +171,21 @@ class GitHubClient:
             "production_environment": production,
             "transient_environment": False,
         }
+        if payload is not None:
+            body["payload"] = dict(payload)
         return _parse(
             "POST", path, models.Deployment, self.transport.request("POST", path, body=body)
         )
+
+    def deployments(
+        self, repo: Repo, environment: str, task: str, *, per_page: int = 30
+    ) -> list[models.ListedDeployment]:
+        """`GET /repos/{o}/{r}/deployments` of one environment and task, newest first (one
+        page). Needs Deployments: read."""
+        path = f"{repo.path}/deployments"
+        params: dict[str, str | int] = {"environment": environment, "task": task,
+                                        "per_page": per_page}  # fmt: skip
+        return self._get(path, models.ListedDeployments, params).root
 
     def create_deployment_status(
         self,

@@ -4,7 +4,7 @@ full shapes are GitHub's OpenAPI description, which the tests check every answer
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -176,6 +176,22 @@ class Deployment(_Answer):
     id: int
     sha: str
     environment: str
+
+
+class ListedDeployment(_Answer):
+    """An item of `GET /repos/{o}/{r}/deployments`."""
+
+    id: int
+    sha: str
+    task: str
+    environment: str
+    payload: dict[str, Any] | str
+    creator: User | None
+    created_at: datetime
+
+
+class ListedDeployments(RootModel[list[ListedDeployment]]):
+    pass
 
 
 class DeploymentStatus(_Answer):

@@ -110,6 +110,11 @@ def render_markdown(previews: list[TenantPreview]) -> str:
         for image in p.images:
             to = _short(image.to) if image.changes else "unchanged"
             out.append(f"| {image.service} | {_short(image.running)} | {to} |")
+        if p.config_baseline is None and p.running_release is not None:
+            made = f"`{p.running_platform_sha[:12]}`" if p.running_platform_sha else "no commit"
+            out += ["", f"Config and env keys: not compared ({p.environment}'s release was "
+                    f"made from {made}, which this checkout does not have).", ""]  # fmt: skip
+            continue
         base = f"`{p.config_baseline[:12]}`" if p.config_baseline else "nothing (all new)"
         out += ["", f"Config against {base}: "
                 + (", ".join(f"`{f}`" for f in p.config_files) or "unchanged")]  # fmt: skip

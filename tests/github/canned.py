@@ -4,6 +4,7 @@ so a builder that drifts from GitHub's shapes fails at once."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from github import openapi
@@ -271,4 +272,23 @@ def deployment_status(status_id: int, state: str) -> dict[str, Any]:
         "post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", 201
     )
     answer.update(id=status_id, state=state)
+    return answer
+
+
+def listed_deployment(
+    deployment_id: int,
+    sha: str,
+    environment: str,
+    payload: dict[str, Any] | str,
+    *,
+    task: str = "platform:release",
+    creator: str = "github-actions[bot]",
+    creator_type: str = "Bot",
+    created_at: str = "2026-11-30T10:00:00Z",
+) -> dict[str, Any]:
+    """An item of `GET /repos/{o}/{r}/deployments`."""
+    answer: dict[str, Any] = copy.deepcopy(_example("get", "/repos/{owner}/{repo}/deployments")[0])
+    answer.update(id=deployment_id, sha=sha, ref=sha, environment=environment, task=task,
+                  payload=payload, created_at=created_at, updated_at=created_at)  # fmt: skip
+    answer["creator"].update(login=creator, type=creator_type)
     return answer

@@ -57,6 +57,7 @@ OPERATIONS = [
     ("get", "/users/{username}"),
     ("get", "/orgs/{org}/teams/{team_slug}"),
     ("get", "/orgs/{org}/teams/{team_slug}/members"),
+    ("get", "/repos/{owner}/{repo}/deployments"),
     ("post", "/repos/{owner}/{repo}/deployments"),
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
 ]

@@ -35,6 +35,7 @@ def test_a_deployment_is_of_exactly_the_app_commit(
     assert github.bodies("POST", DEPLOYMENTS) == [
         {
             "ref": SHA,
+            "task": "deploy",
             "environment": "shop-production",
             "description": "platform release r1",
             "auto_merge": False,

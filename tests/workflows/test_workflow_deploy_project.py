@@ -300,6 +300,8 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
         canned.job(1, newer, "wf-late / deploy wf-late to staging", "completed", "success"),
         canned.job(2, newer, "wf-late / deploy wf-late to production", "waiting", None),
     )))  # fmt: skip
+    # the approval's preview finds no record of what production runs
+    fake.on("GET", f"/repos/{actrun.PLATFORM_REPO}/deployments", Reply(200, []))
     deployments = "/repos/example-org/wf-late/deployments"
     fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-late-staging")),
             Reply(201, canned.deployment(12, APP_SHA, "wf-late-production")))  # fmt: skip
@@ -321,4 +323,72 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
     *_, ended = fake.bodies("POST", f"{deployments}/12/statuses")
     newer_url = f"https://github.com/{canned.REPO}/actions/runs/{newer}"
     assert (ended["state"], ended["description"]) == ("inactive", f"superseded by {newer_url}")
+    assert canned.TOKEN not in run.log
+
+
+def test_the_approval_shows_the_diff_against_what_production_runs_then_production_records_it(
+    platform_repo: PlatformRepo, github_spec: openapi.Spec
+) -> None:
+    """Production runs v1, made from commit `base`, as the workflow recorded it on GitHub. A
+    request for v2 after a change of production's env file: the staging job compares with
+    that record (web v1 -> v2, the env file, one key added), and production, once deployed,
+    records its new release: a Deployment of the run's commit in the platform repository,
+    with its digests, made with the workflow's token (checked by the OpenAPI-checked fake)."""
+    repo, platform = platform_repo, platform_repo.platform
+    add_tenant(repo, "wf-rec")
+    base = repo.commit("wf-rec")
+    platform.deploy("wf-rec", "staging", image="v1")
+    platform.deploy("wf-rec", "production", image=None)
+    running = platform.current("wf-rec", "production")
+    env_file = repo.repo / "configs/wf-rec/.env.production"
+    env_file.write_text(env_file.read_text() + "FEATURE_FLAG=on\n")
+    head = repo.commit("wf-rec: a production setting")
+    with repo.act.secret_file.open("a", encoding="utf-8") as secrets:
+        secrets.write(f"GITHUB_TOKEN={canned.TOKEN}\n")
+    fake = FakeGitHub(github_spec, canned.TOKEN).start()
+    records = f"/repos/{actrun.PLATFORM_REPO}/deployments"
+    recorded = {
+        "version": 1,
+        "project": "wf-rec",
+        "environment": "production",
+        "release": running,
+        "platform_sha": base,
+        "images": {"web": image(repo, "v1")},
+    }
+    fake.on(
+        "GET",
+        records,
+        Reply(200, [canned.listed_deployment(50, base, "wf-rec-production", recorded)]),
+    )
+    fake.on("POST", records, Reply(201, canned.deployment(51, head, "wf-rec-production")))
+    fake.on("POST", f"{records}/51/statuses", Reply(201, canned.deployment_status(1, "success")))
+    fake.on(
+        "GET",
+        f"/repos/{actrun.PLATFORM_REPO}/actions/workflows/deploy-project.yml/runs",
+        Reply(200, canned.runs()),
+    )
+    event = dispatch_event(repo, "wf-rec", {"web": image(repo, "v2")})
+    try:
+        run = repo.act.run(
+            "repository_dispatch", event, "tenants-1", env={"GITHUB_API_URL": fake.url}
+        )
+    finally:
+        fake.stop()
+
+    assert run.returncode == 0, errors(run.log)
+    assert not fake.problems, fake.problems
+    assert (
+        f"wf-rec production against its recorded release {running} ({base[:12]}): "
+        "1 image(s), 1 config file(s), 1 env key(s) change"
+    ) in run.log
+    assert http_get(platform.port("wf-rec", "production")) == "v2"
+    (made,) = fake.bodies("POST", records)
+    assert (made["ref"], made["task"], made["environment"]) == (
+        head,
+        "platform:release",
+        "wf-rec-production",
+    )
+    assert made["payload"]["release"] == platform.current("wf-rec", "production")
+    assert made["payload"]["images"] == {"web": image(repo, "v2")}
+    assert made["payload"]["platform_sha"] == head
     assert canned.TOKEN not in run.log

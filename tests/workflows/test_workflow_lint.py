@@ -133,12 +133,24 @@ def test_the_root_action_is_actions_deploy() -> None:
     assert rooted == deploy["runs"]["steps"]
 
 
+WRITES = {
+    **{("deploy-project.yml", f"tenants-{n}"): {"deployments"} for n in range(1, 5)},
+    ("deploy-tenant.yml", "production"): {"deployments"},
+    ("rollback-project.yml", "rollback"): {"deployments"},
+}
+"""The only write a job holds: Deployments, for the record of what an environment runs
+(`github record-release`); the tenants' calls pass it on to deploy-tenant.yml's production."""
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflows_grant_little_and_time_out(path: Path) -> None:
     workflow = load(path)
     assert workflow["permissions"] in ({}, {"contents": "read"})
     for name, job in workflow["jobs"].items():
-        assert set(job.get("permissions", {}).values()) <= {"read"}
+        granted = job.get("permissions", {})
+        written = {scope for scope, level in granted.items() if level == "write"}
+        assert written == WRITES.get((path.name, name), set()), name
+        assert set(granted.values()) <= {"read", "write"}
         if "uses" in job:  # a call: the called workflow's jobs time out (checked there)
             assert job["uses"].startswith("./.github/workflows/"), f"{name} calls its own"
             continue
