@@ -11,6 +11,7 @@ never read as workflow commands: it is written between `::stop-commands::<token>
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -196,7 +197,10 @@ def _platform(
 
 
 def code_block(text: str) -> str:
-    fence = "````" if "```" in text else "```"
+    """`text` verbatim in a fenced block (markdown): the fence is longer than any run of
+    backticks in it, so no line of a tenant's output can close it early (CommonMark)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
     return f"{fence}\n{text.rstrip()}\n{fence}"
 
 

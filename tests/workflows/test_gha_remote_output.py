@@ -15,6 +15,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from workflows import actrun
 
 FORGED = [
@@ -125,3 +128,14 @@ def test_a_child_writing_straight_to_the_log_runs_with_commands_stopped(
     done = gha.platform(["--version"], stream=True)
     token, _ = paused(capfd.readouterr().out.splitlines())
     assert done.returncode == 0 and token not in done.stdout
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["`", "```", "````", "~~~", "</details>", "<b>x</b>", " ", "\n",
+                                 "# h", "ok", "    ```"]), max_size=12).map("".join))  # fmt: skip
+def test_tenant_output_stays_in_its_code_block(gha: ModuleType, text: str) -> None:
+    """However many backticks a container prints, a CommonMark parser reads the deploy log's
+    block of the job summary as one code block holding exactly that text."""
+    tokens = MarkdownIt("commonmark").parse(gha.code_block(text))
+    assert [t.type for t in tokens] == ["fence"]
+    assert tokens[0].content == text.rstrip() + "\n"
