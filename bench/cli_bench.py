@@ -8,7 +8,8 @@ with its two hosts at 127.0.0.1 and 127.0.0.2 on a port nothing listens on, and 
 tenants, copies of the example tenants (configs/) with unique names, domains and (for the
 filter-ical copies) a published database port. Then it times, as a child process each:
 
-- `validate` of every tenant;
+- `validate` of every tenant, with an empty config cache (`.state` removed before each run,
+  as in a fresh CI checkout) and with the cache the runs before kept;
 - `plan` of one tenant (its staging environment);
 - `deploy` of that tenant until it fails at its first contact with the host (the host refuses
   the connection): the time a deploy spends before it talks to a host;
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -99,11 +101,16 @@ def run(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int, int]:
     return elapsed, usage.ru_maxrss, child.returncode
 
 
+EMPTY_CACHE = "validate, empty cache"
+"""`validate` after removing the root's `.state` (its config cache): a fresh CI checkout."""
+
+
 def commands(python: str, root: Path, first: str) -> dict[str, list[str]]:
     base = [python, "-m", "platform_lib"]
     target = ["--project", first, "--env", "staging"]
     plan = ["--platform-sha", "bench", "--image", "backend=v1", "--image", "frontend=v1"]
     return {
+        EMPTY_CACHE: [*base, "validate", "--root", str(root)],
         "validate": [*base, "validate", "--root", str(root)],
         "plan (one tenant)": [*base, "plan", "--root", str(root), *target, *plan],
         "deploy until the host": [*base, "deploy", "--root", str(root), *target, *plan],
@@ -141,6 +148,8 @@ def main() -> int:
             for _ in range(args.rounds):
                 baseline_runs.append(run([python, "-c", "pass"], env))
                 for count in counts:
+                    if label == EMPTY_CACHE:
+                        shutil.rmtree(Path(tmp) / str(count) / ".state", ignore_errors=True)
                     runs.setdefault((count, label), []).append(run(plans[count][label], env))
     baseline = statistics.median(r[0] for r in baseline_runs)
     base_rss = max(r[1] for r in baseline_runs)
