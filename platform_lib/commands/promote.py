@@ -81,6 +81,9 @@ def preview_of(root: Path, tenant: Tenant, facts: PromotionFacts,
             before = parse_env_file(text, env_path).values() if text is not None else {}
     after = tenant.env_files[facts.environment].values()
     secrets_before = _secrets_at(root, baseline, tenant) if baseline else ()
+    env_keys = key_changes(before, after, secrets_before, tuple(tenant.manifest.secrets))
+    if baseline is None and facts.running_release is not None:
+        files, env_keys = (), ()  # it runs configs this checkout cannot show: not compared
     assert facts.source is not None
     return TenantPreview(
         project=tenant.name,
@@ -92,7 +95,7 @@ def preview_of(root: Path, tenant: Tenant, facts: PromotionFacts,
         images=image_changes(facts.built, facts.running, decision),
         config_baseline=baseline,
         config_files=files,
-        env_keys=key_changes(before, after, secrets_before, tuple(tenant.manifest.secrets)),
+        env_keys=env_keys,
     )
 
 

@@ -23,7 +23,6 @@ from platform_lib.errors import PlatformError, UsageError
 from platform_lib.github import release_records as records
 from platform_lib.github.app_deployments import run_url
 from platform_lib.github.client import GitHubClient
-from platform_lib.github.naming import github_environment
 from platform_lib.github.settings import load_settings, resolve_repo
 from platform_lib.planning.promotion import PromotionFacts, SourceRelease, decide, digest_of
 from platform_lib.planning.promotion_preview import TenantPreview, render_markdown
@@ -54,6 +53,13 @@ def _from_status(path: str, project: str, env: str) -> tuple[str, str, dict[str,
     raise UsageError(f"--status {path}: no row of {project}/{env}")
 
 
+def _run_id() -> int:
+    text = os.environ.get("GITHUB_RUN_ID", "")
+    if not text.isdigit():
+        raise UsageError("no --run and no GITHUB_RUN_ID: which run made the release?")
+    return int(text)
+
+
 def _record(args: argparse.Namespace) -> str:
     root = common.root(args)
     if args.status:
@@ -70,6 +76,7 @@ def _record(args: argparse.Namespace) -> str:
             release=release,
             platform_sha=sha,
             images=images,
+            run_id=args.run or _run_id(),
         )
     except ValidationError as exc:
         raise UsageError(f"not a release to record: {exc.errors()[0]['msg']}") from None
@@ -99,10 +106,12 @@ def _baseline(args: argparse.Namespace, root: Path) -> tuple[records.FoundRecord
     try:
         repo = resolve_repo(args.repo, load_settings(root), os.environ)
         client = GitHubClient.from_environment(os.environ)
-        listed = client.deployments(repo, github_environment(args.project, args.env), records.TASK)
+        found = records.newest_record(client, repo, args.project, args.env)
     except PlatformError as exc:
-        return None, f"it could not be read from GitHub ({exc}; needs `deployments: read`)"
-    found = records.newest_record(listed, args.project, args.env)
+        return None, (
+            f"it could not be read from GitHub ({exc}; needs `deployments: read` and "
+            "`actions: read`)"
+        )
     if found is None:
         return None, "no deploy through this workflow has recorded it yet"
     return found, ""
@@ -207,6 +216,8 @@ def register(gh: Any) -> None:
         metavar="LINES",
         help="SERVICE=REPOSITORY@DIGEST lines it runs (actions/apply's `images`)",
     )
+    p.add_argument("--run", type=int, metavar="ID",
+                   help="the run that deployed it (default: $GITHUB_RUN_ID)")  # fmt: skip
     p.add_argument("--log-url", default="", metavar="URL", help="the run (default: this one)")
     p.set_defaults(func=cmd_record_release)
 

@@ -50,21 +50,43 @@ def compose_validator() -> Draft202012Validator:
 def _compiled_check() -> Callable[[object], bool] | None:
     try:
         import jsonschema_rs
-    except ImportError:
+
+        check: Callable[[object], bool] = jsonschema_rs.validator_for(compose_schema()).is_valid
+    except Exception:  # not installed, or a schema it cannot compile: jsonschema alone decides
         return None
-    check: Callable[[object], bool] = jsonschema_rs.validator_for(compose_schema()).is_valid
     return check
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_shaped(data: object) -> bool:
+    """Only dicts with string keys, lists and JSON scalars: the values both validators read
+    alike (jsonschema-rs takes a tuple for an array, jsonschema does not; YAML's `!!omap`
+    and `!!set` make tuples and sets)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not all(type(key) is str for key in item):
+                return False
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif not isinstance(item, _JSON_SCALARS):
+            return False
+    return True
 
 
 def surely_valid(data: object) -> bool:
     """The compiled validator finds `data` valid. False when it cannot tell: not installed,
-    or a value it cannot take (a non-string key, bytes)."""
+    or a value the two validators might read differently (`_json_shaped`)."""
     check = _compiled_check()
-    if check is None:
+    if check is None or not _json_shaped(data):
         return False
     try:
         return check(data)
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError, UnicodeError):
         return False
 
 

@@ -178,13 +178,13 @@ class GitHubClient:
         )
 
     def deployments(
-        self, repo: Repo, environment: str, task: str, *, per_page: int = 30
+        self, repo: Repo, environment: str, task: str, *, page: int = 1
     ) -> list[models.ListedDeployment]:
-        """`GET /repos/{o}/{r}/deployments` of one environment and task, newest first (one
-        page). Needs Deployments: read."""
+        """One page (100) of `GET /repos/{o}/{r}/deployments` of one environment and task,
+        newest first. Needs Deployments: read."""
         path = f"{repo.path}/deployments"
         params: dict[str, str | int] = {"environment": environment, "task": task,
-                                        "per_page": per_page}  # fmt: skip
+                                        "per_page": PER_PAGE, "page": page}  # fmt: skip
         return self._get(path, models.ListedDeployments, params).root
 
     def create_deployment_status(

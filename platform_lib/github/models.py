@@ -23,6 +23,9 @@ class WorkflowRun(_Answer):
     head_sha: str
     html_url: str
     created_at: datetime
+    path: str = ""
+    """The workflow file, `.github/workflows/<name>.yml`."""
+    head_branch: str | None = None
 
 
 class WorkflowRuns(_Answer):

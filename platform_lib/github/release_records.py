@@ -1,20 +1,23 @@
 """What a tenant's environment runs, as the platform's own workflow recorded it on GitHub: a
 Deployment in the platform repository (environment `<project>-<env>`, task `platform:release`,
-the release, the platform commit it was made from and its digests as payload), made by the
-production job once its deploy succeeded, and by a rollback through GitHub.
+the release, the platform commit it was made from, its digests and the run that made it as
+payload), made by the production job once its deploy succeeded, and by a rollback through
+GitHub.
 
 The staging job reads the newest record of production to show, in the run waiting for
-approval, what production would change from, without production's key. Only a record made by
-a workflow's own token counts (creator `github-actions[bot]`): anyone else with Deployments:
-write on the platform repository (a tenant's token that has it) can make one, never as that
-bot. A record is a preview's baseline, never a deploy's: the production job decides against
-its hosts, and a deploy from a terminal since the record is not in it.
+approval, what production would change from, without production's key. A record counts only
+when its provenance holds: made by a workflow's own token (creator `github-actions[bot]`: no
+person's or App's token can make one as it), by the run its payload names, and that run is
+the Deploy Project workflow (of the record's commit) or the Rollback Project workflow, on the
+default branch. So neither a token with Deployments: write nor a workflow run of another file
+or branch can plant one. A record is a preview's baseline, never a deploy's: the production
+job decides against its hosts, and a deploy from a terminal since the record is not in it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,13 +26,19 @@ from pydantic import Field, ValidationError, field_validator
 from platform_lib.config.images import is_digest
 from platform_lib.github import models
 from platform_lib.github.client import GitHubClient, Repo
-from platform_lib.github.naming import github_environment
+from platform_lib.github.naming import ROLLBACK_WORKFLOW_FILE, WORKFLOW_PATH, github_environment
 from platform_lib.models.base import Model
 from platform_lib.planning.promotion import digest_of
 
 TASK = "platform:release"
 WORKFLOW_BOT = "github-actions[bot]"
 COMMIT = r"^[0-9a-f]{40}$"
+ROLLBACK_PATH = f".github/workflows/{ROLLBACK_WORKFLOW_FILE}"
+PAGES = 3
+"""Pages of 100 deployments read for a record: others' deployments of the environment cannot
+push the newest record out of sight short of 300."""
+CHECKED = 5
+"""Candidate records whose run is looked up, newest first."""
 
 
 class ReleaseRecord(Model):
@@ -38,10 +47,12 @@ class ReleaseRecord(Model):
     version: Literal[1] = 1
     project: str
     environment: str
-    release: str = Field(min_length=1, max_length=200)
+    release: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     platform_sha: str = Field(pattern=COMMIT)
     images: dict[str, str]
     """Service -> `repository@sha256:...`."""
+    run_id: int = Field(gt=0)
+    """The workflow run that deployed (or rolled back) the release and made the record."""
 
     @field_validator("images")
     @classmethod
@@ -104,10 +115,11 @@ def _payload(raw: dict[str, Any] | str) -> Any:
     return raw
 
 
-def newest_record(
+def candidates(
     deployments: Iterable[models.ListedDeployment], project: str, environment: str
-) -> FoundRecord | None:
-    """The newest valid record of `project` in `environment` made by a workflow's token."""
+) -> Iterator[FoundRecord]:
+    """The well-formed records of `project` in `environment` made by a workflow's token,
+    newest first; whether their run is the platform's is `made_by_platform`'s to say."""
     name = github_environment(project, environment)
     ordered = sorted(deployments, key=lambda d: (d.created_at, d.id), reverse=True)
     for deployment in ordered:
@@ -127,11 +139,37 @@ def newest_record(
             continue
         if record.platform_sha != deployment.sha:
             continue
-        return FoundRecord(
+        yield FoundRecord(
             record=record, deployment_id=deployment.id, created_at=deployment.created_at
         )
+
+
+def made_by_platform(record: ReleaseRecord, run: models.WorkflowRun, default_branch: str) -> bool:
+    """The run the record names is the platform's deploy of its commit, or its rollback, on
+    the default branch (a rollback's record holds the commit of the release it went back to)."""
+    if run.id != record.run_id or run.head_branch != default_branch:
+        return False
+    if run.path == WORKFLOW_PATH:
+        return run.head_sha == record.platform_sha
+    return run.path == ROLLBACK_PATH
+
+
+def newest_record(
+    client: GitHubClient, repo: Repo, project: str, environment: str
+) -> FoundRecord | None:
+    """The newest record of `project` in `environment` whose provenance holds."""
+    default_branch = client.repository(repo).default_branch
+    name = github_environment(project, environment)
+    checked = 0
+    for page in range(1, PAGES + 1):
+        listed = client.deployments(repo, name, TASK, page=page)
+        for found in candidates(listed, project, environment):
+            if made_by_platform(found.record, client.run(repo, found.record.run_id),
+                                default_branch):  # fmt: skip
+                return found
+            checked += 1
+            if checked >= CHECKED:
+                return None
+        if len(listed) < 100:
+            break
     return None
-
-
-def images_text(images: Mapping[str, str]) -> str:
-    return "".join(f"{service}={ref}\n" for service, ref in sorted(images.items()))

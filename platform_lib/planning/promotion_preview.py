@@ -6,6 +6,7 @@ a value in an env file can be a credential someone committed by mistake, and a t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -47,8 +48,9 @@ class TenantPreview(Model):
     decision: Deploy | Refuse | Skip = Field(discriminator="decision")
     images: tuple[ImageChange, ...]
     config_baseline: str | None
-    """The commit the config diff is against; None: no baseline (nothing runs, or its release
-    was not made from a commit), every file and key counts as new."""
+    """The commit the config diff is against. None: no baseline; when nothing runs, every
+    file and key counts as new; when a release runs that was not made from a commit this
+    checkout has, nothing is compared (`config_files` and `env_keys` are empty)."""
     config_files: tuple[str, ...]
     """The tenant's files (and shared files) that differ from the baseline."""
     env_keys: tuple[KeyChange, ...]
@@ -86,22 +88,37 @@ def image_changes(built: tuple[str, ...], running: Mapping[str, str],
     )
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-/@:+=,~%^]+(?: [A-Za-z0-9_.\-/@:+=,~%^]+)*")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def code(text: str) -> str:
+    """`text` as inline code no character of it can break out of: a code span when it holds
+    only plain characters, else HTML `<code>` with every other character an entity (a
+    backtick, a table's `|`, `<`, a newline: a tenant's file name may hold any of them)."""
+    if _PLAIN.fullmatch(text):
+        return f"`{text}`"
+    escaped = "".join(c if c.isascii() and c.isalnum() else f"&#{ord(c)};" for c in text)
+    return f"<code>{escaped}</code>"
+
+
 def _short(ref: str | None) -> str:
     if not ref:
         return "(none)"
-    return f"`{digest_of(ref) or ref}`"
+    return code(digest_of(ref) or ref)
 
 
 def render_markdown(previews: list[TenantPreview]) -> str:
-    """The preview as a job summary / prompt shows it."""
+    """The preview as a job summary / prompt shows it; every name in it through `code`."""
     out: list[str] = []
     for p in previews:
-        out.append(f"### `{p.project}`: {p.source} → {p.environment}")
+        out.append(f"### {code(p.project)}: {p.source} → {p.environment}")
         out.append("")
-        running = p.running_release or "nothing yet"
+        running = code(p.running_release) if p.running_release else "nothing yet"
         if isinstance(p.decision, Deploy):
+            source = code(p.decision.source_release or "(none)")
             out.append(f"{p.environment} runs {running}; it would get the digests "
-                       f"{p.source} release {p.decision.source_release} verified.")  # fmt: skip
+                       f"{p.source} release {source} verified.")  # fmt: skip
         elif isinstance(p.decision, Skip):
             out.append(f"Nothing to deploy: {p.decision.reason}.")
         else:
@@ -109,15 +126,18 @@ def render_markdown(previews: list[TenantPreview]) -> str:
         out += ["", "| service | from | to |", "|---|---|---|"]
         for image in p.images:
             to = _short(image.to) if image.changes else "unchanged"
-            out.append(f"| {image.service} | {_short(image.running)} | {to} |")
+            out.append(f"| {code(image.service)} | {_short(image.running)} | {to} |")
         if p.config_baseline is None and p.running_release is not None:
-            made = f"`{p.running_platform_sha[:12]}`" if p.running_platform_sha else "no commit"
+            made = p.running_platform_sha or ""
+            why = (f"made from {code(made[:12])}, which this checkout does not have"
+                   if _COMMIT.fullmatch(made)
+                   else "not made from a commit of this repository")  # fmt: skip
             out += ["", f"Config and env keys: not compared ({p.environment}'s release was "
-                    f"made from {made}, which this checkout does not have).", ""]  # fmt: skip
+                    f"{why}).", ""]  # fmt: skip
             continue
-        base = f"`{p.config_baseline[:12]}`" if p.config_baseline else "nothing (all new)"
+        base = code(p.config_baseline[:12]) if p.config_baseline else "nothing (all new)"
         out += ["", f"Config against {base}: "
-                + (", ".join(f"`{f}`" for f in p.config_files) or "unchanged")]  # fmt: skip
-        keys = [f"`{k.key}`{' (secret)' if k.secret else ''} {k.change}" for k in p.env_keys]
+                + (", ".join(code(f) for f in p.config_files) or "unchanged")]  # fmt: skip
+        keys = [f"{code(k.key)}{' (secret)' if k.secret else ''} {k.change}" for k in p.env_keys]
         out += ["", f"Env keys: {', '.join(keys) or 'unchanged'}", ""]
     return "\n".join(out).rstrip("\n") + "\n"

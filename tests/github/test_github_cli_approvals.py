@@ -335,7 +335,7 @@ def test_approve_shows_what_production_would_get_before_asking(
     out = capsys.readouterr().out
     assert code == 2  # not a terminal: nothing approved, but what goes out was shown first
     assert approvals_sent(github) == []
-    assert f"| web | (none) | `{D1}` |" in out.splitlines()
+    assert f"| `web` | (none) | `{D1}` |" in out.splitlines()
     # production runs nothing: every key of its env file is new, shown by name
     env_file = (local.root / "configs/paiss/.env.production").read_text()
     keys = [line.split("=", 1)[0] for line in env_file.splitlines() if "=" in line]

@@ -17,11 +17,19 @@ from local_platform import D1, D2, WEB, LocalPlatform, make_local
 
 from platform_lib.cli import main
 from platform_lib.github import models
-from platform_lib.github.release_records import ReleaseRecord, newest_record
+from platform_lib.github.naming import WORKFLOW_PATH
+from platform_lib.github.release_records import (
+    ROLLBACK_PATH,
+    ReleaseRecord,
+    candidates,
+    made_by_platform,
+)
 from platform_lib.planning.promotion import Deploy
 from platform_lib.planning.promotion_preview import ImageChange, KeyChange, TenantPreview
 
 DEPLOYMENTS = "/repos/example-org/platform/deployments"
+RUNS = "/repos/example-org/platform/actions/runs"
+LISTED = f"GET {DEPLOYMENTS}?environment=paiss-production&page=1&per_page=100&task=platform:release"
 LOG = "https://github.com/example-org/platform/actions/runs/7"
 
 
@@ -51,12 +59,27 @@ def payload(sha: str, release: str, digest: str, **changes: Any) -> dict[str, An
         "release": release,
         "platform_sha": sha,
         "images": {"web": f"{WEB}@{digest}"},
+        "run_id": 900,
     }
     return {**record, **changes}
 
 
-def serve_records(github: FakeGitHub, *items: dict[str, Any]) -> None:
+def platform_run(
+    run_id: int, sha: str, path: str = WORKFLOW_PATH, branch: str = "main"
+) -> dict[str, Any]:
+    """`GET .../actions/runs/{id}`: a run of `path` on `branch` at commit `sha`."""
+    answer = canned.run(run_id, "deploy", status="completed", conclusion="success", event="push")
+    answer.update(path=path, head_branch=branch, head_sha=sha)
+    return answer
+
+
+def serve_records(
+    github: FakeGitHub, *items: dict[str, Any], runs: tuple[dict[str, Any], ...] = ()
+) -> None:
+    github.on("GET", "/repos/example-org/platform", Reply(200, canned.repository()))
     github.on("GET", DEPLOYMENTS, Reply(200, list(items)))
+    for answer in runs:
+        github.on("GET", f"{RUNS}/{answer['id']}", Reply(200, answer))
 
 
 def test_record_release_makes_a_deployment_of_the_commit_with_its_digests(
@@ -97,6 +120,7 @@ def test_record_release_makes_a_deployment_of_the_commit_with_its_digests(
         release="20261130T100000Z-aaaaaaaa",
         platform_sha=head,
         images={"web": f"{WEB}@{D1}"},
+        run_id=7,
     )
     (status,) = github.bodies("POST", f"{DEPLOYMENTS}/31/statuses")
     assert (status["state"], status["log_url"]) == ("success", LOG)
@@ -180,8 +204,9 @@ def test_record_release_never_fails_the_job(
 def test_the_preview_compares_with_the_record_the_workflow_made(
     local: LocalPlatform, github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Against the workflow's own record, not a newer one someone else made (mallory's, with
-    other digests and commit), and with env keys by name, never their values."""
+    """Against the record the Deploy Project workflow made on the default branch, not newer
+    ones made by mallory's token, by a run on another branch or by another workflow (each
+    with other digests and commit); env keys by name, never their values."""
     base = local.commit("what production runs")
     env = local.root / "configs/paiss/.env.production"
     env.write_text("PAISS_MODE=a-changed-mode\nWORKERS=4\nNEW_SETTING=another-value\n")
@@ -197,8 +222,21 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
             creator_type="User",
             created_at="2026-11-30T12:00:00Z",
         ),
+        canned.listed_deployment(
+            42, head, "paiss-production", payload(head, "r-branch", D1, run_id=901),
+            created_at="2026-11-30T11:00:00Z",
+        ),
+        canned.listed_deployment(
+            43, head, "paiss-production", payload(head, "r-other-workflow", D1, run_id=902),
+            created_at="2026-11-30T11:30:00Z",
+        ),
         canned.listed_deployment(40, base, "paiss-production", payload(base, "r-prod", D2)),
-    )
+        runs=(
+            platform_run(901, head, branch="try-this"),
+            platform_run(902, head, path=".github/workflows/ci.yml"),
+            platform_run(900, base),
+        ),
+    )  # fmt: skip
     summary = tmp_path / "summary.md"
 
     code, out = run(
@@ -219,8 +257,9 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
 
     assert code == 0
     assert github.lines == [
-        f"GET {DEPLOYMENTS}?environment=paiss-production&per_page=30&task=platform:release"
-    ]
+        "GET /repos/example-org/platform", LISTED,
+        f"GET {RUNS}/902", f"GET {RUNS}/901", f"GET {RUNS}/900",
+    ]  # fmt: skip
     shown = TenantPreview.model_validate_json(out)
     assert isinstance(shown.decision, Deploy)
     assert shown.decision.images == {"web": f"{WEB}@{D1}"}
@@ -233,7 +272,7 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
     )
     text = summary.read_text(encoding="utf-8")
     assert "r-prod" in text and D2.removeprefix("sha256:") in text
-    assert "r-forged" not in text
+    assert all(f"r-{name}" not in text for name in ("forged", "branch", "other-workflow"))
     assert "a-changed-mode" not in text + out and "another-value" not in text + out
 
 
@@ -250,6 +289,7 @@ def test_without_a_record_the_preview_lists_the_digests_and_says_why(
     reply: Reply,
 ) -> None:
     local.commit("paiss")
+    github.on("GET", "/repos/example-org/platform", Reply(200, canned.repository()))
     github.on("GET", DEPLOYMENTS, reply)
     summary = tmp_path / "summary.md"
 
@@ -304,72 +344,72 @@ def listed(item: dict[str, Any]) -> models.ListedDeployment:
     return models.ListedDeployment.model_validate(item)
 
 
+def first(*items: dict[str, Any]) -> str | None:
+    found = next(candidates([listed(i) for i in items], "paiss", "production"), None)
+    return found.record.release if found else None
+
+
 SHA = "a" * 40
+GOOD = payload(SHA, "r", D1)
 
 
 @pytest.mark.parametrize(
     ("item", "found"),
     [
-        (canned.listed_deployment(1, SHA, "paiss-production", payload(SHA, "r", D1)), True),
-        (
-            canned.listed_deployment(1, SHA, "paiss-production", json.dumps(payload(SHA, "r", D1))),
-            True,
-        ),
-        (
-            canned.listed_deployment(
-                1, SHA, "paiss-production", payload(SHA, "r", D1), creator_type="User"
-            ),
-            False,
-        ),
-        (
-            canned.listed_deployment(
-                1, SHA, "paiss-production", payload(SHA, "r", D1), task="deploy"
-            ),
-            False,
-        ),
-        (
-            canned.listed_deployment(
-                1, SHA, "shop-production", payload(SHA, "r", D1, project="shop")
-            ),
-            False,
-        ),
-        (canned.listed_deployment(1, "b" * 40, "paiss-production", payload(SHA, "r", D1)), False),
-        (
-            canned.listed_deployment(
-                1, SHA, "paiss-production", payload(SHA, "r", D1, images={"web": f"{WEB}:1"})
-            ),
-            False,
-        ),
+        (canned.listed_deployment(1, SHA, "paiss-production", GOOD), True),
+        (canned.listed_deployment(1, SHA, "paiss-production", json.dumps(GOOD)), True),
+        (canned.listed_deployment(1, SHA, "paiss-production", GOOD, creator_type="User"), False),
+        (canned.listed_deployment(1, SHA, "paiss-production", GOOD, creator="me[bot]"), False),
+        (canned.listed_deployment(1, SHA, "paiss-production", GOOD, task="deploy"), False),
+        (canned.listed_deployment(1, SHA, "shop-production",
+                                  payload(SHA, "r", D1, project="shop")), False),
+        (canned.listed_deployment(1, "b" * 40, "paiss-production", GOOD), False),
+        (canned.listed_deployment(1, SHA, "paiss-production",
+                                  payload(SHA, "r", D1, images={"web": f"{WEB}:1"})), False),
+        (canned.listed_deployment(1, SHA, "paiss-production",
+                                  payload(SHA, "r`<b>", D1)), False),
+        (canned.listed_deployment(1, SHA, "paiss-production", payload(SHA, "r", D1, run_id=0)),
+         False),
         (canned.listed_deployment(1, SHA, "paiss-production", "{not json"), False),
-        (
-            canned.listed_deployment(1, SHA, "paiss-production", payload(SHA, "r", D1, extra=1)),
-            False,
-        ),
+        (canned.listed_deployment(1, SHA, "paiss-production", payload(SHA, "r", D1, extra=1)),
+         False),
     ],
-    ids=[
-        "record",
-        "payload-as-string",
-        "not-the-bot",
-        "other-task",
-        "other-tenant",
-        "commit-differs",
-        "not-by-digest",
-        "not-json",
-        "unknown-field",
-    ],
-)
-def test_only_a_well_formed_record_of_the_workflow_counts(
+    ids=["record", "payload-as-string", "a-user", "another-bot", "other-task", "other-tenant",
+         "commit-differs", "not-by-digest", "release-with-markup", "no-run", "not-json",
+         "unknown-field"],
+)  # fmt: skip
+def test_only_a_well_formed_record_of_a_workflow_token_is_a_candidate(
     item: dict[str, Any], found: bool
 ) -> None:
-    assert (newest_record([listed(item)], "paiss", "production") is not None) is found
+    assert (first(item) is not None) is found
 
 
-def test_the_newest_record_wins() -> None:
+def test_the_newest_candidate_comes_first() -> None:
     older = canned.listed_deployment(
         5, SHA, "paiss-production", payload(SHA, "r-old", D1), created_at="2026-11-01T00:00:00Z"
     )
-    newer = canned.listed_deployment(
-        4, SHA, "paiss-production", payload(SHA, "r-new", D2), created_at="2026-11-02T00:00:00Z"
-    )
-    found = newest_record([listed(older), listed(newer)], "paiss", "production")
-    assert found is not None and found.record.release == "r-new"
+    newer = canned.listed_deployment(4, SHA, "paiss-production", payload(SHA, "r-new", D2),
+                                     created_at="2026-11-02T00:00:00Z")  # fmt: skip
+    assert first(older, newer) == "r-new"
+
+
+RECORD = ReleaseRecord.model_validate(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("run", "made"),
+    [
+        (platform_run(900, SHA), True),
+        (platform_run(900, "c" * 40, path=ROLLBACK_PATH), True),  # back to SHA's release
+        (platform_run(900, "c" * 40), False),  # a deploy of another commit
+        (platform_run(900, SHA, branch="feature"), False),
+        (platform_run(900, SHA, path=".github/workflows/ci.yml"), False),
+        (platform_run(901, SHA), False),  # not the run the record names
+    ],
+    ids=["deploy", "rollback", "deploy-of-another-commit", "other-branch", "other-workflow",
+         "other-run"],
+)  # fmt: skip
+def test_a_record_counts_only_from_the_platforms_run_on_the_default_branch(
+    run: dict[str, Any], made: bool
+) -> None:
+    assert made_by_platform(RECORD, models.WorkflowRun.model_validate(run), "main") is made

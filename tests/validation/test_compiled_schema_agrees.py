@@ -53,9 +53,16 @@ SCALARS = st.one_of(
     st.text(max_size=20),
     st.sampled_from(["1g", "0.5", "80:80", "always", "host", "256m", "10s", "service_healthy"]),
 )
+ODD = st.one_of(st.binary(max_size=4), st.just("\udcff"), st.just("key\n"), st.dates())
+"""Values the YAML loader can make (`!!binary`, undecodable bytes, `!!timestamp`) beyond JSON."""
 VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)),
+    st.one_of(SCALARS, ODD),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),  # `!!omap`, `!!pairs`
+        st.frozensets(st.text(max_size=4), max_size=3),  # `!!set`
+        st.dictionaries(KEYS, inner, max_size=3),
+    ),
     max_leaves=6,
 )
 
@@ -124,5 +131,10 @@ def test_an_invalid_file_still_gets_its_problems() -> None:
 
 
 def test_values_the_compiled_check_cannot_take_go_to_jsonschema() -> None:
-    for data in ({"services": {"a": {"image": b"x"}}}, {"services": {1: {"image": "x"}}}):
+    for data in (
+        {"services": {"a": {"image": b"x"}}},
+        {"services": {1: {"image": "x"}}},
+        {"services": {"a": {"image": "x", "command": ("sh", "-c", "true")}}},  # a tuple
+        {"services": {"a": {"image": "x", "profiles": frozenset({"debug"})}}},
+    ):
         assert not surely_valid(data)

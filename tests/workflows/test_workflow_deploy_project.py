@@ -301,6 +301,7 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
         canned.job(2, newer, "wf-late / deploy wf-late to production", "waiting", None),
     )))  # fmt: skip
     # the approval's preview finds no record of what production runs
+    fake.on("GET", f"/repos/{actrun.PLATFORM_REPO}", Reply(200, canned.repository()))
     fake.on("GET", f"/repos/{actrun.PLATFORM_REPO}/deployments", Reply(200, []))
     deployments = "/repos/example-org/wf-late/deployments"
     fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-late-staging")),
@@ -354,12 +355,19 @@ def test_the_approval_shows_the_diff_against_what_production_runs_then_productio
         "release": running,
         "platform_sha": base,
         "images": {"web": image(repo, "v1")},
+        "run_id": 900,
     }
     fake.on(
         "GET",
         records,
         Reply(200, [canned.listed_deployment(50, base, "wf-rec-production", recorded)]),
     )
+    # the run that made the record: the Deploy Project workflow on main, at `base`
+    api = f"/repos/{actrun.PLATFORM_REPO}"
+    fake.on("GET", api, Reply(200, canned.repository()))
+    recording_run = canned.run(900, "deploy wf-rec", status="completed", conclusion="success")
+    recording_run.update(head_sha=base, head_branch="main")
+    fake.on("GET", f"{api}/actions/runs/900", Reply(200, recording_run))
     fake.on("POST", records, Reply(201, canned.deployment(51, head, "wf-rec-production")))
     fake.on("POST", f"{records}/51/statuses", Reply(201, canned.deployment_status(1, "success")))
     fake.on(
@@ -391,4 +399,5 @@ def test_the_approval_shows_the_diff_against_what_production_runs_then_productio
     assert made["payload"]["release"] == platform.current("wf-rec", "production")
     assert made["payload"]["images"] == {"web": image(repo, "v2")}
     assert made["payload"]["platform_sha"] == head
+    assert isinstance(made["payload"]["run_id"], int) and made["payload"]["run_id"] > 0
     assert canned.TOKEN not in run.log
