@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from local_platform import D1, D2, WEB, LocalPlatform, make_local
+from markdown_it import MarkdownIt
 
 from platform_lib.cli import main
 from platform_lib.planning.promotion import Deploy, Refuse
@@ -80,3 +81,27 @@ def test_key_changes_mark_secrets_and_carry_no_values() -> None:
     assert key_changes(None, {"A": "1"}, (), ("S",)) == (
         KeyChange(key="A", change="added"), KeyChange(key="S", change="added", secret=True),
     )  # fmt: skip
+
+
+EVIL = ["configs/paiss/x`y|z\n### forged <img src=x> [link](https://e.example)", "a*b*_c_", "ok"]
+
+
+def test_a_tenants_file_names_cannot_write_markdown_into_the_preview() -> None:
+    """A file name may hold a backtick, a table's `|`, a newline, HTML or a link: read by a
+    CommonMark parser (with GitHub's tables), the preview keeps one heading, its table rows,
+    and no image, link or HTML but the `<code>` around such names."""
+    shown = TenantPreview(
+        project="paiss", environment="production", source="staging",
+        running_release="20260101T000000Z-bbbbbbbb", running_platform_sha="a" * 40,
+        decision=Deploy(images={"web|x": f"{WEB}@{D1}"}, source_release="r"),
+        images=(ImageChange(service="web|x", running=f"{WEB}@{D2}", to=f"{WEB}@{D1}"),),
+        config_baseline="a" * 40, config_files=tuple(EVIL), env_keys=(),
+    )  # fmt: skip
+    tokens = MarkdownIt("commonmark").enable("table").parse(render_markdown([shown]))
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h3"]
+    assert sum(t.type == "tr_open" for t in tokens) == 2  # the header and web|x's row
+    children = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    assert not {c.type for c in children} & {"image", "link_open", "em_open", "strong_open"}
+    assert {c.content for c in children if c.type == "html_inline"} <= {"<code>", "</code>"}
+    rendered = "".join(c.content for c in children if c.type in ("text", "code_inline"))
+    assert all(part in rendered for name in EVIL for part in name.split("\n"))
