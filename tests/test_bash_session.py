@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
-from platform_lib.transport.base import BashSession
+from platform_lib.transport.base import PENDING_LINES, BashSession
 
 
 def test_scripts_share_the_shell_but_not_their_state() -> None:
@@ -87,5 +88,26 @@ def test_lines_that_arrive_before_a_script_go_to_it_in_order() -> None:
         second: list[str] = []
         session.run("echo later >&2", second.append)
         assert second == ["later"]
+    finally:
+        session.close()
+
+
+def test_a_host_chattering_before_the_first_script_is_kept_to_its_last_lines() -> None:
+    """A login script that writes 20,000 stderr lines before bash reads its first script:
+    the first run passes on only the last PENDING_LINES of them, then its own."""
+    session = BashSession(
+        ["bash", "-c", 'for i in $(seq 1 20000); do echo "banner $i" >&2; done; exec bash -s']
+    )
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and list(session._pending)[-1:] != ["banner 20000"]:
+            time.sleep(0.01)  # until the whole banner is read, while no script runs
+        result = session.run("echo mine >&2", seen.append)
+        assert result.exit_code == 0
+        assert seen[-1] == "mine"
+        banner = seen[:-1]
+        assert len(banner) <= PENDING_LINES
+        assert banner[-1] == "banner 20000"
     finally:
         session.close()

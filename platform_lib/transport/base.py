@@ -11,10 +11,14 @@ import queue
 import shlex
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from secrets import token_hex
 from typing import IO, Protocol
+
+PENDING_LINES = 1000
+"""stderr lines kept from before the first command of a session (the last ones)."""
 
 LineSink = Callable[[str], None]
 
@@ -109,7 +113,9 @@ class BashSession:
         # refused host key) wait for the next script's sink.
         self._lock = threading.Lock()
         self._sink: LineSink | None = None
-        self._pending: list[str] = []
+        # stderr before the first command (a banner, a login script): its last lines only, so
+        # a host that writes without end holds no more than this in memory
+        self._pending: deque[str] = deque(maxlen=PENDING_LINES)
         self._stderr_closed = False
         self._progress_done = threading.Event()
         self.ended = False
