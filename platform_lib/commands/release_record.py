@@ -25,7 +25,7 @@ from platform_lib.github.app_deployments import run_url
 from platform_lib.github.client import GitHubClient
 from platform_lib.github.settings import load_settings, resolve_repo
 from platform_lib.planning.promotion import PromotionFacts, SourceRelease, decide, digest_of
-from platform_lib.planning.promotion_preview import TenantPreview, render_markdown
+from platform_lib.planning.promotion_preview import TenantPreview, code, render_markdown
 from platform_lib.report import warning_annotation
 
 TITLE = "release record"
@@ -135,12 +135,13 @@ def preview(args: argparse.Namespace) -> tuple[TenantPreview | None, str]:
     compare = f"`make approve-production project={args.project}` compares with its hosts"
     if found is None:
         lines = [
-            f"### `{args.project}`: {source_env} → {args.env}",
+            f"### {code(args.project)}: {source_env} → {args.env}",
             "",
-            f"{args.env} would get exactly what {source_env} release {args.release} verified:",
+            f"{args.env} would get exactly what {source_env} release {code(args.release)} "
+            "verified:",
             "",
         ]
-        lines += [f"- `{service}`: `{ref}`" for service, ref in sorted(verified.items())]
+        lines += [f"- {code(service)}: {code(ref)}" for service, ref in sorted(verified.items())]
         lines += ["", f"What {args.env} runs now is not shown: {why}; {compare}.", ""]
         return None, "\n".join(lines)
     record = found.record
@@ -190,16 +191,20 @@ def cmd_production_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _target(p: argparse.ArgumentParser, env_help: str) -> None:
+    common.add_root(p)
+    p.add_argument("--repo", metavar="OWNER/NAME", help="platform repository (as for trigger)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--env", default="production", help=env_help)
+
+
 def register(gh: Any) -> None:
     p = gh.add_parser(
         "record-release",
         help="record on GitHub what an environment of a tenant now runs (a Deployment of the "
         "platform repository); never fails (a warning)",
     )
-    common.add_root(p)
-    p.add_argument("--repo", metavar="OWNER/NAME", help="platform repository (as for trigger)")
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production")
+    _target(p, "the environment")
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument(
         "--release",
@@ -226,10 +231,7 @@ def register(gh: Any) -> None:
         help="what an approval of production sends out, against what production runs as "
         "recorded on GitHub (record-release); never fails",
     )
-    common.add_root(p)
-    p.add_argument("--repo", metavar="OWNER/NAME", help="platform repository (as for trigger)")
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production", help="the environment waiting for approval")
+    _target(p, "the environment waiting for approval")
     p.add_argument("--release", required=True, help="the source environment's release")
     p.add_argument(
         "--images",

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, field_validator
 from platform_lib.config.images import is_digest
 from platform_lib.github import models
 from platform_lib.github.client import GitHubClient, Repo
+from platform_lib.github.errors import NotFound
 from platform_lib.github.naming import ROLLBACK_WORKFLOW_FILE, WORKFLOW_PATH, github_environment
 from platform_lib.models.base import Model
 from platform_lib.planning.promotion import digest_of
@@ -164,8 +165,11 @@ def newest_record(
     for page in range(1, PAGES + 1):
         listed = client.deployments(repo, name, TASK, page=page)
         for found in candidates(listed, project, environment):
-            if made_by_platform(found.record, client.run(repo, found.record.run_id),
-                                default_branch):  # fmt: skip
+            try:
+                run = client.run(repo, found.record.run_id)
+            except NotFound:  # a run deleted since, or never of this repository
+                run = None
+            if run is not None and made_by_platform(found.record, run, default_branch):
                 return found
             checked += 1
             if checked >= CHECKED:

@@ -230,6 +230,10 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
             43, head, "paiss-production", payload(head, "r-other-workflow", D1, run_id=902),
             created_at="2026-11-30T11:30:00Z",
         ),
+        canned.listed_deployment(
+            44, head, "paiss-production", payload(head, "r-deleted-run", D1, run_id=903),
+            created_at="2026-11-30T10:30:00Z",
+        ),
         canned.listed_deployment(40, base, "paiss-production", payload(base, "r-prod", D2)),
         runs=(
             platform_run(901, head, branch="try-this"),
@@ -237,6 +241,7 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
             platform_run(900, base),
         ),
     )  # fmt: skip
+    github.on("GET", f"{RUNS}/903", Reply(404, canned.error("Not Found", 404)))
     summary = tmp_path / "summary.md"
 
     code, out = run(
@@ -258,7 +263,7 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
     assert code == 0
     assert github.lines == [
         "GET /repos/example-org/platform", LISTED,
-        f"GET {RUNS}/902", f"GET {RUNS}/901", f"GET {RUNS}/900",
+        f"GET {RUNS}/902", f"GET {RUNS}/901", f"GET {RUNS}/903", f"GET {RUNS}/900",
     ]  # fmt: skip
     shown = TenantPreview.model_validate_json(out)
     assert isinstance(shown.decision, Deploy)
@@ -272,7 +277,8 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
     )
     text = summary.read_text(encoding="utf-8")
     assert "r-prod" in text and D2.removeprefix("sha256:") in text
-    assert all(f"r-{name}" not in text for name in ("forged", "branch", "other-workflow"))
+    assert all(f"r-{name}" not in text
+               for name in ("forged", "branch", "other-workflow", "deleted-run"))  # fmt: skip
     assert "a-changed-mode" not in text + out and "another-value" not in text + out
 
 
