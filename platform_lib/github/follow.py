@@ -23,7 +23,10 @@ seconds): the URL is a convenience, a deploy request never fails for want of it.
 
 WAIT_TIMEOUT = 3600.0
 """How long `notify --wait` follows a deploy: at least the deploy workflow's plan and staging
-jobs' `timeout-minutes` together (10 + 40), with room for a queue; a test keeps it so."""
+jobs' `timeout-minutes` together (10 + 40); a test keeps it so. Time the job spends held in
+the tenant's deploy queue (`queue: max`, behind earlier requests) does not count."""
+HELD = frozenset({"queued", "pending", "waiting", "requested"})
+"""Job states of a job that has not started: held by its concurrency group or a runner."""
 
 
 @dataclass
@@ -61,13 +64,17 @@ def follow_job(
     progress: Callable[[str], None],
 ) -> Job:
     """Wait until the run's job deploying `project` to `environment` ends; raise with the
-    reason unless it succeeded."""
+    reason unless it succeeded. The timeout runs while the job does not exist yet (the plan
+    job) and once it runs; while it is held (`HELD`: behind earlier deploys of the tenant), it
+    waits its turn, as long as the caller's job may last."""
     deadline = poll.clock() + poll.timeout
     last = ""
     while True:
         jobs = client.jobs(repo, run.id)
         job = deploy_job(jobs, project, environment)
         state = (job.conclusion or job.status) if job else "not started"
+        if job is not None and job.status in HELD:
+            deadline = max(deadline, poll.clock() + poll.timeout)
         if state != last:
             progress(f"{project} to {environment}: {state}")
             last = state

@@ -395,3 +395,30 @@ def test_waiting_lasts_longer_than_the_deploy_jobs_may_run() -> None:
     minutes = plan["timeout-minutes"] + tenant["jobs"]["staging"]["timeout-minutes"]
     assert minutes * 60 <= WAIT_TIMEOUT
     assert RUN_URL_TIMEOUT >= 60
+
+
+def serve_the_run(github: FakeGitHub, *states: Reply) -> None:
+    github.on("POST", DISPATCHES, Reply(204))
+    github.on("GET", RUNS, Reply(200, canned.runs(canned.run(2, TITLE, status="in_progress",
+                                                              created_at=just_now()))))  # fmt: skip
+    github.on("GET", JOBS, *states)
+
+
+def staging(status: str, conclusion: str | None = None) -> Reply:
+    return Reply(200, canned.jobs(canned.job(20, 2, "deploy shop to staging", status, conclusion)))
+
+
+def test_time_held_in_the_tenants_queue_does_not_count(github: FakeGitHub, cli: Cli) -> None:
+    """Staging waits behind earlier deploys of the tenant (`queue: max`) for longer than the
+    timeout, then deploys: the wait follows it to the end and succeeds."""
+    queued = [staging("queued", None)] * 12 + [staging("pending", None)] * 12
+    serve_the_run(github, *queued, staging("in_progress", None), staging("completed", "success"))
+    result = cli(*NOTIFY, "--wait", "staging", "--poll-interval", "0.02", "--timeout", "0.15")
+    assert result.code == 0, result.err
+    assert "shop to staging: success" in result.err.splitlines()
+
+
+def test_a_deploy_running_past_the_timeout_fails_the_wait(github: FakeGitHub, cli: Cli) -> None:
+    serve_the_run(github, staging("in_progress", None))
+    result = cli(*NOTIFY, "--wait", "staging", "--poll-interval", "0.02", "--timeout", "0.15")
+    assert result.code != 0
