@@ -53,8 +53,19 @@ cache=${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}/platform-lib
 venv=$cache/$key
 mkdir -p "$cache"
 
+# A venv another user could have written is never reused: the platform's jobs run it with
+# the deploy keys in reach. (Untrusted jobs run by the same user can plant anything: see
+# actions/README.md, "Self-hosted runners".)
+owned_by_me() {
+  [[ -z $(find "$venv" \( ! -user "$(id -u)" -o \( ! -type l -perm /022 \) \) -print -quit) ]]
+}
+
 exec 9>"$cache/$key.lock"
 flock --timeout 900 9 || fail "timed out waiting for another job installing into $venv"
+if [[ -f $venv/.platform-installed ]] && ! owned_by_me; then
+  echo "::warning title=platform setup::$venv is not this user's alone (owner or write bits): installing afresh"
+  rm -rf "$venv" || fail "cannot remove $venv, which another user could have written"
+fi
 if [[ -f $venv/.platform-installed ]]; then
   echo "platform_lib: reusing $venv"
 else
