@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from platform_lib.commands import common
-from platform_lib.commands.github import _client, _common, _images, _need_settings, _project, _repo
+from platform_lib.commands.github_common import (
+    add_common,
+    add_images,
+    checked_project,
+    need_settings,
+    new_client,
+    platform_repo,
+)
 from platform_lib.errors import UsageError
 from platform_lib.github import environments, gates, protection
 from platform_lib.github.client import GitHubClient, Repo
@@ -34,8 +41,8 @@ READ_ENVIRONMENT = (
 
 
 def _tenant(args: argparse.Namespace) -> tuple[PlatformSettings, str, ProjectManifest]:
-    settings = _need_settings(args)
-    project = _project(args.project)
+    settings = need_settings(args)
+    project = checked_project(args.project)
     manifest = load_manifest(common.root(args), project)
     if manifest is None:
         raise UsageError(f"configs/{project}/project.yml: missing or invalid (run validate)")
@@ -57,11 +64,11 @@ def cmd_check_gate(args: argparse.Namespace) -> int:
     """Exit 0 when every environment a deploy of the tenant to `--env` goes through exists
     with the protection the settings ask for; 1, naming what is missing, otherwise."""
     settings, project, manifest = _tenant(args)
-    repo = _repo(args, settings)
+    repo = platform_repo(args, settings)
     wanted = [
         t for t in environments.needed(settings, {project: manifest}) if t.environment == args.env
     ]
-    client = _client()
+    client = new_client()
     repository: Repository | None = None
     found: list[dict[str, Any]] = []
     for tenant in wanted:
@@ -109,7 +116,7 @@ def cmd_notify_approval(args: argparse.Namespace) -> int:
     environ = {k: v for k, v in os.environ.items() if k != "PLATFORM_SECRETS"}
     environ |= sink_secrets(settings, manifest, project, args.env, available,
                             ["approval.waiting"])  # fmt: skip
-    repo = _repo(args, settings)
+    repo = platform_repo(args, settings)
     links = run_links(environ, manifest.app_repository)
     server = environ.get("GITHUB_SERVER_URL") or "https://github.com"
     links = replace(links, run_url=f"{server}/{repo}/actions/runs/{args.run}")
@@ -131,7 +138,7 @@ def register(gh: Any) -> None:
         help="before deploying: the tenant's environments (and approval gates) exist with the "
         "protection the settings ask for (exit 1 naming what is missing)",
     )
-    _common(p)
+    add_common(p)
     p.add_argument("--project", required=True)
     p.add_argument("--env", default="production")
     p.set_defaults(func=cmd_check_gate)
@@ -140,12 +147,12 @@ def register(gh: Any) -> None:
         "notify-approval",
         help="tell the notification sinks that a run waits for approval (best effort, bounded)",
     )
-    _common(p)
+    add_common(p)
     p.add_argument("--project", required=True)
     p.add_argument("--env", default="production")
     p.add_argument("--event", choices=["waiting"], default="waiting",
                    help="approvals and rejections are announced by approve/reject")  # fmt: skip
     p.add_argument("--run", type=int, required=True, metavar="ID", help="the waiting run")
     p.add_argument("--actor", help="who asked for the deploy (default: $GITHUB_ACTOR)")
-    _images(p, "an image the waiting deploy would run (shown in the message)")
+    add_images(p, "an image the waiting deploy would run (shown in the message)")
     p.set_defaults(func=cmd_notify_approval)
