@@ -3,12 +3,15 @@ proxy config. Missing nginx is a failure, not a skip: .ci/run installs it."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+_random = random.SystemRandom()
 
 
 def nginx_binary() -> str:
@@ -17,10 +20,25 @@ def nginx_binary() -> str:
     return found
 
 
+PORTS = range(22000, 32000)
+"""Where `free_port` picks: below the kernel's ephemeral range (Linux: 32768-60999)."""
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A local TCP port nothing listens on now, for a server that binds it later (nginx, a
+    container's published port). Picked at random below the kernel's ephemeral range, not by
+    `bind(0)`: the kernel hands the ports of that range to every `bind(0)` and outgoing
+    connection of the machine (the other test process's fake servers among them), so one it
+    gave out could be taken again before the server here binds it."""
+    for _ in range(200):
+        port = _random.choice(PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free TCP port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def self_signed(directory: Path, name: str, days: int = 30) -> None:
