@@ -6,7 +6,9 @@ compose-spec/compose-spec and keeps up to date.
 Two validators read it. jsonschema-rs (compiled) answers whether a file is valid, about 500
 times faster than jsonschema: at 3,000 tenants that is most of `validate`'s time. Only a file
 it does not find valid goes through jsonschema, whose errors carry the schema and instance
-paths the problems are made of; when the two disagree, jsonschema's answer stands.
+paths the problems are made of (and which may yet find none). So the compiled answer counts
+only when it is "valid", and only for plain JSON values; a property test over edits of the
+corpora checks jsonschema agrees with it then (tests/validation/test_compiled_schema_agrees.py).
 """
 
 from __future__ import annotations
