@@ -70,11 +70,17 @@ platform_canary_start() {
 
 # platform_canary_recover BASE PROJECT PROXY(4): a rollout its deploy left unfinished (the
 # script was killed; this deploy holds the lock now): every request back on the current
-# release's containers (unpaused), in one reload, and the unfinished release's removed.
+# release's containers (unpaused), in one reload, and the unfinished release's removed. Killed
+# while its new containers started (before status.json), nginx never named them: they go.
 platform_canary_recover() {
   local base=$1 project=$2 current
   shift 2
-  [[ -f $base/rollout/status.json ]] || return 0
+  [[ -d $base/rollout ]] || return 0
+  if [[ ! -f $base/rollout/status.json ]]; then
+    platform_log "    a rollout was left while starting: its new containers are removed"
+    platform_canary_abandon "$base"
+    return 0
+  fi
   current=$(platform_current "$base")
   platform_log "    a rollout was left unfinished: back on release ${current:-none} first"
   if [[ -z $current || ! -f $base/releases/$current/nginx.tsv ]]; then
