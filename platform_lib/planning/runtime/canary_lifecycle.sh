@@ -103,10 +103,12 @@ platform_canary_remove() {
 }
 
 # platform_canary_status BASE RELEASE PHASE WEIGHT FIGURES_JSON: rollout/status.json, what
-# `status` shows of the rollout in progress.
+# `status` shows of the rollout in progress; renamed into place, so that a reader (`status`,
+# `rollout promote`, `proxy refresh`) never finds it half written.
 platform_canary_status() {
   platform_json_object '#version' 1 release "$2" phase "$3" '#weight' "$4" \
-    '#figures' "${5:-null}" since "$(platform_now)" >"$1/rollout/status.json" || true
+    '#figures' "${5:-null}" since "$(platform_now)" >"$1/rollout/status.json.tmp" &&
+    mv -f "$1/rollout/status.json.tmp" "$1/rollout/status.json" || true
 }
 
 # platform_canary_bake BASE SECONDS LOG OLD NEW OFFSET [THRESHOLDS(4)]: wait out a judged

@@ -21,9 +21,15 @@ platform_canary_upstreams_write() {
   local -A seen=()
   local f
   # A canary's new containers serve only through its weights; once switched (its old ones
-  # paused), they are simply the running ones.
+  # paused), they are simply the running ones, and the old ones never (retire unpauses them
+  # to stop them).
   for f in "$state"/*.new; do
-    [[ -e $f && ! -f ${f%.new}.paused ]] && hidden+="$(tr '\n' ' ' <"$f")"
+    [[ -e $f ]] || continue
+    if [[ -f ${f%.new}.paused ]]; then
+      [[ ! -f ${f%.new}.old ]] || hidden+="$(tr '\n' ' ' <"${f%.new}.old")"
+    else
+      hidden+="$(tr '\n' ' ' <"$f")"
+    fi
   done
   while IFS=$'\t' read -r _ svc port _ upstream _; do
     [[ -n ${seen[$upstream]:-} ]] && continue
@@ -41,13 +47,17 @@ platform_canary_upstreams_write() {
 # platform_canary_refresh BASE PROJECT PROXY(4), holding the proxy lock: the upstreams of the
 # rollout in progress written again by its weights (its containers' addresses as they are now),
 # then nginx -t and a reload; prints the rollout's release. Returns 3, changing nothing, when
-# the rollout ended meanwhile. Its own suffix: the rollout's deploy may have its `.new` file
+# the rollout ended meanwhile, 4 while it is switched (see below). Its own suffix: the rollout's deploy may have its `.new` file
 # written, waiting for this lock.
 platform_canary_refresh() {
   local base=$1 project=$2 pdir=$3 release='' status
   local re='"release"[[:space:]]*:[[:space:]]*"([^"/]+)"'
+  local switching='"phase"[[:space:]]*:[[:space:]]*"switched '
   [[ -f $base/rollout/status.json ]] || return 3
   status=$(<"$base/rollout/status.json")
+  # Switched: the rest of the tenant's switch may be under way, its old containers about to
+  # stop (the switch alone knows which): wait for the warm period or the rollout's end.
+  [[ $status =~ $switching ]] && return 4
   [[ $status =~ $re ]] && release=${BASH_REMATCH[1]}
   if [[ ! -f $base/releases/$release/nginx.tsv ]]; then
     platform_die "the rollout in progress names no release with routes ($base/rollout/status.json)"
