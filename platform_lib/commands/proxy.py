@@ -6,6 +6,7 @@ follow the containers' addresses (which a Docker engine may hand out anew when i
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from platform_lib.commands import common
@@ -30,6 +31,7 @@ def cmd_refresh(args: argparse.Namespace, connect: Connect = Connections) -> int
     config = common.config(args)
     proxy = _proxy(config)
     actor = common.actor(None)
+    rows: list[dict[str, Any]] = []
     with connect(common.identity(args)) as hosts:
         for name, env in common.targets(config, args.project, args.env):
             tenant = config.tenants[name]
@@ -38,7 +40,10 @@ def cmd_refresh(args: argparse.Namespace, connect: Connect = Connections) -> int
             operation = host_ops.proxy_refresh(base_dir(config, name, env),
                                                compose_project(name, env), proxy,
                                                config.settings.timeouts, actor)  # fmt: skip
-            run_host_op(hosts.to(target_host(config, tenant, env)), operation, common.log)
+            done = run_host_op(hosts.to(target_host(config, tenant, env)), operation, common.log)
+            rows.append({"project": name, "env": env, **done.model_dump(mode="json")})
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, sort_keys=True))
     return 0
 
 
@@ -80,6 +85,8 @@ def register(sub: Any) -> None:
     common.add_root(p)
     p.add_argument("--project", help="only this tenant (default: every tenant)")
     p.add_argument("--env", help="only this environment (default: every one)")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="json: what each refresh did, with its project and env")  # fmt: skip
     common.add_identity(p)
     p.set_defaults(func=cmd_refresh)
 

@@ -10,7 +10,14 @@ from pydantic import Field, field_validator
 from platform_lib.models.plan import ServerFacts
 from platform_lib.models.records import LockHolder, Record, ReleaseRecord, RolloutState
 
-__all__ = ["HostState", "LockHolder", "ReleaseRecord", "RollbackFacts", "RouteState"]
+__all__ = [
+    "HostState",
+    "LockHolder",
+    "ProxyRefreshed",
+    "ReleaseRecord",
+    "RollbackFacts",
+    "RouteState",
+]
 
 
 class RouteState(Record):
@@ -66,3 +73,20 @@ class RollbackFacts(Record):
     version: Literal[1] = 1
     asked: bool
     state: HostState
+
+
+class ProxyRefreshed(Record):
+    """`platform_proxy_refresh`: what nginx serves of a tenant+environment after a refresh."""
+
+    version: Literal[1] = 1
+    routes: Literal["installed", "none", "rollout"]
+    """`installed`: the current release's routes; `none`: no current release with routes;
+    `rollout`: a rollout in progress kept its split (its upstreams written again by its
+    weights, its sites left to its deploy)."""
+    release: str | None = None
+    """The release those routes are of (for `rollout`: the release rolling out)."""
+    undone: bool = False
+    """A rollout left unfinished (its deploy killed) was undone first: its new containers
+    removed, the old ones unpaused and every request back on the current release."""
+    undone_release: str | None = None
+    """The release of that rollout (none when it was left before it named one)."""

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from platform_lib.errors import PlatformError
-from platform_lib.models.host_state import HostState, RollbackFacts
+from platform_lib.models.host_state import HostState, ProxyRefreshed, RollbackFacts
 from platform_lib.models.project import Backup, Route
 from platform_lib.models.records import BackupEntry, HistoryEvent
 from platform_lib.models.settings import Proxy, Timeouts
@@ -155,11 +155,12 @@ def canary_rollback(base: str, actor: str) -> HostOperation[RollbackFacts]:
 
 def proxy_refresh(
     base: str, compose_project: str, proxy: Proxy, timeouts: Timeouts, actor: str
-) -> HostOperation[None]:
-    """The current release's routes installed again, under the deploy lock."""
+) -> HostOperation[ProxyRefreshed]:
+    """The current release's routes installed again, under the deploy lock; a rollout in
+    progress keeps its split, and one left unfinished is undone first."""
     argv = ("platform_proxy_refresh", base, compose_project, proxy.dir, proxy.nginx_conf,
             proxy.pid_file, actor, str(timeouts.lock_wait), str(timeouts.lock_expiry))  # fmt: skip
-    return HostOperation(argv, _done(argv))
+    return HostOperation(argv, _model(argv, ProxyRefreshed, f"the refresh of {compose_project}"))
 
 
 def proxy_prune(proxy: Proxy, keep: list[str], dry_run: bool) -> HostOperation[list[str]]:

@@ -3,6 +3,7 @@ to which host with which arguments, in which order; a config without a proxy sen
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,19 +11,21 @@ import pytest
 import yaml
 from recorded_hosts import BASE, PRODUCTION, REPO, STAGING, answering, ok, run
 
+from platform_lib.models.host_state import ProxyRefreshed
 from platform_lib.transport.base import RunResult
 from platform_lib.transport.recording import RecordedRun
 
 PROXY = ("/etc/nginx/platform", "/etc/nginx/nginx.conf", "/run/nginx.pid")
 """proxy.dir, nginx_conf and pid_file of the repository's configs/platform.yml."""
 PROJECTS = ("filter-ical", "gabs-massage", "paiss")
+REFRESHED = ok(ProxyRefreshed(routes="installed", release="r1").model_dump_json())
 
 
 def test_refresh_reinstalls_every_routed_deployment_under_the_lock_as_its_actor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTOR", "ops-lead")
-    hosts = answering({"platform_proxy_refresh": ok()})
+    hosts = answering({"platform_proxy_refresh": REFRESHED})
     assert run(hosts, "proxy", "refresh") == 0
     # lock_wait from the settings (300), lock_expiry its default (3600)
     assert hosts.operations == [
@@ -34,12 +37,27 @@ def test_refresh_reinstalls_every_routed_deployment_under_the_lock_as_its_actor(
 
 
 def test_refresh_of_one_tenant_environment_touches_only_it() -> None:
-    hosts = answering({"platform_proxy_refresh": ok()})
+    hosts = answering({"platform_proxy_refresh": REFRESHED})
     assert run(hosts, "proxy", "refresh", "--project", "paiss", "--env", "staging") == 0
     assert [(host, op[:2]) for host, op in hosts.operations] == [
         (STAGING, ("platform_proxy_refresh", f"{BASE}/paiss/staging"))
     ]
     assert list(hosts.transports) == [STAGING]
+
+
+def test_refresh_as_json_says_what_each_refresh_did(capsys: pytest.CaptureFixture[str]) -> None:
+    undone = ProxyRefreshed(routes="installed", release="r1", undone=True, undone_release="r2")
+    hosts = answering({"platform_proxy_refresh": ok(undone.model_dump_json())})
+    assert run(hosts, "proxy", "refresh", "--project", "paiss", "--env", "staging",
+               "--format", "json") == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r.pop("project"), r.pop("env")) for r in rows] == [("paiss", "staging")]
+    assert [ProxyRefreshed.model_validate(r) for r in rows] == [undone]
+
+
+def test_an_unreadable_refresh_answer_is_an_error_not_a_traceback() -> None:
+    hosts = answering({"platform_proxy_refresh": ok("not json")})
+    assert run(hosts, "proxy", "refresh", "--project", "paiss", "--env", "staging") == 1
 
 
 def test_a_refresh_that_fails_on_the_host_stops_with_exit_1() -> None:

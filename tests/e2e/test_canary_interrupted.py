@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform, free_port, proxy_settings, routed_tenant
@@ -27,11 +28,11 @@ ROLLOUT = {
 }
 
 
-def canary_tenant(platform: Platform, nginx: Nginx) -> int:
+def canary_tenant(platform: Platform, nginx: Nginx, rollout: dict[str, Any] = ROLLOUT) -> int:
     http_port = free_port()
     platform.write_settings(platform.settings(proxy=proxy_settings(nginx, http_port, free_port())))
     tenant = routed_tenant()
-    tenant["manifest"]["rollout"] = {"web": ROLLOUT}
+    tenant["manifest"]["rollout"] = {"web": rollout}
     platform.add_tenant("shop", tenant)
     return http_port
 

@@ -256,6 +256,67 @@ def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
     assert again.returncode == 0 and len(fakes.calls("nginx")) == 1
 
 
+def test_a_rollout_left_while_starting_has_its_new_containers_removed(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)  # killed before status.json: nginx never named the new ones
+    (base / "rollout" / "status.json").unlink()
+    (base / "current").symlink_to(base / "releases" / "r9")
+    done = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert ["docker", "rm", "-f", "new-1"] in fakes.calls("docker")
+    assert fakes.calls("nginx") == [] and not (base / "rollout").exists()
+
+
+def test_a_refresh_during_a_rollout_writes_its_split_under_its_own_name(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "rollout" / "web.weight").write_text("20\n")
+    (base / "rollout" / "status.json").write_text('{"version":1,"release":"r9","phase":"x"}')
+    (pdir / "upstreams").mkdir(parents=True)
+    deploys = pdir / "upstreams" / "shop-staging.conf.shop-staging.new"
+    deploys.write_text("the deploy's, waiting for the proxy lock")
+    done = run_runtime(f"platform_canary_refresh {base} shop-staging {pdir} /c {nginx_master} 0",
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "r9"), done.stderr
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000 weight=80;" in upstreams
+    assert "server 10.0.0.2:8000 weight=20;" in upstreams
+    assert deploys.read_text() == "the deploy's, waiting for the proxy lock"
+    # The rollout ended meanwhile: 3, nothing written.
+    (base / "rollout" / "status.json").unlink()
+    again = run_runtime(f"platform_canary_refresh {base} shop-staging {pdir} /c {nginx_master} 0",
+                        base, path=str(fakes.bin))  # fmt: skip
+    assert again.returncode == 3 and len(fakes.calls("nginx")) == 1
+    # Switched: the switch may be under way, its old containers about to stop: 4, nothing.
+    (base / "rollout" / "status.json").write_text('{"version":1,"release":"r9",'
+                                                  '"phase":"switched web"}')  # fmt: skip
+    switched = run_runtime(f"platform_canary_refresh {base} shop-staging {pdir} /c "
+                           f"{nginx_master} 0", base, path=str(fakes.bin))  # fmt: skip
+    assert switched.returncode == 4 and len(fakes.calls("nginx")) == 1
+
+
+def test_once_switched_the_old_containers_never_serve_even_unpaused(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)  # switched, and retire has unpaused the old one to stop it
+    (base / "rollout" / "web.weight").unlink()
+    (base / "rollout" / "web.paused").touch()
+    (pdir / "upstreams").mkdir(parents=True)
+    fakes.add("docker", FAKE_DOCKER.replace("ps) ", "ps) echo \"$@\" | grep -q 'service=web' "
+                                            "&& printf 'old-1\\nnew-1\\n'; "))  # fmt: skip
+    done = run_runtime(f"platform_canary_upstreams {base} r9 shop-staging {pdir} /c "
+                       f"{nginx_master} 0", base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.2:8000;" in upstreams and "10.0.0.1" not in upstreams
+
+
 def test_a_persons_promote_passes_the_step_and_skips_the_next(
     tmp_path: Path, fakes: Fakes, nginx_master: Path
 ) -> None:

@@ -70,11 +70,17 @@ platform_canary_start() {
 
 # platform_canary_recover BASE PROJECT PROXY(4): a rollout its deploy left unfinished (the
 # script was killed; this deploy holds the lock now): every request back on the current
-# release's containers (unpaused), in one reload, and the unfinished release's removed.
+# release's containers (unpaused), in one reload, and the unfinished release's removed. Killed
+# while its new containers started (before status.json), nginx never named them: they go.
 platform_canary_recover() {
   local base=$1 project=$2 current
   shift 2
-  [[ -f $base/rollout/status.json ]] || return 0
+  [[ -d $base/rollout ]] || return 0
+  if [[ ! -f $base/rollout/status.json ]]; then
+    platform_log "    a rollout was left while starting: its new containers are removed"
+    platform_canary_abandon "$base"
+    return 0
+  fi
   current=$(platform_current "$base")
   platform_log "    a rollout was left unfinished: back on release ${current:-none} first"
   if [[ -z $current || ! -f $base/releases/$current/nginx.tsv ]]; then
@@ -97,10 +103,12 @@ platform_canary_remove() {
 }
 
 # platform_canary_status BASE RELEASE PHASE WEIGHT FIGURES_JSON: rollout/status.json, what
-# `status` shows of the rollout in progress.
+# `status` shows of the rollout in progress; renamed into place, so that a reader (`status`,
+# `rollout promote`, `proxy refresh`) never finds it half written.
 platform_canary_status() {
   platform_json_object '#version' 1 release "$2" phase "$3" '#weight' "$4" \
-    '#figures' "${5:-null}" since "$(platform_now)" >"$1/rollout/status.json" || true
+    '#figures' "${5:-null}" since "$(platform_now)" >"$1/rollout/status.json.tmp" &&
+    mv -f "$1/rollout/status.json.tmp" "$1/rollout/status.json" || true
 }
 
 # platform_canary_bake BASE SECONDS LOG OLD NEW OFFSET [THRESHOLDS(4)]: wait out a judged

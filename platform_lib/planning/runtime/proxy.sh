@@ -182,18 +182,70 @@ platform_proxy_unlink_and_reload() {  # PROXY_DIR CONF PID_FILE PROJECT...
 # platform_proxy_refresh BASE PROJECT PROXY_DIR CONF PID_FILE ACTOR LOCK_WAIT LOCK_EXPIRY: the
 # current release's routes installed again, under the deploy lock: a certificate that arrived
 # since (certbot certonly) switches its route to HTTPS; upstreams follow the running containers.
+# A rollout in progress (BASE/rollout/status.json while the lock is held: its deploy holds it
+# throughout) keeps its split: only its upstreams are written again, by its weights (its deploy
+# installs the sites at its switch; while switched, up to LOCK_WAIT is waited for its warm
+# period or its end). A rollout left unfinished (the lock is free but
+# BASE/rollout is there: its deploy was killed) is undone first, as the next deploy would undo
+# it: every request back on the current release, the unfinished one's containers removed.
+# Prints a ProxyRefreshed (models/host_state.py).
 platform_proxy_refresh() {
-  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0
-  if [[ ! -f $base/current/nginx.tsv ]]; then
+  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0 release='' undone=false left=''
+  local re='"release"[[:space:]]*:[[:space:]]*"([^"]*)"'
+  local deadline=$(($(platform_epoch) + $7))
+  while [[ -d $base/lock && -f $base/rollout/status.json ]]; do
+    rc=0
+    release=$(platform_proxy_locked "$pdir" platform_canary_refresh "$base" "$project" "$pdir" \
+      "$conf" "$pid" 0) || rc=$?
+    if ((rc == 4 && $(platform_epoch) < deadline)); then
+      sleep 1
+      continue
+    fi
+    if ((rc == 4)); then
+      platform_die "the rollout of $project stayed switched for ${7}s (its deploy switches the" \
+        "rest of the tenant; if that deploy was killed: lock release, then refresh)"
+      return 1
+    fi
+    if ((rc == 0)); then
+      platform_log "    $project: a rollout of release $release is in progress: its upstreams" \
+        "written again with its split (if its deploy was killed: lock release, then refresh)"
+      platform_json_object '#version' 1 routes rollout '?release' "$release" '#undone' false \
+        '?undone_release' ''
+      printf '\n'
+      return 0
+    fi
+    ((rc == 3)) || return "$rc"
+    break  # the rollout ended meanwhile: its deploy's lock is waited for below
+  done
+  rc=0
+  if [[ ! -f $base/current/nginx.tsv && ! -d $base/rollout ]]; then
     platform_log "    $project: nothing to refresh (no current release with routes)"
+    platform_json_object '#version' 1 routes none '?release' '' '#undone' false \
+      '?undone_release' ''
+    printf '\n'
     return 0
   fi
   platform_lock_acquire "$base" "$6" "proxy-refresh" "$7" "$8" || return 1
   trap platform_cleanup EXIT
-  platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+  if [[ -d $base/rollout ]]; then
+    undone=true
+    [[ -f $base/rollout/status.json && $(<"$base/rollout/status.json") =~ $re ]] &&
+      left=${BASH_REMATCH[1]}
+    platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+    ((rc == 0)) && platform_log "    $project: put right: the rollout${left:+ of release $left}" \
+      "left unfinished is undone, every request back on the current release"
+  fi
+  release=$(platform_current "$base")
+  if ((rc == 0)) && [[ -f $base/current/nginx.tsv ]]; then
+    platform_proxy_install "$base/current" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
+    ((rc == 0)) && platform_log "    $project: routes installed again"
+  fi
   platform_lock_release "$base"
-  ((rc == 0)) && platform_log "    $project: routes installed again"
-  return "$rc"
+  ((rc == 0)) || return "$rc"
+  platform_json_object '#version' 1 routes \
+    "$([[ -f $base/current/nginx.tsv ]] && echo installed || echo none)" '?release' "$release" \
+    '#undone' "$undone" '?undone_release' "$left"
+  printf '\n'
 }
 
 # platform_proxy_prune PROXY_DIR CONF PID_FILE DRY_RUN KEEP...: the sites and upstreams of
