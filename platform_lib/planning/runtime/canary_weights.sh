@@ -47,8 +47,8 @@ platform_canary_upstreams_write() {
 # platform_canary_refresh BASE PROJECT PROXY(4), holding the proxy lock: the upstreams of the
 # rollout in progress written again by its weights (its containers' addresses as they are now),
 # then nginx -t and a reload; prints the rollout's release. Returns 3, changing nothing, when
-# the rollout ended meanwhile, 4 while it is switched (see below). Its own suffix: the rollout's deploy may have its `.new` file
-# written, waiting for this lock.
+# the rollout ended meanwhile, 4 while it is switched (see below). It writes under a suffix of
+# its own: the rollout's deploy may have its `.new` file written, waiting for this lock.
 platform_canary_refresh() {
   local base=$1 project=$2 pdir=$3 release='' status
   local re='"release"[[:space:]]*:[[:space:]]*"([^"/]+)"'
