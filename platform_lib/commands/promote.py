@@ -82,8 +82,6 @@ def preview_of(root: Path, tenant: Tenant, facts: PromotionFacts,
     after = tenant.env_files[facts.environment].values()
     secrets_before = _secrets_at(root, baseline, tenant) if baseline else ()
     env_keys = key_changes(before, after, secrets_before, tuple(tenant.manifest.secrets))
-    if baseline is None and facts.running_release is not None:
-        files, env_keys = (), ()  # it runs configs this checkout cannot show: not compared
     assert facts.source is not None
     return TenantPreview(
         project=tenant.name,

@@ -48,9 +48,9 @@ class TenantPreview(Model):
     decision: Deploy | Refuse | Skip = Field(discriminator="decision")
     images: tuple[ImageChange, ...]
     config_baseline: str | None
-    """The commit the config diff is against. None: no baseline; when nothing runs, every
-    file and key counts as new; when a release runs that was not made from a commit this
-    checkout has, nothing is compared (`config_files` and `env_keys` are empty)."""
+    """The commit the config diff is against. None: no baseline, every file and key counts
+    as new: nothing runs, or (`running_release` set) what runs was not made from a commit this
+    checkout has, and the files and keys are what goes out, not compared."""
     config_files: tuple[str, ...]
     """The tenant's files (and shared files) that differ from the baseline."""
     env_keys: tuple[KeyChange, ...]
@@ -133,7 +133,10 @@ def render_markdown(previews: list[TenantPreview]) -> str:
                    if _COMMIT.fullmatch(made)
                    else "not made from a commit of this repository")  # fmt: skip
             out += ["", f"Config and env keys: not compared ({p.environment}'s release was "
-                    f"{why}).", ""]  # fmt: skip
+                    f"{why}); what goes out:"]  # fmt: skip
+            out += ["", "Config: " + (", ".join(code(f) for f in p.config_files) or "none")]
+            keys = [f"{code(k.key)}{' (secret)' if k.secret else ''}" for k in p.env_keys]
+            out += ["", f"Env keys: {', '.join(keys) or 'none'}", ""]
             continue
         base = code(p.config_baseline[:12]) if p.config_baseline else "nothing (all new)"
         out += ["", f"Config against {base}: "

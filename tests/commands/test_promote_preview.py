@@ -105,3 +105,23 @@ def test_a_tenants_file_names_cannot_write_markdown_into_the_preview() -> None:
     assert {c.content for c in children if c.type == "html_inline"} <= {"<code>", "</code>"}
     rendered = "".join(c.content for c in children if c.type in ("text", "code_inline"))
     assert all(part in rendered for name in EVIL for part in name.split("\n"))
+
+
+@pytest.mark.parametrize("made_from", ["unknown", "f" * 40], ids=["not-a-commit", "not-here"])
+def test_what_production_runs_without_a_commit_here_is_not_compared(
+    local: LocalPlatform, capsys: pytest.CaptureFixture[str], made_from: str
+) -> None:
+    """Its release was not made from a commit this checkout has: the preview lists every file
+    and key as what goes out (all new), and the markdown says they were not compared."""
+    head = local.commit("paiss")
+    local.release("production", "20260101T000000Z-bbbbbbbb", made_from, D2)
+    local.release("staging", "20260101T000000Z-aaaaaaaa", head, D1)
+
+    shown = preview(local, capsys)
+
+    assert (shown.running_release, shown.config_baseline) == ("20260101T000000Z-bbbbbbbb", None)
+    assert shown.env_keys and all(k.change == "added" for k in shown.env_keys)
+    assert "configs/paiss/.env.production" in shown.config_files
+    text = render_markdown([shown])
+    assert "not compared" in text
+    assert all(f"`{k.key}`" in text for k in shown.env_keys)
