@@ -321,6 +321,25 @@ def test_a_rollout_left_once_recorded_has_its_warm_containers_stopped(
     assert fakes.calls("nginx") == [] and not (base / "rollout").exists()
 
 
+@pytest.mark.parametrize("project", [True, False], ids=["plan-or-restore", "proxy-refresh"])
+def test_the_deploy_lock_undoes_a_rollout_left_unfinished_once_held(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path, project: bool
+) -> None:
+    """Every plan's lock step (and a restore) names the compose project: whatever the plan's
+    steps, the leftover is undone under the lock. `proxy refresh` undoes it itself."""
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "current").symlink_to(base / "releases" / "r9")
+    (pdir / "upstreams").mkdir(parents=True)
+    via = f" shop-staging {pdir} /c {nginx_master} 0" if project else ""
+    done = run_runtime(f"platform_lock_acquire {base} alice r10 0 60{via}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (base / "lock" / "holder.json").exists()
+    assert (base / "rollout").exists() is not project
+    assert (["docker", "rm", "-f", "new-1"] in fakes.calls("docker")) is project
+
+
 def test_a_rollout_left_while_starting_has_its_new_containers_removed(
     tmp_path: Path, fakes: Fakes, nginx_master: Path
 ) -> None:
