@@ -223,7 +223,7 @@ def _deploy_steps(
     settings, manifest = config.settings, tenant.manifest
     timeouts, registry = settings.timeouts, settings.registry
     release_dir = f"{base}/releases/{release}"
-    steps = [lock_step(base, request.actor, release, timeouts)]
+    steps = [lock_step(base, request.actor, release, timeouts, project, settings.proxy)]
     if request.facts is not None:
         steps.append(precondition_step(base, request.facts.current_release))
     if settings.proxy is not None and manifest.routes:

@@ -69,7 +69,7 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
     timeouts, proxy = config.settings.timeouts, config.settings.proxy
     now = request.now.astimezone(UTC)
     steps: list[Step] = [
-        lock_step(base, request.actor, release, timeouts),
+        lock_step(base, request.actor, release, timeouts, project, proxy),
         precondition_step(base, request.state.current_release),
         *([proxy_preflight_step(proxy)] if proxy is not None and tenant.manifest.routes else []),
         # The tenant's grants as they are now: a revoked one no longer lets an old release run.

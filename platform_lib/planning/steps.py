@@ -115,12 +115,15 @@ def health_step(
     )
 
 
-def lock_step(base: str, actor: str, holder: str, timeouts: Timeouts) -> Step:
+def lock_step(base: str, actor: str, holder: str, timeouts: Timeouts, compose_project: str,
+              proxy: Proxy | None) -> Step:  # fmt: skip
+    """The first step of every plan: once it holds the lock, a rollout a killed deploy left
+    unfinished is undone (runtime platform_canary_recover), whatever this plan's steps are."""
     return step(
         "lock",
         "Take the deploy lock",
         ("platform_lock_acquire", base, actor, holder, str(timeouts.lock_wait),
-         str(timeouts.lock_expiry)),
+         str(timeouts.lock_expiry), compose_project, *proxy_args(proxy)),
         timeouts.lock_wait + 30,
         "abort",
     )  # fmt: skip

@@ -25,10 +25,22 @@ from platform_lib.planning.rollout import threshold_args
 
 ADDRESSES = {"old-1": "10.0.0.1", "new-1": "10.0.0.2", "new-2": "10.0.0.3"}
 FAKE_DOCKER = """
+paused=$(dirname "$0")/paused  # the ids paused, one a line; gone-*: no such container
+[[ $1 == inspect && ${@: -1} == gone-* ]] && { echo "No such object" >&2; exit 1; }
 case $1 in
-  inspect) case ${@: -1} in
-      old-1) echo '10.0.0.1 ' ;; new-1) echo '10.0.0.2 ' ;; new-2) echo '10.0.0.3 ' ;;
+  inspect) case $3 in
+      '{{.State.Paused}}') grep -qx -- "${@: -1}" "$paused" 2>/dev/null && echo true ||
+        echo false ;;
+      '{{.Id}}') echo "${@: -1}" ;;
+      *) case ${@: -1} in
+          old-1) echo '10.0.0.1 ' ;; new-1) echo '10.0.0.2 ' ;; new-2) echo '10.0.0.3 ' ;;
+        esac ;;
     esac ;;
+  pause) printf '%s\n' "${@:2}" >>"$paused" ;;
+  unpause) for id in "${@:2}"; do
+      grep -qx -- "$id" "$paused" 2>/dev/null || { echo "$id is not paused" >&2; exit 1; }
+      grep -vx -- "$id" "$paused" >"$paused.tmp"; mv "$paused.tmp" "$paused"
+    done ;;
   ps) echo "$@" | grep -q 'service=api' && echo api-1 ;;
 esac
 exit 0
@@ -237,6 +249,7 @@ def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
     base, pdir = tmp_path / "base", tmp_path / "proxy"
     rollout_in_progress(base)  # switched: the old containers wait paused, the new ones serve
     (base / "rollout" / "web.paused").touch()
+    (fakes.bin / "paused").write_text("old-1\n")
     (base / "current").symlink_to(base / "releases" / "r9")
     (pdir / "upstreams").mkdir(parents=True)
     done = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
@@ -254,6 +267,77 @@ def test_a_rollout_left_by_a_killed_deploy_is_undone_by_the_next_one(
     again = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
                         base, path=str(fakes.bin))  # fmt: skip
     assert again.returncode == 0 and len(fakes.calls("nginx")) == 1
+
+
+@pytest.mark.parametrize("paused", ["old-1\n", ""], ids=["paused", "unpaused-by-retire"])
+def test_a_recovery_unpauses_only_what_is_paused_and_ends_the_same_run_again(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path, paused: str
+) -> None:
+    """Killed in the warm period, or after its retire unpaused the old containers (web.paused
+    still there): the same end state; a recovery killed midway and run again too."""
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "rollout" / "web.paused").touch()
+    (base / "rollout" / "status.json").write_text(STATUS)  # of r9; current is r8
+    (base / "releases" / "r8").mkdir()
+    (base / "releases" / "r8" / "nginx.tsv").write_text(TSV)
+    (base / "current").symlink_to(base / "releases" / "r8")
+    (fakes.bin / "paused").write_text(paused)
+    (pdir / "upstreams").mkdir(parents=True)
+    recover = f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0"
+    # Killed once every request was back (rollout/back), before the new containers went.
+    first = run_runtime(f"platform_canary_restore {base} r8 shop-staging {pdir} /c "
+                        f"{nginx_master} 0", base, path=str(fakes.bin))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    done = run_runtime(recover, base, path=str(fakes.bin))
+    assert done.returncode == 0, done.stderr
+    docker = fakes.calls("docker")
+    assert docker.count(["docker", "unpause", "old-1"]) == (1 if paused else 0)
+    assert ["docker", "rm", "-f", "new-1"] in docker
+    assert (fakes.bin / "paused").read_text() == ""
+    upstreams = (pdir / "upstreams" / "shop-staging.conf").read_text()
+    assert "server 10.0.0.1:8000;" in upstreams and "10.0.0.2" not in upstreams
+    assert not (base / "rollout").exists()
+
+
+def test_a_rollout_left_once_recorded_has_its_warm_containers_stopped(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path
+) -> None:
+    """Killed in the retire (current is the rollout's release, the old containers unpaused
+    and one already gone): the rollout is finished, not undone; the new release serves."""
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "rollout" / "web.old").write_text("gone-1\nold-1\n")
+    (base / "rollout" / "web.paused").touch()
+    (base / "rollout" / "status.json").write_text(STATUS)
+    (base / "current").symlink_to(base / "releases" / "r9")
+    done = run_runtime(f"platform_canary_recover {base} shop-staging {pdir} /c {nginx_master} 0",
+                       base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    docker = fakes.calls("docker")
+    assert ["docker", "stop", "old-1"] in docker and ["docker", "rm", "old-1"] in docker
+    assert not any(argv[1] in ("unpause", "stop", "rm") and argv[-1] in ("new-1", "gone-1")
+                   for argv in docker)  # fmt: skip
+    assert fakes.calls("nginx") == [] and not (base / "rollout").exists()
+
+
+@pytest.mark.parametrize("project", [True, False], ids=["plan-or-restore", "proxy-refresh"])
+def test_the_deploy_lock_undoes_a_rollout_left_unfinished_once_held(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path, project: bool
+) -> None:
+    """Every plan's lock step (and a restore) names the compose project: whatever the plan's
+    steps, the leftover is undone under the lock. `proxy refresh` undoes it itself."""
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "current").symlink_to(base / "releases" / "r9")
+    (pdir / "upstreams").mkdir(parents=True)
+    via = f" shop-staging {pdir} /c {nginx_master} 0" if project else ""
+    done = run_runtime(f"platform_lock_acquire {base} alice r10 0 60{via}", base,
+                       path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (base / "lock" / "holder.json").exists()
+    assert (base / "rollout").exists() is not project
+    assert (["docker", "rm", "-f", "new-1"] in fakes.calls("docker")) is project
 
 
 def test_a_rollout_left_while_starting_has_its_new_containers_removed(

@@ -97,7 +97,7 @@ platform_restore() {
     return 1
   fi
   platform_lock_acquire "$base" "$PLATFORM_ACTOR" "restore $release/$file" "$wait" "$expiry" \
-    || return 1
+    "$project" "$pdir" "$conf" "$pid" 0 || { platform_lock_release "$base"; return 1; }
   # Checked under the lock, before anything stops: a refused backup changes nothing.
   if ! platform_backup_verify "$path" "$release/$file"; then
     platform_history_append "$base" event restore outcome failed actor "$PLATFORM_ACTOR" \

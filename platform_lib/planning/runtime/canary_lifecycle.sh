@@ -22,7 +22,7 @@ platform_canary_start() {
   shift 10
   local -a compose=("$@") old_ids=() new_ids=() skip=()
   local dir=$base/releases/$release state=$base/rollout svc hash want id label n
-  platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" "$drain" || return 1
+  # a rollout left unfinished was undone by the lock step (platform_lock_acquire)
   rm -rf "$state" && mkdir -p "$state" && mkfifo "$state/wake" || return 1
   for svc in ${services//,/ }; do
     want=$(awk -F'\t' -v s="$svc" '$2 == s { print $4; exit }' "$dir/nginx.tsv")
@@ -72,8 +72,12 @@ platform_canary_start() {
 # script was killed; this deploy holds the lock now): every request back on the current
 # release's containers (unpaused), in one reload, and the unfinished release's removed. Killed
 # while its new containers started (before status.json), nginx never named them: they go.
+# Killed once its release was recorded (current is the rollout's: in the retire), the rollout
+# is over but for its warm containers: they stop. Killed at any point, and run again after a
+# kill of its own, it ends the same: no rollout, no paused container, one release served.
 platform_canary_recover() {
-  local base=$1 project=$2 current
+  local base=$1 project=$2 current release=''
+  local re='"release"[[:space:]]*:[[:space:]]*"([^"/]+)"'
   shift 2
   [[ -d $base/rollout ]] || return 0
   if [[ ! -f $base/rollout/status.json ]]; then
@@ -82,13 +86,40 @@ platform_canary_recover() {
     return 0
   fi
   current=$(platform_current "$base")
+  [[ $(<"$base/rollout/status.json") =~ $re ]] && release=${BASH_REMATCH[1]}
+  if [[ -n $current && $release == "$current" ]]; then
+    platform_log "    a rollout of release $current was left as it finished: its warm" \
+      "containers stop"
+    platform_canary_retire "$base"
+    return
+  fi
   platform_log "    a rollout was left unfinished: back on release ${current:-none} first"
-  if [[ -z $current || ! -f $base/releases/$current/nginx.tsv ]]; then
+  if [[ -z $current || -z $1 || ! -f $base/releases/$current/nginx.tsv ]]; then
+    # No routes to put back (or no proxy any more): its old containers serve as they run.
+    platform_canary_unpause "$base/rollout"
     platform_canary_abandon "$base"
     return 0
   fi
   rm -f "$base/rollout/back"  # its requests go back on the current release's routes
   platform_canary_back "$base" "$current" "$project" "$@"
+}
+
+# platform_canary_unpause STATE [SERVICE]: the old containers of the service (every canary
+# service) that are paused, unpaused; those no longer there, or running, are left as they are
+# (a retire killed after it unpaused them; a recovery run again). Its .paused goes.
+platform_canary_unpause() {
+  local state=$1 f id paused
+  local -a files=("$state"/*.paused)
+  [[ -z ${2:-} ]] || files=("$state/$2.paused")
+  for f in "${files[@]}"; do
+    [[ -e $f ]] || continue
+    while read -r id; do
+      [[ -n $id ]] || continue
+      paused=$(docker inspect -f '{{.State.Paused}}' "$id" 2>/dev/null) || continue
+      [[ $paused != true ]] || docker unpause "$id" >/dev/null || return 1
+    done <"${f%.paused}.old"
+    rm -f "$f"
+  done
 }
 
 # platform_canary_remove PROJECT SERVICE KEEP_ID...: the service's containers but those.
@@ -204,11 +235,7 @@ platform_canary_restore() {
   for f in "$state"/*.new; do
     [[ -e $f ]] || continue
     svc=$(basename "$f" .new)
-    if [[ -f $state/$svc.paused ]]; then
-      # shellcheck disable=SC2046 # container ids
-      docker unpause $(<"$state/$svc.old") >/dev/null || return 1
-      rm -f "$state/$svc.paused"
-    fi
+    platform_canary_unpause "$state" "$svc" || return 1
     printf '0\n' >"$state/$svc.weight"
   done
   platform_canary_upstreams "$base" "$release" "$project" "$@" || return 1
@@ -285,16 +312,21 @@ platform_canary_warm() {
   return 1
 }
 
-# platform_canary_retire BASE PROJECT: the warm containers stop; the rollout is over.
+# platform_canary_retire BASE PROJECT: the warm containers stop; the rollout is over. Those
+# already gone (a retire killed midway, run again by the next deploy) are passed over.
 platform_canary_retire() {
-  local base=$1 state=$1/rollout f
+  local base=$1 state=$1/rollout f svc id
   for f in "$state"/*.old; do
     [[ -e $f ]] || continue
-    platform_log "    stopping the previous release's $(basename "$f" .old) containers"
-    # shellcheck disable=SC2046 # container ids
-    [[ -f ${f%.old}.paused ]] && docker unpause $(<"$f") >/dev/null
-    # shellcheck disable=SC2046 # container ids
-    docker stop $(<"$f") >/dev/null && docker rm $(<"$f") >/dev/null || return 1
+    svc=$(basename "$f" .old)
+    platform_log "    stopping the previous release's $svc containers"
+    platform_canary_unpause "$state" "$svc" || return 1
+    while read -r id; do
+      [[ -n $id ]] || continue
+      docker inspect -f '{{.Id}}' "$id" >/dev/null 2>&1 || continue
+      docker stop "$id" >/dev/null && docker rm "$id" >/dev/null || return 1
+    done <"$f"
+    rm -f "$f"
   done
   rm -rf "$state"
 }

@@ -1,7 +1,11 @@
 # shellcheck shell=bash
 # runtime/lock.sh: the deploy lock of a tenant+environment (lock/holder.json: LockHolder).
 
-platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
+# platform_lock_acquire BASE ACTOR RELEASE WAIT EXPIRY [PROJECT PROXY(4)]: with the compose
+# project (every plan's lock step, a restore), a rollout a killed deploy left unfinished
+# (BASE/rollout while this holds the lock) is undone first, whatever follows
+# (platform_canary_recover).
+platform_lock_acquire() {
   local base=$1 actor=$2 release=$3 wait=$4 expiry=$5 deadline now expires held
   local re_expires='"expires_epoch"[[:space:]]*:[[:space:]]*([0-9]+)'
   mkdir -p "$base" || return 1
@@ -30,6 +34,7 @@ platform_lock_acquire() {  # BASE ACTOR RELEASE WAIT EXPIRY
   platform_logins_sweep "$base"
   # Under the lock the deploy's starting point is settled: the outcome record names it.
   [[ $base != "${PLATFORM_BASE:-}" ]] || PLATFORM_PREVIOUS=$(platform_current "$base")
+  (($# < 6)) || platform_canary_recover "$base" "${@:6}"
 }
 
 platform_lock_release() {  # BASE

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan e6cb2bdab1dc979d05639ce72c57099837517834d865a447d9251226b0a7a7e0
+# Deploy plan 8d587935c1a658466fb487f20cffeb20d3f370f90b391db67318008b6726a52a
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=e6cb2bdab1dc979d05639ce72c57099837517834d865a447d9251226b0a7a7e0
+PLATFORM_PLAN_ID=8d587935c1a658466fb487f20cffeb20d3f370f90b391db67318008b6726a52a
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
@@ -25,7 +25,7 @@ platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/production current filter-ical-production 60 /etc/nginx/platform 80 443 </dev/null
 }
-platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 </dev/null
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/production alice 20261126T120000Z-ebd668e8 300 3600 filter-ical-production /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/filter-ical/production 20261120T080000Z-0a1b2c3d </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 4a1d0a835b0047ef31062dfc3b2e963967652785c2ec7aecdbe22a123b333502
+# Deploy plan 008743d7413decfd096d8724dfb6554aad71e49fc1e7d256f943151897ea1a45
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=4a1d0a835b0047ef31062dfc3b2e963967652785c2ec7aecdbe22a123b333502
+PLATFORM_PLAN_ID=008743d7413decfd096d8724dfb6554aad71e49fc1e7d256f943151897ea1a45
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
@@ -25,7 +25,7 @@ platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/filter-ical/staging current filter-ical-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
-platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 </dev/null
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/filter-ical/staging alice 20261126T120000Z-a6294ea1 300 3600 filter-ical-staging /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 </dev/null
 platform_step write-docker-compose.yml 'Write docker-compose.yml' 30 abort -- platform_write_file /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/docker-compose.yml 0600 6453e69ee52b452f8d167dd4e3ea59a9be2d884579a1deae5b388a086f57e7b5 <<'PLATFORM_BASE64_END'

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 391cb0c98181a13563b7eaadb5209b5eeae994ad805c5e6715b17d6126249be2
+# Deploy plan 19d6e6bb518e24e42838cda7004d10e3fcf3feb886eb88a1e687bd36d3632a39
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=391cb0c98181a13563b7eaadb5209b5eeae994ad805c5e6715b17d6126249be2
+PLATFORM_PLAN_ID=19d6e6bb518e24e42838cda7004d10e3fcf3feb886eb88a1e687bd36d3632a39
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
@@ -25,7 +25,7 @@ platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/gabs-massage/production current gabs-massage-production 60 /etc/nginx/platform 80 443 </dev/null
 }
-platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/production alice 20261126T120000Z-b2a2076c 300 3600 </dev/null
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/gabs-massage/production alice 20261126T120000Z-b2a2076c 300 3600 gabs-massage-production /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/gabs-massage/production 20261101T000000Z-deadbeef </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan c6e23c1d3a52b733c4de63b2e8436b93de0fdeb3b9481baa71d6da83a9457f89
+# Deploy plan fce71aa18b84d9c0541de32082c01c7735d535fc9773b90aafdf350f38496834
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=c6e23c1d3a52b733c4de63b2e8436b93de0fdeb3b9481baa71d6da83a9457f89
+PLATFORM_PLAN_ID=fce71aa18b84d9c0541de32082c01c7735d535fc9773b90aafdf350f38496834
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
@@ -25,7 +25,7 @@ platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/production current paiss-production 60 /etc/nginx/platform 80 443 </dev/null
 }
-platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 </dev/null
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/production alice 20261126T120000Z-7a33d33f 300 3600 paiss-production /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/production '' </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 5025b00948d9e895698b540ae7134b0b8f4a9c69cb282b14ddeafd2fcd89cebf
+# Deploy plan adb358422250bc27a3d39013c62fc40c40e319096f99b49757749024f4957eaa
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=5025b00948d9e895698b540ae7134b0b8f4a9c69cb282b14ddeafd2fcd89cebf
+PLATFORM_PLAN_ID=adb358422250bc27a3d39013c62fc40c40e319096f99b49757749024f4957eaa
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
@@ -25,7 +25,7 @@ platform_rollback_plan() {
   platform_step rollback 'Restore the previous release' 690 abort -- platform_rollback /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging 300 /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
   platform_step rollback-health 'HTTP health of the restored release' 250 abort -- platform_check_release /srv/platform/projects/paiss/staging current paiss-staging 60 /etc/nginx/platform 80 443 </dev/null
 }
-platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 </dev/null
+platform_step lock 'Take the deploy lock' 330 abort -- platform_lock_acquire /srv/platform/projects/paiss/staging alice 20261126T120000Z-ff21ba9c 300 3600 paiss-staging /etc/nginx/platform /etc/nginx/nginx.conf /run/nginx.pid 30 </dev/null
 platform_step precondition 'Check the host is as planned' 30 abort -- platform_expect_current /srv/platform/projects/paiss/staging '' </dev/null
 platform_step proxy-preflight 'Check nginx runs and its config passes nginx -t' 60 abort -- platform_proxy_preflight /etc/nginx/nginx.conf /run/nginx.pid </dev/null
 platform_step stage 'Stage the release directory' 30 abort -- platform_stage_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c </dev/null
