@@ -3,10 +3,13 @@ proxy config. Missing nginx is a failure, not a skip: .ci/run installs it."""
 
 from __future__ import annotations
 
+import atexit
+import os
 import random
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,23 +25,68 @@ def nginx_binary() -> str:
 
 PORTS = range(22000, 32000)
 """Where `free_port` picks: below the kernel's ephemeral range (Linux: 32768-60999)."""
+CLAIMS = Path(tempfile.gettempdir()) / "platform-test-ports"
+"""One file per port handed out, holding the pid of the test process it went to."""
+_claimed: list[Path] = []
 
 
 def free_port() -> int:
     """A local TCP port nothing listens on now, for a server that binds it later (nginx, a
-    container's published port). Picked at random below the kernel's ephemeral range, not by
-    `bind(0)`: the kernel hands the ports of that range to every `bind(0)` and outgoing
-    connection of the machine (the other test process's fake servers among them), so one it
-    gave out could be taken again before the server here binds it."""
-    for _ in range(200):
+    container's published port), never handed out twice while the test process that got it
+    lives.
+
+    Picked below the kernel's ephemeral range, not by `bind(0)`: the kernel hands the ports of
+    that range to every `bind(0)` and outgoing connection of the machine (the other test
+    process's fake servers among them), so one it gave out could be taken again before the
+    server here binds it. Each port is claimed with a file made with O_EXCL, so two test
+    processes (the e2e one and the rest, running side by side) never get the same one."""
+    if not _claimed:
+        _sweep()
+    for _ in range(500):
         port = _random.choice(PORTS)
+        claim = CLAIMS / str(port)
+        try:
+            fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        _claimed.append(claim)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
-                continue
+                continue  # in use by something else: the claim stays, the port is passed over
             return port
     raise AssertionError(f"no free TCP port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def _sweep() -> None:
+    """Remove the claims of test processes that are gone (and drop this one's at exit)."""
+    CLAIMS.mkdir(exist_ok=True)
+    for claim in CLAIMS.iterdir():
+        try:
+            pid = int(claim.read_text() or "0")
+        except (OSError, ValueError):
+            continue
+        if pid and not _alive(pid):
+            claim.unlink(missing_ok=True)
+    atexit.register(_release)
+
+
+def _release() -> None:
+    for claim in _claimed:
+        claim.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def self_signed(directory: Path, name: str, days: int = 30) -> None:
