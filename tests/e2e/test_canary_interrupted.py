@@ -61,7 +61,9 @@ def wait_unlocked(platform: Platform, timeout: float = 120) -> None:
 def test_a_canary_whose_client_is_killed_mid_step_finishes_on_the_host(
     platform: Platform, nginx: Nginx
 ) -> None:
-    http_port = canary_tenant(platform, nginx)
+    # step 2 long enough to be killed in, short enough that the host is soon through it
+    short = {**ROLLOUT, "steps": [{"weight": 20, "bake": 4}, {"weight": 50, "bake": 10}]}
+    http_port = canary_tenant(platform, nginx, short)
     platform.deploy("shop", image="v1")
     with load(http_port) as running:
         client = deploy_client(platform, "v2")
