@@ -189,14 +189,40 @@ def test_a_dispatch_shows_its_deploys_in_the_app_repository(
 ) -> None:
     """Plan queues a Deployment of the app commit per environment in the tenant's app
     repository, the staging job moves its own to in_progress, then success with the tenant's
-    URL: every request checked by the OpenAPI-checked fake GitHub."""
+    URL: every request checked by the OpenAPI-checked fake GitHub.
+
+    In the same run, the approval's preview: production runs v1, made from commit `base`, as
+    the workflow recorded it on GitHub; the request for v2 comes after a change of
+    production's env file, so the staging job compares with that record (web v1 -> v2, the
+    env file, one key added), and production, once deployed, records its new release: a
+    Deployment of the run's commit in the platform repository, with its digests."""
     repo, platform = platform_repo, platform_repo.platform
     add_tenant(repo, "wf-app")
-    repo.commit("wf-app")
+    base = repo.commit("wf-app")
     platform.deploy("wf-app", "staging", image="v1")
+    platform.deploy("wf-app", "production", image=None)
+    running = platform.current("wf-app", "production")
+    env_file = repo.repo / "configs/wf-app/.env.production"
+    env_file.write_text(env_file.read_text() + "FEATURE_FLAG=on\n")
+    head = repo.commit("wf-app: a production setting")
     with repo.act.secret_file.open("a", encoding="utf-8") as secrets:
-        secrets.write(f"APP_DEPLOYMENTS_TOKEN={canned.TOKEN}\n")
+        secrets.write(f"APP_DEPLOYMENTS_TOKEN={canned.TOKEN}\nGITHUB_TOKEN={canned.TOKEN}\n")
     fake = FakeGitHub(github_spec, canned.TOKEN).start()
+    api = f"/repos/{actrun.PLATFORM_REPO}"
+    records = f"{api}/deployments"
+    recorded = {"version": 1, "project": "wf-app", "environment": "production",
+                "release": running, "platform_sha": base, "images": {"web": image(repo, "v1")},
+                "run_id": 900}  # fmt: skip
+    listed = canned.listed_deployment(50, base, "wf-app-production", recorded)
+    fake.on("GET", records, Reply(200, [listed]))
+    fake.on("GET", api, Reply(200, canned.repository()))
+    # the run that made the record: the Deploy Project workflow on main, at `base`
+    recording_run = canned.run(900, "deploy wf-app", status="completed", conclusion="success")
+    recording_run.update(head_sha=base, head_branch="main")
+    fake.on("GET", f"{api}/actions/runs/900", Reply(200, recording_run))
+    fake.on("POST", records, Reply(201, canned.deployment(51, head, "wf-app-production")))
+    fake.on("POST", f"{records}/51/statuses", Reply(201, canned.deployment_status(1, "success")))
+    fake.on("GET", f"{api}/actions/workflows/deploy-project.yml/runs", Reply(200, canned.runs()))
     deployments = "/repos/example-org/wf-app/deployments"
     fake.on("POST", deployments, Reply(201, canned.deployment(11, APP_SHA, "wf-app-staging")),
             Reply(201, canned.deployment(12, APP_SHA, "wf-app-production")))  # fmt: skip
@@ -214,7 +240,7 @@ def test_a_dispatch_shows_its_deploys_in_the_app_repository(
     assert staging.returncode == 0, errors(staging.log)
     assert not fake.problems, fake.problems
     assert http_get(platform.port("wf-app", "staging")) == "v2"
-    assert fake.lines == [
+    assert [line for line in fake.lines if "/wf-app/" in line] == [
         f"POST {deployments}", f"POST {deployments}/11/statuses",
         f"POST {deployments}", f"POST {deployments}/12/statuses",
         f"POST {deployments}/11/statuses", f"POST {deployments}/11/statuses",
@@ -233,6 +259,21 @@ def test_a_dispatch_shows_its_deploys_in_the_app_repository(
     assert all(str(s["log_url"]).startswith(log_url) and s["auto_inactive"] is True
                for s in (queued, started, done))  # fmt: skip
     assert "wf-app-staging in example-org/wf-app at 0123456789ab: success" in staging.log
+    # the approval's preview, then production's record of what it runs now
+    assert (
+        f"wf-app production against its recorded release {running} ({base[:12]}): "
+        "1 image(s), 1 config file(s), 1 env key(s) change"
+    ) in staging.log
+    assert http_get(platform.port("wf-app", "production")) == "v2"
+    (record,) = fake.bodies("POST", records)
+    assert (record["ref"], record["task"], record["environment"]) == (
+        head, "platform:release", "wf-app-production",
+    )  # fmt: skip
+    assert record["payload"]["release"] == platform.current("wf-app", "production")
+    assert record["payload"]["images"] == {"web": image(repo, "v2")}
+    assert record["payload"]["platform_sha"] == head
+    assert isinstance(record["payload"]["run_id"], int) and record["payload"]["run_id"] > 0
+    assert canned.TOKEN not in staging.log
 
 
 def test_a_whole_push_run_deploys_the_valid_tenants_and_fails_naming_the_invalid_one(
@@ -324,80 +365,4 @@ def test_a_newer_request_supersedes_this_runs_production_and_the_app_repo_hears_
     *_, ended = fake.bodies("POST", f"{deployments}/12/statuses")
     newer_url = f"https://github.com/{canned.REPO}/actions/runs/{newer}"
     assert (ended["state"], ended["description"]) == ("inactive", f"superseded by {newer_url}")
-    assert canned.TOKEN not in run.log
-
-
-def test_the_approval_shows_the_diff_against_what_production_runs_then_production_records_it(
-    platform_repo: PlatformRepo, github_spec: openapi.Spec
-) -> None:
-    """Production runs v1, made from commit `base`, as the workflow recorded it on GitHub. A
-    request for v2 after a change of production's env file: the staging job compares with
-    that record (web v1 -> v2, the env file, one key added), and production, once deployed,
-    records its new release: a Deployment of the run's commit in the platform repository,
-    with its digests, made with the workflow's token (checked by the OpenAPI-checked fake)."""
-    repo, platform = platform_repo, platform_repo.platform
-    add_tenant(repo, "wf-rec")
-    base = repo.commit("wf-rec")
-    platform.deploy("wf-rec", "staging", image="v1")
-    platform.deploy("wf-rec", "production", image=None)
-    running = platform.current("wf-rec", "production")
-    env_file = repo.repo / "configs/wf-rec/.env.production"
-    env_file.write_text(env_file.read_text() + "FEATURE_FLAG=on\n")
-    head = repo.commit("wf-rec: a production setting")
-    with repo.act.secret_file.open("a", encoding="utf-8") as secrets:
-        secrets.write(f"GITHUB_TOKEN={canned.TOKEN}\n")
-    fake = FakeGitHub(github_spec, canned.TOKEN).start()
-    records = f"/repos/{actrun.PLATFORM_REPO}/deployments"
-    recorded = {
-        "version": 1,
-        "project": "wf-rec",
-        "environment": "production",
-        "release": running,
-        "platform_sha": base,
-        "images": {"web": image(repo, "v1")},
-        "run_id": 900,
-    }
-    fake.on(
-        "GET",
-        records,
-        Reply(200, [canned.listed_deployment(50, base, "wf-rec-production", recorded)]),
-    )
-    # the run that made the record: the Deploy Project workflow on main, at `base`
-    api = f"/repos/{actrun.PLATFORM_REPO}"
-    fake.on("GET", api, Reply(200, canned.repository()))
-    recording_run = canned.run(900, "deploy wf-rec", status="completed", conclusion="success")
-    recording_run.update(head_sha=base, head_branch="main")
-    fake.on("GET", f"{api}/actions/runs/900", Reply(200, recording_run))
-    fake.on("POST", records, Reply(201, canned.deployment(51, head, "wf-rec-production")))
-    fake.on("POST", f"{records}/51/statuses", Reply(201, canned.deployment_status(1, "success")))
-    fake.on(
-        "GET",
-        f"/repos/{actrun.PLATFORM_REPO}/actions/workflows/deploy-project.yml/runs",
-        Reply(200, canned.runs()),
-    )
-    event = dispatch_event(repo, "wf-rec", {"web": image(repo, "v2")})
-    try:
-        run = repo.act.run(
-            "repository_dispatch", event, "tenants-1", env={"GITHUB_API_URL": fake.url}
-        )
-    finally:
-        fake.stop()
-
-    assert run.returncode == 0, errors(run.log)
-    assert not fake.problems, fake.problems
-    assert (
-        f"wf-rec production against its recorded release {running} ({base[:12]}): "
-        "1 image(s), 1 config file(s), 1 env key(s) change"
-    ) in run.log
-    assert http_get(platform.port("wf-rec", "production")) == "v2"
-    (made,) = fake.bodies("POST", records)
-    assert (made["ref"], made["task"], made["environment"]) == (
-        head,
-        "platform:release",
-        "wf-rec-production",
-    )
-    assert made["payload"]["release"] == platform.current("wf-rec", "production")
-    assert made["payload"]["images"] == {"web": image(repo, "v2")}
-    assert made["payload"]["platform_sha"] == head
-    assert isinstance(made["payload"]["run_id"], int) and made["payload"]["run_id"] > 0
     assert canned.TOKEN not in run.log
