@@ -24,6 +24,7 @@ from platform_lib.github import release_records as records
 from platform_lib.github.app_deployments import run_url
 from platform_lib.github.client import GitHubClient
 from platform_lib.github.settings import load_settings, resolve_repo
+from platform_lib.models.names import COMMIT_PATTERN
 from platform_lib.planning.promotion import PromotionFacts, SourceRelease, decide, digest_of
 from platform_lib.planning.promotion_preview import TenantPreview, code, render_markdown
 from platform_lib.report import warning_annotation
@@ -67,7 +68,7 @@ def _record(args: argparse.Namespace) -> str:
     else:
         release, sha = args.release or "", common.platform_sha(root, None)
         images = _images(args.images or "")
-    if re.fullmatch(records.COMMIT, sha) is None:
+    if re.fullmatch(COMMIT_PATTERN, sha) is None:
         raise UsageError(f"the release was not made from a clean commit ({sha}): not recorded")
     try:
         record = records.ReleaseRecord(

@@ -17,6 +17,7 @@ from platform_lib.execution.apply import apply_plan
 from platform_lib.execution.connect import Connections
 from platform_lib.execution.host_state import read_state
 from platform_lib.models.host_state import HostState
+from platform_lib.models.names import COMMIT_PATTERN
 from platform_lib.models.plan import Plan
 from platform_lib.planning.builder import (
     PlanRequest,
@@ -38,7 +39,7 @@ from platform_lib.planning.summary import render_summary
 from platform_lib.planning.windows import check_window, effective_windows
 from platform_lib.transport.base import LineSink
 
-COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+COMMIT = re.compile(COMMIT_PATTERN)
 
 
 def configs_changed(root: Path, made_from: str, head: str, project: str) -> bool | None:

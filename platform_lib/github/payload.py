@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from platform_lib.config.images import is_digest, is_valid_image_ref, parse_image
 from platform_lib.github.errors import PayloadInvalid
 from platform_lib.github.naming import render_title
-from platform_lib.models.names import GitHubRepository, ProjectName, ServiceName
+from platform_lib.models.names import COMMIT_PATTERN, GitHubRepository, ProjectName, ServiceName
 
 MAX_EVENT_TYPE = 100
 MAX_KEYS = 10
@@ -21,7 +21,6 @@ MAX_BYTES = 64 * 1024
 
 # A GitHub login; apps act as `name[bot]`.
 ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
-COMMIT_PATTERN = r"^[0-9a-f]{40}([0-9a-f]{24})?$"
 MAX_TOKEN = 16 * 1024
 REQUEST_ID_PATTERN = r"^[0-9a-f]{16,64}$"
 PAYLOAD_VERSION = 2

@@ -29,11 +29,11 @@ from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import NotFound
 from platform_lib.github.naming import ROLLBACK_WORKFLOW_FILE, WORKFLOW_PATH, github_environment
 from platform_lib.models.base import Model
+from platform_lib.models.names import COMMIT_PATTERN
 from platform_lib.planning.promotion import digest_of
 
 TASK = "platform:release"
 WORKFLOW_BOT = "github-actions[bot]"
-COMMIT = r"^[0-9a-f]{40}$"
 ROLLBACK_PATH = f".github/workflows/{ROLLBACK_WORKFLOW_FILE}"
 PAGES = 3
 """Pages of 100 deployments read for a record: others' deployments of the environment cannot
@@ -49,7 +49,7 @@ class ReleaseRecord(Model):
     project: str
     environment: str
     release: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    platform_sha: str = Field(pattern=COMMIT)
+    platform_sha: str = Field(pattern=COMMIT_PATTERN)
     images: dict[str, str]
     """Service -> `repository@sha256:...`."""
     run_id: int = Field(gt=0)

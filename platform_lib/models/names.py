@@ -11,6 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
+"""A git commit id in full: SHA-1 (40 hex digits) or SHA-256 (64)."""
+
 # Unanchored, for the places that match names inside larger text (run titles, job names).
 PROJECT_NAME_PATTERN = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]*"

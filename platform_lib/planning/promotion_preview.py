@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from platform_lib.models.base import Model
+from platform_lib.models.names import COMMIT_PATTERN
 from platform_lib.planning.promotion import Deploy, Refuse, Skip, digest_of
 
 
@@ -89,7 +90,7 @@ def image_changes(built: tuple[str, ...], running: Mapping[str, str],
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-/@:+=,~%^]+(?: [A-Za-z0-9_.\-/@:+=,~%^]+)*")
-_COMMIT = re.compile(r"[0-9a-f]{40}")
+_COMMIT = re.compile(COMMIT_PATTERN)
 
 
 def code(text: str) -> str:
