@@ -10,6 +10,7 @@ statuses and need none of its features; the standard library does this in a few 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,3 +45,14 @@ def run_program(
     except subprocess.TimeoutExpired:
         raise ProgramFailed(f"{argv[0]} did not finish within {timeout}s") from None
     return Finished(done.returncode, done.stdout, done.stderr)
+
+
+def is_running(pid: int) -> bool:
+    """A process of that id exists (another user's too: it cannot be signalled, yet runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_lib.processes import is_running
+
 _random = random.SystemRandom()
 
 
@@ -69,7 +71,7 @@ def _sweep() -> None:
             pid = int(claim.read_text() or "0")
         except (OSError, ValueError):
             continue
-        if pid and not _alive(pid):
+        if pid and not is_running(pid):
             claim.unlink(missing_ok=True)
     atexit.register(_release)
 
@@ -77,16 +79,6 @@ def _sweep() -> None:
 def _release() -> None:
     for claim in _claimed:
         claim.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def self_signed(directory: Path, name: str, days: int = 30) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from platform_lib.errors import PlatformError
+from platform_lib.processes import is_running
 from platform_lib.transport.base import BashSession, LineSink, RunResult, secret_prelude
 
 
@@ -55,23 +56,13 @@ def sweep_leftovers(tmp: Path) -> list[Path]:
     for path in tmp.glob(f"{WORKDIR_PREFIX}*-*"):
         pid = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
         try:
-            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or _running(int(pid)):
+            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or is_running(int(pid)):
                 continue
         except OSError:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def known_hosts_line(host: SshHost) -> str:
