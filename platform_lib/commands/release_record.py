@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from platform_lib.commands import common
 from platform_lib.errors import PlatformError, UsageError
@@ -39,18 +39,28 @@ def _images(text: str) -> dict[str, str]:
         raise UsageError(f"--images: {exc}") from None
 
 
+class _StatusRow(BaseModel):
+    """The part of a `status --format json` row a record is made of."""
+
+    model_config = ConfigDict(extra="ignore")
+    project: str
+    environment: str
+    release: str | None
+    platform_sha: str | None
+    images: dict[str, str]
+
+
 def _from_status(path: str, project: str, env: str) -> tuple[str, str, dict[str, str]]:
     """(release, platform commit, images) of `project`/`env` in `status --format json`."""
     try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--status {path}: cannot read it ({exc})") from None
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict) and (row.get("project"), row.get("environment")) == (project, env):
-            release, sha, images = row.get("release"), row.get("platform_sha"), row.get("images")
-            if isinstance(release, str) and isinstance(sha, str) and isinstance(images, dict):
-                return release, sha, {str(k): str(v) for k, v in images.items()}
-            raise UsageError(f"--status {path}: {project}/{env} runs no release")
+        rows = TypeAdapter(list[_StatusRow]).validate_json(Path(path).read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise UsageError(f"--status {path}: not the JSON of status --format json ({exc})") from None
+    for row in rows:
+        if (row.project, row.environment) == (project, env):
+            if row.release is None or row.platform_sha is None:
+                raise UsageError(f"--status {path}: {project}/{env} runs no release")
+            return row.release, row.platform_sha, row.images
     raise UsageError(f"--status {path}: no row of {project}/{env}")
 
 

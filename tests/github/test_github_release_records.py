@@ -419,3 +419,24 @@ def test_a_record_counts_only_from_the_platforms_run_on_the_default_branch(
     run: dict[str, Any], made: bool
 ) -> None:
     assert made_by_platform(RECORD, models.WorkflowRun.model_validate(run), "main") is made
+
+
+@pytest.mark.parametrize(
+    "text", ["[{", '{"not": "a list"}', '[{"project": "paiss", "environment": "production"}]']
+)
+def test_a_status_file_that_is_not_status_json_is_a_warning(
+    local: LocalPlatform,
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    text: str,
+) -> None:
+    local.commit("paiss")
+    (tmp_path / "status.json").write_text(text, encoding="utf-8")
+    code, out = run(
+        local, capsys, "record-release", "--project", "paiss", "--status",
+        str(tmp_path / "status.json"),
+    )  # fmt: skip
+    assert code == 0
+    assert out.startswith("::warning")
+    assert github.lines == []
