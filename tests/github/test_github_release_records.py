@@ -51,6 +51,14 @@ def run(local: LocalPlatform, capsys: pytest.CaptureFixture[str], *argv: str) ->
     return code, captured.out
 
 
+def preview(
+    local: LocalPlatform, capsys: pytest.CaptureFixture[str], summary: Path, *extra: str
+) -> tuple[int, str]:
+    """`github production-preview` of paiss: staging release r-staging verified web at D1."""
+    argv = ["--project", "paiss", "--release", "r-staging", "--images", f"web={WEB}@{D1}"]
+    return run(local, capsys, "production-preview", *argv, "--summary", str(summary), *extra)
+
+
 def payload(sha: str, release: str, digest: str, **changes: Any) -> dict[str, Any]:
     record = {
         "version": 1,
@@ -244,21 +252,7 @@ def test_the_preview_compares_with_the_record_the_workflow_made(
     github.on("GET", f"{RUNS}/903", Reply(404, canned.error("Not Found", 404)))
     summary = tmp_path / "summary.md"
 
-    code, out = run(
-        local,
-        capsys,
-        "production-preview",
-        "--project",
-        "paiss",
-        "--release",
-        "r-staging",
-        "--images",
-        f"web={WEB}@{D1}",
-        "--summary",
-        str(summary),
-        "--format",
-        "json",
-    )
+    code, out = preview(local, capsys, summary, "--format", "json")
 
     assert code == 0
     assert github.lines == [
@@ -299,21 +293,7 @@ def test_without_a_record_the_preview_lists_the_digests_and_says_why(
     github.on("GET", DEPLOYMENTS, reply)
     summary = tmp_path / "summary.md"
 
-    code, out = run(
-        local,
-        capsys,
-        "production-preview",
-        "--project",
-        "paiss",
-        "--release",
-        "r-staging",
-        "--images",
-        f"web={WEB}@{D1}",
-        "--summary",
-        str(summary),
-        "--format",
-        "json",
-    )
+    code, out = preview(local, capsys, summary, "--format", "json")
 
     assert code == 0
     assert json.loads(out) is None
@@ -327,19 +307,7 @@ def test_the_preview_of_a_broken_tenant_is_a_warning(
 ) -> None:
     (local.root / "configs/paiss/project.yml").write_text("images: [\n", encoding="utf-8")
     summary = tmp_path / "summary.md"
-    code, out = run(
-        local,
-        capsys,
-        "production-preview",
-        "--project",
-        "paiss",
-        "--release",
-        "r",
-        "--images",
-        f"web={WEB}@{D1}",
-        "--summary",
-        str(summary),
-    )
+    code, out = preview(local, capsys, summary)
     assert code == 0
     assert out.startswith("::warning")
     assert "no preview of production" in summary.read_text(encoding="utf-8")
