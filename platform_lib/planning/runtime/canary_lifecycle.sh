@@ -167,6 +167,32 @@ platform_canary_bake() {
   platform_canary_request "$base"
 }
 
+# platform_canary_period BASE RELEASE PROJECT SVC PHASE WEIGHT SECONDS MESSAGE LOG LIMITS(4)
+# PROXY(4): one judged period of SVC (rollout/status.json says PHASE, WEIGHT percent to the
+# new release; MESSAGE logged): SECONDS or until a person's request, then the figures since
+# it began and their verdict, in PLATFORM_CANARY_{REQUEST,DECIDED,FIGURES,VERDICT,REASON}. A
+# person's abort needs no figures: its requests go back first, then it is recorded.
+platform_canary_period() {
+  local base=$1 release=$2 project=$3 svc=$4 phase=$5 weight=$6 seconds=$7 message=$8 log=$9
+  local -a limits=("${10}" "${11}" "${12}" "${13}") nginx=("${14}" "${15}" "${16}" "${17}")
+  local state=$base/rollout old new offset verdict
+  old=$(platform_canary_addresses "$state/$svc.old" | tr '\n' ' ')
+  new=$(platform_canary_addresses "$state/$svc.new" | tr '\n' ' ')
+  offset=$(platform_canary_offset "$log")
+  platform_canary_status "$base" "$release" "$phase" "$weight" ''
+  platform_log "    $message"
+  PLATFORM_CANARY_REQUEST=$(platform_canary_bake "$base" "$seconds" "$log" "$old" "$new" \
+    "$offset" "${limits[@]}")
+  PLATFORM_CANARY_DECIDED=$(platform_millis)
+  if [[ $PLATFORM_CANARY_REQUEST == abort ]]; then
+    platform_canary_restore "$base" "$release" "$project" "${nginx[@]}" || return 1
+  fi
+  PLATFORM_CANARY_FIGURES=$(platform_canary_tally "$log" "$offset" "$old" "$new")
+  # shellcheck disable=SC2086 # six numbers
+  verdict=$(platform_canary_judge "${limits[@]}" $PLATFORM_CANARY_FIGURES)
+  PLATFORM_CANARY_REASON=${verdict#*$'\t'} PLATFORM_CANARY_VERDICT=${verdict%%$'\t'*}
+}
+
 # platform_canary_step BASE RELEASE PROJECT SVC N WEIGHT BAKE MAX_ERROR MAX_P99_MS MAX_P99_RATIO
 # MIN_REQUESTS LOG PROXY(4): WEIGHT percent of SVC's requests to the new release for BAKE
 # seconds, then the figures since decide: pass, or all of its requests back on the old
@@ -174,7 +200,7 @@ platform_canary_bake() {
 platform_canary_step() {
   local base=$1 release=$2 project=$3 svc=$4 n=$5 weight=$6 bake=$7
   local -a limits=("$8" "$9" "${10}" "${11}") nginx=("${13}" "${14}" "${15}" "${16}")
-  local log=${12} state=$base/rollout old new offset request decided verdict reason figures
+  local log=${12} state=$base/rollout request decided verdict reason figures
   if [[ -f $state/$svc.direct ]]; then
     platform_log "    $svc: nothing to compare (first release or unchanged): no canary"
     return 0
@@ -186,21 +212,12 @@ platform_canary_step() {
   fi
   printf '%s\n' "$weight" >"$state/$svc.weight"
   platform_canary_upstreams "$base" "$release" "$project" "${nginx[@]}" || return 1
-  old=$(platform_canary_addresses "$state/$svc.old" | tr '\n' ' ')
-  new=$(platform_canary_addresses "$state/$svc.new" | tr '\n' ' ')
-  offset=$(platform_canary_offset "$log")
-  platform_canary_status "$base" "$release" "canary $svc step $n" "$weight" ''
-  platform_log "    $svc: $weight% to the new release for ${bake}s"
-  request=$(platform_canary_bake "$base" "$bake" "$log" "$old" "$new" "$offset" "${limits[@]}")
-  decided=$(platform_millis)
-  # A person's abort needs no figures: its requests go back first, then it is recorded.
-  if [[ $request == abort ]]; then
-    platform_canary_restore "$base" "$release" "$project" "${nginx[@]}" || return 1
-  fi
-  figures=$(platform_canary_tally "$log" "$offset" "$old" "$new")
-  # shellcheck disable=SC2086 # six numbers
-  verdict=$(platform_canary_judge "${limits[@]}" $figures)
-  reason=${verdict#*$'\t'} verdict=${verdict%%$'\t'*}
+  platform_canary_period "$base" "$release" "$project" "$svc" "canary $svc step $n" "$weight" \
+    "$bake" "$svc: $weight% to the new release for ${bake}s" "$log" "${limits[@]}" \
+    "${nginx[@]}" || return 1
+  request=$PLATFORM_CANARY_REQUEST decided=$PLATFORM_CANARY_DECIDED
+  figures=$PLATFORM_CANARY_FIGURES
+  verdict=$PLATFORM_CANARY_VERDICT reason=$PLATFORM_CANARY_REASON
   case $request in
     promote) verdict=promoted reason="promoted by a person during step $n" ;;
     abort) verdict=fail reason="aborted by a person during step $n" ;;
@@ -279,23 +296,15 @@ platform_canary_full() {
 platform_canary_warm() {
   local base=$1 release=$2 project=$3 svc=$4 seconds=$5
   local -a limits=("$6" "$7" "$8" "$9") nginx=("${11}" "${12}" "${13}" "${14}")
-  local log=${10} state=$base/rollout old new offset request decided verdict reason figures
+  local log=${10} state=$base/rollout request decided verdict reason figures
   [[ -f $state/$svc.paused ]] || return 0
-  old=$(platform_canary_addresses "$state/$svc.old" | tr '\n' ' ')
-  new=$(platform_canary_addresses "$state/$svc.new" | tr '\n' ' ')
-  offset=$(platform_canary_offset "$log")
-  platform_canary_status "$base" "$release" "warm $svc" 100 ''
-  platform_log "    $svc: the previous release waits warm for ${seconds}s"
-  request=$(platform_canary_bake "$base" "$seconds" "$log" "$old" "$new" "$offset" "${limits[@]}")
-  decided=$(platform_millis)
-  # A person's abort (or `rollback`) needs no figures: the requests go back first.
-  if [[ $request == abort ]]; then
-    platform_canary_restore "$base" "$release" "$project" "${nginx[@]}" || return 1
-  fi
-  figures=$(platform_canary_tally "$log" "$offset" "$old" "$new")
-  # shellcheck disable=SC2086 # six numbers
-  verdict=$(platform_canary_judge "${limits[@]}" $figures)
-  reason=${verdict#*$'\t'} verdict=${verdict%%$'\t'*}
+  # A person's abort here is also what `rollback` asks for.
+  platform_canary_period "$base" "$release" "$project" "$svc" "warm $svc" 100 "$seconds" \
+    "$svc: the previous release waits warm for ${seconds}s" "$log" "${limits[@]}" \
+    "${nginx[@]}" || return 1
+  request=$PLATFORM_CANARY_REQUEST decided=$PLATFORM_CANARY_DECIDED
+  figures=$PLATFORM_CANARY_FIGURES
+  verdict=$PLATFORM_CANARY_VERDICT reason=$PLATFORM_CANARY_REASON
   # Too few requests to judge after the switch: nothing went wrong that could be seen.
   [[ $verdict == not-enough-requests ]] && verdict=pass reason="not judged: $reason"
   case $request in
