@@ -2,8 +2,9 @@
 request on a new connection, until stopped (or a request or time cap is hit). New
 connections: a refused or reset connection is then always a failed request, never a stale
 keep-alive connection that any browser would retry.
-Every answer is recorded: when, how long, status (0 for a connection error) and body, so a
-test can count failures and see which version answered when."""
+Every answer is recorded: when (monotonic, and on the wall clock), how long, status (0 for a
+connection error) and body, so a test can count failures and see which version answered
+when."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Answer:
-    at: float
+    at: float  # monotonic: for intervals within the test
     seconds: float
     status: int
     body: str
     retry_after: str | None = None  # its Retry-After header
+    wall_ms: float = 0.0  # its start on the wall clock, to compare with the host's stamps
 
 
 @dataclass
@@ -59,15 +61,16 @@ class Load:
         """A single request, as the load makes them."""
         headers = {"Connection": "close", **({"Host": self.host} if self.host else {})}
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        started = time.monotonic()
+        started, wall_ms = time.monotonic(), time.time() * 1000
         try:
             conn.request("GET", self.path, headers=headers)
             reply = conn.getresponse()
             return Answer(started, time.monotonic() - started, reply.status,
                           reply.read().decode(errors="replace").strip(),
-                          reply.getheader("Retry-After"))  # fmt: skip
+                          reply.getheader("Retry-After"), wall_ms)  # fmt: skip
         except (OSError, http.client.HTTPException) as exc:
-            return Answer(started, time.monotonic() - started, 0, type(exc).__name__)
+            return Answer(started, time.monotonic() - started, 0, type(exc).__name__,
+                          wall_ms=wall_ms)  # fmt: skip
         finally:
             conn.close()
 

@@ -52,11 +52,11 @@ def canary_events(platform: Platform) -> list[HistoryEvent]:
 
 
 def wall(answer: Answer) -> float:
-    """An answer's start on the wall clock (ms), as the host's decisions are stamped."""
-    return (answer.at + OFFSET) * 1000
+    """An answer's start on the wall clock (ms), as the host's decisions are stamped.
 
-
-OFFSET = time.time() - time.monotonic()
+    Taken when the request was made, not derived from the monotonic clock: the two drift
+    apart whenever the wall clock is stepped (NTP, a VM resumed), by any amount."""
+    return answer.wall_ms
 
 
 def in_background(action: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
