@@ -22,18 +22,26 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv with the platform and its test tools
 
-test: install lint ## lint, type-check, then run the whole test suite (two pytest runs at once)
+test: install lint ## lint, type-check, then run the whole test suite (two lanes at once)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-servers test-rest
 
-# The tests marked e2e share the machine's one server stack (tests/e2e/infra): they run in
-# one pytest process, the rest of the suite in another, side by side. tests/conftest.py
-# refuses a test that uses the servers without the marker.
-.PHONY: test-servers test-rest
+# Two lanes of about the same length, side by side. The tests marked e2e use the machine's
+# one server stack (tests/e2e/infra); tests/conftest.py refuses a test that uses the servers
+# without the marker. Lane one: the e2e tests outside tests/workflows, one at a time. Lane
+# two: the rest of the suite, then the workflow tests (act). Their tenants (wf-*) and the
+# other e2e tests' (shop, blog) never meet, so the two lanes share the servers safely.
+.PHONY: test-servers test-rest test-workflows
 test-servers: install
-	$(PY) -m pytest -m e2e
+	$(PY) -m pytest -m e2e --ignore=tests/workflows
 
 test-rest: install
-	$(PY) -m pytest -m 'not e2e'
+	@status=0; \
+	$(PY) -m pytest -m 'not e2e' || status=$$?; \
+	$(MAKE) --no-print-directory test-workflows || status=$$?; \
+	exit $$status
+
+test-workflows: install
+	$(PY) -m pytest -m e2e tests/workflows
 
 lint: install ## ruff, mypy (strict), generated files up to date, example configs valid
 	$(VENV)/bin/ruff check .

@@ -5,11 +5,13 @@ running; one that cannot start fails the tests, it never skips them.
 It is the machine's one local stack, shared with `make demo` (demo/run.sh): both use the state
 dir `$PLATFORM_LOCAL_STATE`, default /tmp/platform-local. `$E2E_STATE_DIR` is still read, as an
 older name for it (PLATFORM_LOCAL_STATE wins when both are set; an empty value counts as unset).
-The tests never stop the servers; their tenants (shop, blog) and deploy roots (pytest tmp dirs)
-are their own, so the demo's containers on the same dockerd are left alone."""
+The tests never stop the servers; their tenants (shop, blog; the workflow tests' wf-*) and deploy
+roots (pytest tmp dirs) are their own, so the demo's containers on the same dockerd are left
+alone, and `make test` runs the workflow tests beside the other e2e tests."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import subprocess
@@ -94,7 +96,14 @@ def _run(script: str, *args: str) -> None:
 
 
 def start_servers() -> Servers:
-    _run("install.sh")
-    _run("up.sh", str(STATE))
-    _run("build-test-images.sh", str(STATE))
+    """Install, start and build what is missing, one pytest process at a time: `make test`
+    runs two that use the servers, and install.sh (apt) and build-test-images.sh (tags,
+    pushes) must not run twice at once. up.sh's own lock is a different file, as it must be:
+    the same one would be held here while up.sh waits for it."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    with (STATE / ".start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _run("install.sh")
+        _run("up.sh", str(STATE))
+        _run("build-test-images.sh", str(STATE))
     return Servers({**_exports(STATE / "env"), **_exports(STATE / "images.env")})
