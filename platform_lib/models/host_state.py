@@ -90,3 +90,6 @@ class ProxyRefreshed(Record):
     removed, the old ones unpaused and every request back on the current release."""
     undone_release: str | None = None
     """The release of that rollout (none when it was left before it named one)."""
+    finished_release: str | None = None
+    """A rollout left as it finished (killed after it recorded this release, the current one)
+    was finished first: its warm containers stopped. Not undone: the new release serves."""

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_harness import Fakes, run_runtime
 
-from platform_lib.models.host_state import RollbackFacts
+from platform_lib.models.host_state import ProxyRefreshed, RollbackFacts
 from platform_lib.models.records import CanaryDecision, CanaryFigures, HistoryEvent
 from platform_lib.models.rollout import Thresholds
 from platform_lib.planning.canary_analysis import judge, tally
@@ -511,4 +511,40 @@ def test_a_canary_start_that_fails_at_a_later_service_removes_what_earlier_ones_
     assert done.returncode == 1
     removed = [argv[-1] for argv in fakes.calls("docker") if argv[1:3] == ["rm", "-f"]]
     assert removed == ["new-web"]
+    assert not (base / "rollout").exists()
+
+
+@pytest.mark.parametrize("current", ["r9", "r8"], ids=["finished", "undone"])
+def test_a_refresh_says_whether_it_finished_or_undid_a_leftover_rollout(
+    tmp_path: Path, fakes: Fakes, nginx_master: Path, current: str
+) -> None:
+    """Killed in the warm period (current r8): undone. Killed in its retire, once it recorded
+    r9: finished, its new release left serving; the answer must not say undone."""
+    base, pdir = tmp_path / "base", tmp_path / "proxy"
+    rollout_in_progress(base)
+    (base / "rollout" / "web.paused").touch()
+    (fakes.bin / "paused").write_text("old-1\n")
+    (base / "rollout" / "status.json").write_text(STATUS)  # of r9
+    (base / "releases" / "r8").mkdir()
+    for release in ("r8", "r9"):  # the files `proxy_config.py` renders, as short stand-ins
+        made = base / "releases" / release
+        (made / "nginx.tsv").write_text(TSV)
+        (made / "nginx-http.conf").write_text("# http\n")
+        for n in (1, 2):
+            (made / f"nginx-{n}.plain.conf").write_text(f"# {release} site {n}\n")
+    (base / "current").symlink_to(base / "releases" / current)
+    for folder in ("upstreams", "sites"):
+        (pdir / folder).mkdir(parents=True, exist_ok=True)
+    done = run_runtime(f"platform_proxy_refresh {base} shop-staging {pdir} /c {nginx_master} "
+                       "ops 60 600", base, path=str(fakes.bin))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = ProxyRefreshed.model_validate_json(done.stdout)
+    if current == "r9":
+        assert answer == ProxyRefreshed(routes="installed", release="r9", finished_release="r9")
+        assert ["docker", "rm", "-f", "new-1"] not in fakes.calls("docker")
+    else:
+        assert answer == ProxyRefreshed(
+            routes="installed", release="r8", undone=True, undone_release="r9"
+        )
+        assert ["docker", "rm", "-f", "new-1"] in fakes.calls("docker")
     assert not (base / "rollout").exists()

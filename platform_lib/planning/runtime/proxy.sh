@@ -187,10 +187,11 @@ platform_proxy_unlink_and_reload() {  # PROXY_DIR CONF PID_FILE PROJECT...
 # installs the sites at its switch; while switched, up to LOCK_WAIT is waited for its warm
 # period or its end). A rollout left unfinished (the lock is free but
 # BASE/rollout is there: its deploy was killed) is undone first, as the next deploy would undo
-# it: every request back on the current release, the unfinished one's containers removed.
-# Prints a ProxyRefreshed (models/host_state.py).
+# it: every request back on the current release, the unfinished one's containers removed (one
+# killed in its retire, its release already current, is finished instead: its warm containers
+# stop). Prints a ProxyRefreshed (models/host_state.py).
 platform_proxy_refresh() {
-  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0 release='' undone=false left=''
+  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0 release='' undone=false left='' finished=''
   local re='"release"[[:space:]]*:[[:space:]]*"([^"]*)"'
   local deadline=$(($(platform_epoch) + $7))
   while [[ -d $base/lock && -f $base/rollout/status.json ]]; do
@@ -210,7 +211,7 @@ platform_proxy_refresh() {
       platform_log "    $project: a rollout of release $release is in progress: its upstreams" \
         "written again with its split (if its deploy was killed: lock release, then refresh)"
       platform_json_object '#version' 1 routes rollout '?release' "$release" '#undone' false \
-        '?undone_release' ''
+        '?undone_release' '' '?finished_release' ''
       printf '\n'
       return 0
     fi
@@ -221,19 +222,30 @@ platform_proxy_refresh() {
   if [[ ! -f $base/current/nginx.tsv && ! -d $base/rollout ]]; then
     platform_log "    $project: nothing to refresh (no current release with routes)"
     platform_json_object '#version' 1 routes none '?release' '' '#undone' false \
-      '?undone_release' ''
+      '?undone_release' '' '?finished_release' ''
     printf '\n'
     return 0
   fi
   platform_lock_acquire "$base" "$6" "proxy-refresh" "$7" "$8" || return 1
   trap platform_cleanup EXIT
   if [[ -d $base/rollout ]]; then
-    undone=true
     [[ -f $base/rollout/status.json && $(<"$base/rollout/status.json") =~ $re ]] &&
       left=${BASH_REMATCH[1]}
+    # As platform_canary_recover tells them apart: one killed after it recorded its release
+    # (in its retire) is finished, any other undone.
+    if [[ -n $left && $left == "$(platform_current "$base")" ]]; then
+      finished=$left
+    else
+      undone=true
+    fi
     platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
-    ((rc == 0)) && platform_log "    $project: put right: the rollout${left:+ of release $left}" \
-      "left unfinished is undone, every request back on the current release"
+    if ((rc == 0)) && [[ -n $finished ]]; then
+      platform_log "    $project: put right: the rollout of release $finished, left as it" \
+        "finished, is finished: its warm containers stopped"
+    elif ((rc == 0)); then
+      platform_log "    $project: put right: the rollout${left:+ of release $left}" \
+        "left unfinished is undone, every request back on the current release"
+    fi
   fi
   release=$(platform_current "$base")
   if ((rc == 0)) && [[ -f $base/current/nginx.tsv ]]; then
@@ -244,7 +256,8 @@ platform_proxy_refresh() {
   ((rc == 0)) || return "$rc"
   platform_json_object '#version' 1 routes \
     "$([[ -f $base/current/nginx.tsv ]] && echo installed || echo none)" '?release' "$release" \
-    '#undone' "$undone" '?undone_release' "$left"
+    '#undone' "$undone" '?undone_release' "$([[ $undone == true ]] && printf '%s' "$left")" \
+    '?finished_release' "$finished"
   printf '\n'
 }
 
