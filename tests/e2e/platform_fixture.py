@@ -68,6 +68,9 @@ def proxy_settings(nginx: Nginx, http_port: int, https_port: int) -> dict[str, A
     }  # fmt: skip
 
 
+WORKFLOW_TENANTS = "wf-"
+
+
 @dataclass
 class Platform:
     servers: Servers
@@ -75,6 +78,9 @@ class Platform:
     deploy_root: Path
     ports: dict[tuple[str, str], int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    workflows: bool = False
+    """A platform of the workflow tests: `make test` runs them beside the other e2e tests on
+    the same dockerd, so their tenants are `wf-*` and no other test's are."""
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
         host = {"address": "127.0.0.1", "port": int(self.servers.env["SSH_PORT"]),
@@ -101,6 +107,9 @@ class Platform:
     def add_tenant(
         self, name: str, tenant: dict[str, Any], extra_env: dict[str, str] | None = None
     ) -> None:
+        assert name.startswith(WORKFLOW_TENANTS) is self.workflows, (
+            f"tenant {name}: the workflow tests' tenants are {WORKFLOW_TENANTS}*, no other's"
+        )
         folder = self.root / "configs" / name
         folder.mkdir(parents=True, exist_ok=True)
         for route in tenant["manifest"]["routes"]:
