@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from e2e import tenant_claims
 from e2e.servers import Servers
 from nginx_harness import Nginx, free_port
 
@@ -68,9 +69,6 @@ def proxy_settings(nginx: Nginx, http_port: int, https_port: int) -> dict[str, A
     }  # fmt: skip
 
 
-WORKFLOW_TENANTS = "wf-"
-
-
 @dataclass
 class Platform:
     servers: Servers
@@ -78,9 +76,6 @@ class Platform:
     deploy_root: Path
     ports: dict[tuple[str, str], int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    workflows: bool = False
-    """A platform of the workflow tests: `make test` runs them beside the other e2e tests on
-    the same dockerd, so their tenants are `wf-*` and no other test's are."""
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
         host = {"address": "127.0.0.1", "port": int(self.servers.env["SSH_PORT"]),
@@ -107,9 +102,8 @@ class Platform:
     def add_tenant(
         self, name: str, tenant: dict[str, Any], extra_env: dict[str, str] | None = None
     ) -> None:
-        assert name.startswith(WORKFLOW_TENANTS) is self.workflows, (
-            f"tenant {name}: the workflow tests' tenants are {WORKFLOW_TENANTS}*, no other's"
-        )
+        if self.servers.shared:
+            tenant_claims.claim(self.servers.state, name)
         folder = self.root / "configs" / name
         folder.mkdir(parents=True, exist_ok=True)
         for route in tenant["manifest"]["routes"]:
@@ -124,7 +118,15 @@ class Platform:
             (folder / f".env.{env}").write_text("\n".join(lines) + "\n")
 
     def cleanup(self) -> None:
-        """Remove the containers and volumes of every tenant this platform deployed."""
+        """Remove the containers and volumes of every tenant this platform deployed, then let
+        other processes have their names."""
+        try:
+            self._remove_tenants()
+        finally:
+            for name in {name for name, _ in self.ports}:
+                tenant_claims.release(name)
+
+    def _remove_tenants(self) -> None:
         for name, env in self.ports:
             project = f"{name}-{env}"
             label = f"label=com.docker.compose.project={project}"

@@ -45,6 +45,12 @@ class Servers:
     def state(self) -> Path:
         return Path(self.env["PLATFORM_LOCAL_STATE"])
 
+    @property
+    def shared(self) -> bool:
+        """The machine's running stack (not a stand-in of fixed values, for tests that only
+        render or plan): its dockerd is shared with other tests and processes."""
+        return "PLATFORM_LOCAL_STATE" in self.env
+
     def docker(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
             ["docker", *args],

@@ -41,7 +41,7 @@ def platform_repo(
         folder.mkdir()
     actrun.copy_repository(repo)
     actrun.init_repository(repo)
-    platform = Platform(servers, repo, host, workflows=True)
+    platform = Platform(servers, repo, host)
     github = {
         "repository": actrun.PLATFORM_REPO,
         "oidc_issuer": oidc_issuer.url,
