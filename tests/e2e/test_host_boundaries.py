@@ -21,7 +21,7 @@ from e2e.platform_fixture import Platform, http_get, web_tenant
 from platform_lib.models.plan import Plan
 from platform_lib.planning.canonical import plan_json, with_id
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.second_lane]
 
 SECRET = "e2e-secret-5f0c9a"
 
@@ -67,18 +67,18 @@ def open_deploy_root(platform: Platform) -> Iterator[Platform]:
 
 def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platform) -> None:
     platform = open_deploy_root
-    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
-    platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",), volume=True, backup=True))
-    platform.deploy("shop", image="v1")
-    container = platform.container("shop-staging")[0]
+    platform.env["DEPOT__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
+    platform.add_tenant("depot", web_tenant(secrets=("SHOP_API_TOKEN",), volume=True, backup=True))
+    platform.deploy("depot", image="v1")
+    container = platform.container("depot-staging")[0]
     platform.servers.docker("exec", container, "sh", "-c", "echo order-1 > /data/orders.txt")
-    platform.deploy("shop", image="v2")  # backs up the volume, then switches
-    release = platform.current("shop")
-    platform.cli("restore", "--project", "shop", "--env", "staging",
+    platform.deploy("depot", image="v2")  # backs up the volume, then switches
+    release = platform.current("depot")
+    platform.cli("restore", "--project", "depot", "--env", "staging",
                  "--backup", f"{release}/data.tar.gz")  # fmt: skip
 
     root = platform.deploy_root
-    base = platform.base("shop")
+    base = platform.base("depot")
     backup = base / "releases" / str(release) / "backups" / "data.tar.gz"
     assert backup.is_file() and (base / "history.jsonl").is_file()
     assert {".env", "docker-compose.yml", "release.json", "digests.json", "health.tsv"} <= {
@@ -96,44 +96,44 @@ def test_tenant_data_is_readable_by_the_deploy_user_only(open_deploy_root: Platf
 
 
 def test_failed_deploys_never_wear_retention_down(platform: Platform) -> None:
-    platform.env["SHOP__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
-    platform.add_tenant("shop", web_tenant(secrets=("SHOP_API_TOKEN",)))  # releases.keep: 3
-    platform.deploy("shop", image="v1")
-    platform.deploy("shop", image="v2")
+    platform.env["DEPOT__SHOP_API_TOKEN"] = SECRET  # <PROJECT>__<NAME>
+    platform.add_tenant("depot", web_tenant(secrets=("SHOP_API_TOKEN",)))  # releases.keep: 3
+    platform.deploy("depot", image="v1")
+    platform.deploy("depot", image="v2")
     for n in range(4):  # refused at the pull: nothing switched
-        assert platform.deploy("shop", image=f"no-such-tag-{n}", check=False).returncode == 4
+        assert platform.deploy("depot", image=f"no-such-tag-{n}", check=False).returncode == 4
     for _ in range(2):  # unhealthy after the switch: rolled back
-        assert platform.deploy("shop", image="v3", check=False).returncode == 5
-        assert http_get(platform.port("shop")) == "v2"
-    platform.deploy("shop", image="v1")
+        assert platform.deploy("depot", image="v3", check=False).returncode == 5
+        assert http_get(platform.port("depot")) == "v2"
+    platform.deploy("depot", image="v1")
 
-    events = platform.history("shop")
+    events = platform.history("depot")
     good = [e["release"] for e in events if e["event"] == "deploy" and e["outcome"] == "deployed"]
     failed = [e["release"] for e in events if e["outcome"] in ("aborted", "failed")]
     assert len(good) == 3 and len(failed) == 6
     assert [e["step"] for e in events if e["outcome"] == "aborted"] == ["pull"] * 4
-    base = platform.base("shop")
+    base = platform.base("depot")
     assert sorted(p.name for p in (base / "releases").iterdir()) == sorted(good)
     assert files_holding(platform.deploy_root, SECRET) == {
         str((base / "releases" / r / ".env").relative_to(platform.deploy_root)) for r in good
     }
 
-    platform.cli("rollback", "--project", "shop", "--env", "staging")
-    assert platform.current("shop") == good[1]
-    assert http_get(platform.port("shop")) == "v2"
+    platform.cli("rollback", "--project", "depot", "--env", "staging")
+    assert platform.current("depot") == good[1]
+    assert http_get(platform.port("depot")) == "v2"
 
 
 def test_a_plan_edited_after_validation_is_refused_on_the_host(
     platform: Platform, tmp_path: Path
 ) -> None:
-    platform.add_tenant("shop", web_tenant())
-    platform.deploy("shop", image="v1")
-    before = platform.current("shop")
-    running = platform.container("shop-staging")
+    platform.add_tenant("depot", web_tenant())
+    platform.deploy("depot", image="v1")
+    before = platform.current("depot")
+    running = platform.container("depot-staging")
     facts = tmp_path / "facts.json"
     facts.write_text(json.dumps({"current_release": before}))
     made = tmp_path / "plan.json"
-    platform.cli("plan", "--project", "shop", "--env", "staging", "--image", "web=v2",
+    platform.cli("plan", "--project", "depot", "--env", "staging", "--image", "web=v2",
                  "--facts", str(facts), "--format", "json", "-o", str(made))  # fmt: skip
 
     # The plan's compose file gains `privileged: true`; its checksum and the plan's id are
@@ -157,9 +157,9 @@ def test_a_plan_edited_after_validation_is_refused_on_the_host(
 
     assert refused.returncode == 4  # aborted: nothing changed
     assert "refused policy.privileged: services.web.privileged" in refused.stderr
-    last = platform.history("shop")[-1]
+    last = platform.history("depot")[-1]
     assert (last["outcome"], last["step"], last["release"]) == ("aborted", "policy", plan.release)
-    assert platform.current("shop") == before
-    assert platform.container("shop-staging") == running  # nothing started or recreated
-    assert http_get(platform.port("shop")) == "v1"
-    assert not (platform.base("shop") / "releases" / plan.release).exists()
+    assert platform.current("depot") == before
+    assert platform.container("depot-staging") == running  # nothing started or recreated
+    assert http_get(platform.port("depot")) == "v1"
+    assert not (platform.base("depot") / "releases" / plan.release).exists()

@@ -20,7 +20,7 @@ from workflows.actrun import PlatformRepo
 
 from platform_lib.github.payload import DeployPayload
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.second_lane]
 
 APP_SHA = "0123456789abcdef0123456789abcdef01234567"
 

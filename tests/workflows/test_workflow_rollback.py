@@ -17,7 +17,7 @@ from workflows.test_workflow_deploy_project import (
     image,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.second_lane]
 
 WORKFLOW = ".github/workflows/rollback-project.yml"
 
