@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from platform_lib.config.loader import PlatformConfig, Tenant
-from platform_lib.config.tenant_policy import Finding, policy_findings
+from platform_lib.config.tenant_policy import RULES, Finding, policy_findings
 from platform_lib.errors import Problem
 from platform_lib.models.settings import Grant
 
@@ -43,14 +43,14 @@ def tenant_policy(config: PlatformConfig, tenant: Tenant) -> PolicyOutcome:
             if allowing:
                 granted.update(allowing)
                 continue
-            problems.append(
-                Problem(
-                    tenant.compose.locate(finding.path),
-                    finding.rule,
-                    finding.message,
-                    f"{finding.hint} (a grant in configs/platform.yml: grants: with "
-                    f"project: {tenant.name}, rule: {finding.rule} and a reason)",
+            hint = finding.hint
+            if finding.rule in RULES:  # policy.unsupported-key is no grant's to lift
+                hint += (
+                    f" (a grant in configs/platform.yml: grants: with project: {tenant.name}, "
+                    f"rule: {finding.rule} and a reason)"
                 )
+            problems.append(
+                Problem(tenant.compose.locate(finding.path), finding.rule, finding.message, hint)
             )
     return PolicyOutcome(problems, tuple(sorted(granted)))
 

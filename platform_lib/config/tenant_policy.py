@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
+from platform_lib.config import compose_keys
 from platform_lib.config.interpolation import (
     InterpolationSyntaxError,
     MissingVariable,
@@ -77,6 +78,16 @@ class _Checker:
     ) -> None:
         self.found.append(Finding(path, rule, message, hint, service))
 
+    def unsupported(self, path: tuple[object, ...], what: str, service: str | None) -> None:
+        self.add(
+            path,
+            "policy.unsupported-key",
+            f"{what} is not a Compose feature the platform allows on its shared hosts",
+            "remove it; config/compose_keys.py lists what a tenant may use, and the platform "
+            "maintainers add a feature there once they know what it does to a shared host",
+            service,
+        )
+
     def value(self, raw: Any, path: tuple[object, ...], what: str, service: str | None) -> Any:
         """The resolved value of a setting, or None (and a finding) if it cannot be checked."""
         resolved = resolve(raw, self.variables)
@@ -101,6 +112,8 @@ def policy_findings(
     if not isinstance(data, dict):
         return []
     check = _Checker(variables, shared_networks)
+    for key in compose_keys.unknown(data, compose_keys.TOP_LEVEL_KEYS):
+        check.unsupported((key,), f"the top-level {key}:", None)
     for name, service in _mapping(data.get("services")):
         if isinstance(service, dict):
             _service(check, str(name), service)
@@ -128,6 +141,15 @@ def _mapping(value: Any) -> Iterator[tuple[Any, Any]]:
 
 def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
     at: tuple[object, ...] = ("services", name)
+    for key in compose_keys.unknown(service, compose_keys.SERVICE_KEYS):
+        check.unsupported((*at, key), f"service {name!r} sets {key}:, which", name)
+    _engine_access(check, name, at, service)
+    _resources(check, name, at, service)
+    _logging(check, name, at, service.get("logging"))
+    _service_networks(check, name, at, service)
+    for hook in ("post_start", "pre_stop"):
+        for index, entry in enumerate(service.get(hook) or []):
+            _hook(check, name, (*at, hook, index), entry)
     if "privileged" in service:
         value = check.value(service["privileged"], (*at, "privileged"), "privileged", name)
         if value is not None and value is not False and str(value).lower() != "false":
@@ -157,8 +179,8 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
                 (*at, "security_opt", index),
                 "policy.security-opt",
                 f"service {name!r} sets security_opt {value!r}",
-                "only no-new-privileges:true and SELinux labels are allowed; seccomp "
-                "and AppArmor stay as the host configures them",
+                "only no-new-privileges:true is allowed; seccomp, AppArmor and SELinux "
+                "stay as the host configures them (a profile of its own needs a grant)",
                 name,
             )
     for key in HOST_NAMESPACE_KEYS:
@@ -215,14 +237,161 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
         )
 
 
+def _is_set(value: Any) -> bool:
+    """A boolean setting is on: anything but absent, false or "false" (as compose reads it)."""
+    return value is not None and value is not False and str(value).lower() != "false"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _engine_access(check: _Checker, name: str, at: tuple[object, ...], svc: dict[str, Any]) -> None:
+    """Settings that hand the container the engine, another runtime, or someone else's place."""
+    if "use_api_socket" in svc:
+        value = check.value(svc["use_api_socket"], (*at, "use_api_socket"), "use_api_socket", name)
+        if _is_set(value):
+            check.add(
+                (*at, "use_api_socket"),
+                "policy.docker-socket",
+                f"service {name!r} sets use_api_socket: the container gets the engine's "
+                "socket (and the deploy's registry credentials): that is root on the host",
+                "remove use_api_socket; a tool that needs the Docker API needs a grant from "
+                "the platform maintainers",
+                name,
+            )
+    if "runtime" in svc:
+        check.add(
+            (*at, "runtime"),
+            "policy.runtime",
+            f"service {name!r} picks the container runtime ({svc['runtime']!r})",
+            "remove runtime: tenants run on the host's default runtime; another one (a GPU "
+            "runtime, a sandbox) needs a grant from the platform maintainers",
+            name,
+        )
+    if svc.get("external_links"):
+        check.add(
+            (*at, "external_links"),
+            "policy.foreign-network",
+            f"service {name!r} links containers outside its project (external_links)",
+            "reach other services through the proxy, or a network configs/platform.yml shares",
+            name,
+        )
+    if "label_file" in svc:
+        check.add(
+            (*at, "label_file"),
+            "policy.host-file",
+            f"service {name!r} reads labels from a file (label_file), which a release does "
+            "not ship",
+            "write the labels under labels:",
+            name,
+        )
+    if "mac_address" in svc:
+        check.add(
+            (*at, "mac_address"),
+            "policy.foreign-network",
+            f"service {name!r} sets its MAC address: it could take another container's on a "
+            "shared network",
+            "remove mac_address: the engine gives each container its own",
+            name,
+        )
+
+
+def _resources(check: _Checker, name: str, at: tuple[object, ...], svc: dict[str, Any]) -> None:
+    """Settings that exempt a container from the host's fair share: the out-of-memory killer
+    would take other tenants' processes first, or one container could fork without bound."""
+    limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits")
+    settings: list[tuple[tuple[object, ...], str, Any]] = [
+        ((*at, key), key, svc[key])
+        for key in ("oom_score_adj", "oom_kill_disable", "pids_limit", "cpu_shares")
+        if key in svc
+    ]
+    if isinstance(limits, dict) and "pids" in limits:
+        settings.append(((*at, "deploy", "resources", "limits", "pids"), "pids", limits["pids"]))
+    for path, key, raw in settings:
+        value = check.value(raw, path, key, name)
+        if value is None:
+            continue
+        number = _number(value)
+        if key == "oom_kill_disable":
+            breach = "exempts it from the out-of-memory killer" if _is_set(value) else ""
+        elif key == "oom_score_adj":
+            breach = "makes the out-of-memory killer take other processes first"
+            breach = breach if number is None or number < 0 else ""
+        elif key == "cpu_shares":
+            breach = "gives it more than a container's share of the CPUs (1024)"
+            breach = breach if number is None or number > 1024 else ""
+        else:
+            breach = "lifts the limit on its processes" if number is None or number <= 0 else ""
+        if breach:
+            check.add(
+                path,
+                "policy.resources",
+                f"service {name!r} sets {key}: {value!r}, which {breach}",
+                "remove it (limits that only lower a container's share are fine: "
+                "mem_limit, cpus, a positive pids_limit, oom_score_adj of 0 or more), or "
+                "ask the platform maintainers for a grant",
+                name,
+            )
+
+
+def _logging(check: _Checker, name: str, at: tuple[object, ...], logging: Any) -> None:
+    if not isinstance(logging, dict) or "driver" not in logging:
+        return
+    driver = check.value(logging["driver"], (*at, "logging", "driver"), "the logging driver", name)
+    if driver is not None and str(driver) not in compose_keys.LOG_DRIVERS:
+        check.add(
+            (*at, "logging", "driver"),
+            "policy.log-driver",
+            f"service {name!r} logs through the {driver!r} driver: the engine itself would "
+            "connect where its options say, from the host",
+            "use json-file or local (the default), and ship logs from inside the tenant's "
+            "own project; or ask the platform maintainers for a grant",
+            name,
+        )
+
+
+def _service_networks(
+    check: _Checker, name: str, at: tuple[object, ...], svc: dict[str, Any]
+) -> None:
+    for network, entry in _mapping(svc.get("networks")):
+        for key in compose_keys.unknown(entry, compose_keys.SERVICE_NETWORK_KEYS):
+            check.add(
+                (*at, "networks", network, key),
+                "policy.foreign-network",
+                f"service {name!r} sets {key} on network {network!r}: another container's "
+                "address on a shared segment, or the host's interfaces",
+                f"remove {key}: the engine gives each container its own addresses",
+                name,
+            )
+
+
+def _hook(check: _Checker, name: str, path: tuple[object, ...], hook: Any) -> None:
+    for key in compose_keys.unknown(hook, compose_keys.HOOK_KEYS):
+        check.unsupported((*path, key), f"a {path[-2]} hook's {key}:", name)
+    if isinstance(hook, dict) and "privileged" in hook:
+        value = check.value(hook["privileged"], (*path, "privileged"), "privileged", name)
+        if _is_set(value):
+            check.add(
+                (*path, "privileged"),
+                "policy.privileged",
+                f"a {path[-2]} hook of service {name!r} runs privileged: every capability",
+                "remove privileged: from the hook",
+                name,
+            )
+
+
 def _safe_security_opt(option: str) -> bool:
+    """Only `no-new-privileges`, which tightens. A named AppArmor profile may be one the host
+    ships unconfined, an SELinux type (`spc_t`) or level another tenant's category."""
     parts = re.split(r"[:=]", option, maxsplit=1)
     key, value = parts[0], parts[1] if len(parts) > 1 else ""
-    if key == "no-new-privileges":
-        return value in ("", "true")
-    if key == "label":
-        return value.split(":", 1)[0].split("=", 1)[0] in ("user", "role", "type", "level")
-    return key == "apparmor" and value not in ("", "unconfined")
+    return key == "no-new-privileges" and value in ("", "true")
 
 
 def _namespace(check: _Checker, name: str, key: str, value: Any) -> None:
@@ -351,6 +520,18 @@ def _top_volume(check: _Checker, key: str, spec: Any) -> None:
     if not isinstance(spec, dict):
         return
     at: tuple[object, ...] = ("volumes", key)
+    for unknown in compose_keys.unknown(spec, compose_keys.VOLUME_KEYS):
+        check.unsupported((*at, unknown), f"volume {key!r}'s {unknown}:", None)
+    driver = check.value(spec.get("driver"), (*at, "driver"), f"volume {key!r}'s driver", None)
+    if driver is not None and str(driver) != "local":
+        check.add(
+            (*at, "driver"),
+            "policy.foreign-volume",
+            f"volume {key!r} uses the {driver!r} volume driver: a plugin of the host's, "
+            "whose storage may be shared or the host's own",
+            "remove driver: (a local volume of the project's own)",
+            None,
+        )
     if spec.get("external") or "name" in spec:
         field = "external" if spec.get("external") else "name"
         check.add(
@@ -378,6 +559,18 @@ def _top_network(check: _Checker, key: str, spec: Any) -> None:
     if not isinstance(spec, dict):
         return
     at: tuple[object, ...] = ("networks", key)
+    for unknown in compose_keys.unknown(spec, compose_keys.NETWORK_KEYS):
+        check.unsupported((*at, unknown), f"network {key!r}'s {unknown}:", None)
+    ipam = spec.get("ipam")
+    if isinstance(ipam, dict) and any(k != "driver" or v != "default" for k, v in ipam.items()):
+        check.add(
+            (*at, "ipam"),
+            "policy.foreign-network",
+            f"network {key!r} picks its own addresses (ipam): a subnet the host routes to "
+            "its bridge, the host's own LAN or metadata addresses included",
+            "remove ipam: the engine gives each network a free subnet of its pools",
+            None,
+        )
     driver = spec.get("driver")
     if driver in ("host", "none"):
         check.add(
@@ -425,6 +618,9 @@ def _top_file(check: _Checker, section: str, key: str, spec: Any) -> None:
     if not isinstance(spec, dict):
         return
     at: tuple[object, ...] = (section, key)
+    allowed = compose_keys.CONFIG_KEYS if section == "configs" else compose_keys.SECRET_KEYS
+    for unknown in compose_keys.unknown(spec, allowed):
+        check.unsupported((*at, unknown), f"{section[:-1]} {key!r}'s {unknown}:", None)
     if "file" in spec:
         check.add(
             (*at, "file"),

@@ -215,6 +215,9 @@ PolicyRule = Literal[
     "policy.host-file",
     "policy.reserved-label",
     "policy.unchecked-variable",
+    "policy.runtime",
+    "policy.resources",
+    "policy.log-driver",
 ]
 
 

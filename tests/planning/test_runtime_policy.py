@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
+from platform_lib.config import compose_keys
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
 from platform_lib.models.plan import ServerFacts
 from platform_lib.planning.builder import PlanRequest, build_plan
-from platform_lib.planning.render import runtime
+from platform_lib.planning.render import runtime, runtime_file
 
 DOCKER = shutil.which("docker")
 BASH = shutil.which("bash") or "/bin/bash"
@@ -33,7 +34,7 @@ IMAGE = "busybox:1.36"
 PROJECT = "shop-staging"
 COMPOSE = ("docker", "compose", "--project-name", PROJECT, "--file", "docker-compose.yml",
            "--file", "platform.override.yml", "--env-file", ".env")  # fmt: skip
-REFUSED = re.compile(r" refused (policy\.[a-z-]+): (\S+) ")
+REFUSED = re.compile(r" refused ((?:policy|compose)\.[a-z-]+): (\S+) ")
 
 
 @functools.cache
@@ -101,6 +102,7 @@ def web(**service: Any) -> dict[str, Any]:
     return {"services": {"web": {"image": IMAGE, **service}}}
 
 
+SUBNET = "169.254.169.0/24"  # the host's metadata address would route to the tenant's bridge
 REFUSED_CASES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     "privileged": (web(privileged=True), [("policy.privileged", "services.web.privileged")]),
     "cap_add": (
@@ -216,6 +218,58 @@ REFUSED_CASES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
         {**web(secrets=["s"]), "secrets": {"s": {"environment": "REGISTRY_TOKEN"}}},
         [("policy.platform-variable", "secrets.s.environment")],
     ),
+    "provider": (
+        web(provider={"type": "bash"}),
+        [("policy.unsupported-key", "services.web.provider")],
+    ),
+    "models": (  # `config` leaves the top-level models out; the service's use of one stays
+        {**web(models=["llm"]), "models": {"llm": {"model": "ai/smollm2"}}},
+        [("policy.unsupported-key", "services.web.models")],
+    ),
+    "use_api_socket": (
+        web(use_api_socket=True),
+        [("policy.docker-socket", "services.web.use_api_socket")],
+    ),
+    "privileged hook": (
+        web(post_start=[{"command": ["id"], "user": "root", "privileged": True}]),
+        [("policy.privileged", "services.web.post_start.0.privileged")],
+    ),
+    "runtime": (web(runtime="runc-unsafe"), [("policy.runtime", "services.web.runtime")]),
+    "container_name": (
+        web(container_name="other-production-web-1"),
+        [("compose.container-name", "services.web.container_name")],
+    ),
+    "build": (web(build={"context": "."}), [("compose.build", "services.web.build")]),
+    "oom_score_adj": (
+        web(oom_score_adj=-1000),
+        [("policy.resources", "services.web.oom_score_adj")],
+    ),
+    "oom_kill_disable": (
+        web(oom_kill_disable=True),
+        [("policy.resources", "services.web.oom_kill_disable")],
+    ),
+    "pids_limit": (web(pids_limit=-1), [("policy.resources", "services.web.pids_limit")]),
+    "cpu_shares": (web(cpu_shares=262144), [("policy.resources", "services.web.cpu_shares")]),
+    "log driver": (
+        web(logging={"driver": "syslog", "options": {"syslog-address": "tcp://10.0.0.1:514"}}),
+        [("policy.log-driver", "services.web.logging.driver")],
+    ),
+    "mac_address": (
+        web(mac_address="02:42:ac:11:00:02"),
+        [("policy.foreign-network", "services.web.mac_address")],
+    ),
+    "link-local address on a network": (
+        {**web(networks={"n": {"link_local_ips": ["169.254.1.1"]}}), "networks": {"n": {}}},
+        [("policy.foreign-network", "services.web.networks.n.link_local_ips")],
+    ),
+    "ipam": (
+        {**web(networks=["n"]), "networks": {"n": {"ipam": {"config": [{"subnet": SUBNET}]}}}},
+        [("policy.foreign-network", "networks.n.ipam")],
+    ),
+    "volume plugin": (
+        {**web(volumes=["vol:/vol"]), "volumes": {"vol": {"driver": "sshfs"}}},
+        [("policy.foreign-volume", "volumes.vol.driver")],
+    ),
 }
 
 
@@ -230,7 +284,8 @@ def test_each_rule_refuses(case: str, tmp_path: Path) -> None:
     "option",
     ["seccomp:unconfined", "seccomp=unconfined", "apparmor:unconfined", "apparmor=unconfined",
      "label:disable", "label=disable", "systempaths=unconfined", "seccomp=/srv/profile.json",
-     "writable-cgroups=true"],
+     "writable-cgroups=true", "label=type:spc_t", "label=level:s0:c1,c2", "apparmor=firefox",
+     "apparmor=docker-default"],
 )  # fmt: skip
 def test_security_options_that_loosen_confinement_are_refused(option: str, tmp_path: Path) -> None:
     assert check(tmp_path, web(security_opt=[option])) == (
@@ -285,8 +340,12 @@ def test_what_the_policy_allows(tmp_path: Path) -> None:
             "web": {
                 "image": IMAGE,
                 "env_file": [".env"],
-                "security_opt": ["no-new-privileges:true", "label=type:svirt_apache_t",
-                                 "apparmor=docker-default"],
+                "security_opt": ["no-new-privileges:true"],
+                "oom_score_adj": 300, "pids_limit": 100, "cpu_shares": 1024,
+                "logging": {"driver": "local", "options": {"max-size": "10m"}},
+                "post_start": [{"command": ["sh", "-c", "true"], "user": "app"}],
+                "deploy": {"resources": {"limits": {"pids": 100, "memory": "1g"}}},
+                "x-team": "web",
                 "volumes": ["data:/data", {"type": "tmpfs", "target": "/tmp"}, "/cache"],
                 "networks": ["back"],
                 "ipc": "shareable",
@@ -301,8 +360,9 @@ def test_what_the_policy_allows(tmp_path: Path) -> None:
             "sidecar": {"image": IMAGE, "network_mode": "service:web", "pid": "service:web"},
         },
         "volumes": {"data": {}, "named": {"name": f"{PROJECT}_named"}},
-        "networks": {"back": {"driver": "bridge"}},
+        "networks": {"back": {"driver": "bridge", "ipam": {"driver": "default"}}},
         "secrets": {"token": {"environment": "SHOP_TOKEN"}, "bundle": {"file": "./.env"}},
+        "x-anchors": {"privileged": True},
     }  # fmt: skip
     assert check(tmp_path, compose, "SHOP_TOKEN=s3\n") == (0, [])
 
@@ -359,3 +419,23 @@ def test_the_example_tenants_pass_the_check_of_their_plan(
         env_file.writelines(f"{name}=example-value\n" for name in plan.secrets)
     done = run_check(base, plan.release, policy.argv[3:])
     assert done.returncode == 0, done.stderr
+
+
+def test_the_host_allows_the_keys_validation_allows() -> None:
+    """`platform_policy_allowed` in runtime/policy.sh and config/compose_keys.py: one list."""
+    text = runtime_file("policy")
+    body = text[text.index("platform_policy_allowed() {") :]
+    body = body[: body.index("\n}\n")]
+    on_host: dict[str, set[str]] = {}
+    for kind, key in re.findall(r"([a-z-]+):([a-z0-9_]+)\b", body.replace("\\\n", " ")):
+        on_host.setdefault(kind, set()).add(key)
+    assert on_host == {
+        "top": set(compose_keys.TOP_LEVEL_KEYS),
+        "service": set(compose_keys.SERVICE_KEYS),
+        "network": set(compose_keys.NETWORK_KEYS),
+        "volume": set(compose_keys.VOLUME_KEYS),
+        "secret": set(compose_keys.SECRET_KEYS),
+        "config": set(compose_keys.CONFIG_KEYS),
+        "hook": set(compose_keys.HOOK_KEYS),
+        "service-network": set(compose_keys.SERVICE_NETWORK_KEYS),
+    }

@@ -62,6 +62,20 @@ def at(line: int, column: int, pointer: str, file: str = COMPOSE) -> Location:
     return Location(file, line, column, pointer)
 
 
+SECURITY_OPT_HINT = (
+    "only no-new-privileges:true is allowed; seccomp, AppArmor and SELinux stay as the host "
+    "configures them (a profile of its own needs a grant)"
+)
+UNSUPPORTED_HINT = (
+    "remove it; config/compose_keys.py lists what a tenant may use, and the platform "
+    "maintainers add a feature there once they know what it does to a shared host"
+)
+RESOURCES_HINT = (
+    "remove it (limits that only lower a container's share are fine: mem_limit, cpus, a "
+    "positive pids_limit, oom_score_adj of 0 or more), or ask the platform maintainers for a "
+    "grant"
+)
+
 # (compose addition, top-level addition, location, rule, message, hint without the grant part)
 CASES = {
     "privileged": (
@@ -88,8 +102,121 @@ CASES = {
         at(5, 20, "/services/web/security_opt/0"),
         "policy.security-opt",
         "service 'web' sets security_opt 'apparmor:unconfined'",
-        "only no-new-privileges:true and SELinux labels are allowed; seccomp and AppArmor stay "
-        "as the host configures them",
+        SECURITY_OPT_HINT,
+    ),
+    "security-opt-selinux-type": (  # spc_t: SELinux's unconfined container type
+        "    security_opt: ['label=type:spc_t']\n",
+        "",
+        at(5, 20, "/services/web/security_opt/0"),
+        "policy.security-opt",
+        "service 'web' sets security_opt 'label=type:spc_t'",
+        SECURITY_OPT_HINT,
+    ),
+    "security-opt-apparmor-profile": (  # a host profile may be flags=(unconfined)
+        "    security_opt: ['apparmor=firefox']\n",
+        "",
+        at(5, 20, "/services/web/security_opt/0"),
+        "policy.security-opt",
+        "service 'web' sets security_opt 'apparmor=firefox'",
+        SECURITY_OPT_HINT,
+    ),
+    "provider": (  # compose runs the provider's binary on the host
+        "    provider: {type: bash}\n",
+        "",
+        at(5, 5, "/services/web/provider"),
+        "policy.unsupported-key",
+        "service 'web' sets provider:, which is not a Compose feature the platform allows on "
+        "its shared hosts",
+        UNSUPPORTED_HINT,
+    ),
+    "top-level-models": (
+        "",
+        "models:\n  llm: {model: ai/smollm2}\n",
+        at(10, 1, "/models"),
+        "policy.unsupported-key",
+        "the top-level models: is not a Compose feature the platform allows on its shared hosts",
+        UNSUPPORTED_HINT,
+    ),
+    "use-api-socket": (
+        "    use_api_socket: true\n",
+        "",
+        at(5, 5, "/services/web/use_api_socket"),
+        "policy.docker-socket",
+        "service 'web' sets use_api_socket: the container gets the engine's socket (and the "
+        "deploy's registry credentials): that is root on the host",
+        "remove use_api_socket; a tool that needs the Docker API needs a grant from the "
+        "platform maintainers",
+    ),
+    "privileged-hook": (
+        "    post_start: [{command: [sh, -c, id], user: root, privileged: true}]\n",
+        "",
+        at(5, 54, "/services/web/post_start/0/privileged"),
+        "policy.privileged",
+        "a post_start hook of service 'web' runs privileged: every capability",
+        "remove privileged: from the hook",
+    ),
+    "runtime": (
+        "    runtime: runc-unsafe\n",
+        "",
+        at(5, 5, "/services/web/runtime"),
+        "policy.runtime",
+        "service 'web' picks the container runtime ('runc-unsafe')",
+        "remove runtime: tenants run on the host's default runtime; another one (a GPU "
+        "runtime, a sandbox) needs a grant from the platform maintainers",
+    ),
+    "oom-score": (
+        "    oom_score_adj: -1000\n",
+        "",
+        at(5, 5, "/services/web/oom_score_adj"),
+        "policy.resources",
+        "service 'web' sets oom_score_adj: -1000, which makes the out-of-memory killer take "
+        "other processes first",
+        RESOURCES_HINT,
+    ),
+    "pids-unlimited": (
+        "    deploy: {resources: {limits: {pids: -1}}}\n",
+        "",
+        at(5, 35, "/services/web/deploy/resources/limits/pids"),
+        "policy.resources",
+        "service 'web' sets pids: -1, which lifts the limit on its processes",
+        RESOURCES_HINT,
+    ),
+    "log-driver": (
+        "    logging: {driver: syslog, options: {syslog-address: 'tcp://10.0.0.1:514'}}\n",
+        "",
+        at(5, 15, "/services/web/logging/driver"),
+        "policy.log-driver",
+        "service 'web' logs through the 'syslog' driver: the engine itself would connect "
+        "where its options say, from the host",
+        "use json-file or local (the default), and ship logs from inside the tenant's own "
+        "project; or ask the platform maintainers for a grant",
+    ),
+    "mac-address": (
+        "    networks: {default: {mac_address: '02:42:ac:11:00:02'}}\n",
+        "",
+        at(5, 26, "/services/web/networks/default/mac_address"),
+        "policy.foreign-network",
+        "service 'web' sets mac_address on network 'default': another container's address "
+        "on a shared segment, or the host's interfaces",
+        "remove mac_address: the engine gives each container its own addresses",
+    ),
+    "ipam": (
+        "",
+        "networks:\n  grab:\n    ipam: {config: [{subnet: 169.254.169.0/24}]}\n",
+        at(12, 5, "/networks/grab/ipam"),
+        "policy.foreign-network",
+        "network 'grab' picks its own addresses (ipam): a subnet the host routes to its "
+        "bridge, the host's own LAN or metadata addresses included",
+        "remove ipam: the engine gives each network a free subnet of its pools",
+    ),
+    "volume-driver": (
+        "",
+        "volumes:\n  data:\n    driver: sshfs\n",
+        at(12, 5, "/volumes/data/driver"),
+        "policy.foreign-volume",
+        "volume 'data' uses the 'sshfs' volume driver: a plugin of the host's, whose storage "
+        "may be shared or the host's own",
+        "remove driver: (a local volume of the project's own)",
     ),
     "host-network": (
         "    network_mode: host\n",
@@ -264,7 +391,8 @@ def test_policy_rule(case: str) -> None:
     tree = sources(extra, top)
     if case == "env-file":
         tree[COMPOSE] = BASE[COMPOSE].replace("env_file: .env", "env_file: .env.production")
-    assert only(tree) == Problem(where, rule, message, hint + grant_hint(rule))
+    grantable = rule != "policy.unsupported-key"
+    assert only(tree) == Problem(where, rule, message, hint + grant_hint(rule) * grantable)
 
 
 def test_a_setting_made_through_a_variable_is_checked_with_the_env_files_value() -> None:
@@ -289,8 +417,16 @@ def test_what_the_policy_allows() -> None:
         "    security_opt: ['no-new-privileges:true']\n"
         "    network_mode: none\n    ipc: private\n    volumes: [data:/data, {type: tmpfs, "
         "target: /tmp}]\n    labels: {org.example.team: web}\n"
+        "    oom_score_adj: 500\n    pids_limit: 200\n    cpu_shares: 512\n    mem_limit: 1g\n"
+        "    logging: {driver: json-file, options: {max-size: 10m}}\n"
+        "    post_start: [{command: [sh, -c, 'echo up'], user: app}]\n"
+        "    x-team: web\n"
     )
-    assert problems_of(sources(allowed, "\nvolumes:\n  data:\n")) == []
+    top = (
+        "\nvolumes:\n  data:\n    driver: local\n"
+        "networks:\n  default:\n    ipam: {driver: default}\nx-anchors: {}\n"
+    )
+    assert problems_of(sources(allowed, top)) == []
 
 
 SHARED = "releases:\n"

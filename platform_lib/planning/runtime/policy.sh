@@ -156,11 +156,16 @@ platform_policy_inside() {  # PATH (JSON text): a plain path inside the release 
 platform_policy_fact() {
   local n=${#path[@]} s=$value key
   [[ $s == \"*\" ]] && s=${s:1:${#s}-2}
+  platform_policy_allowed top "${path[0]}" ||
+    { platform_policy_refuse_once 1 policy.unsupported-key "is not a Compose key the platform allows"; return 0; }
   case ${path[0]} in
     services)
       ((n >= 2)) && services[${path[1]}]=1
       ((n >= 3)) || return 0
       key=${path[2]}
+      platform_policy_allowed service "$key" ||
+        { platform_policy_refuse_once 3 policy.unsupported-key "is not a Compose key the platform allows"; return 0; }
+      platform_policy_service_fact
       case $key:$n in
         privileged:3) [[ $s == false ]] || platform_policy_refuse policy.privileged "is $s" ;;
         cap_add:4) platform_policy_refuse policy.capabilities "adds a capability" ;;
@@ -201,7 +206,14 @@ platform_policy_fact() {
       esac ;;
     volumes | networks)
       ((n >= 3)) || return 0
+      platform_policy_allowed "${path[0]%s}" "${path[2]}" ||
+        { platform_policy_refuse_once 3 policy.unsupported-key "is not a Compose key the platform allows"; return 0; }
       case ${path[0]}:${path[2]}:$n in
+        volumes:driver:3) [[ $s == local ]] ||
+          platform_policy_refuse policy.foreign-volume "uses a volume plugin of the host's" ;;
+        networks:ipam:*)
+          [[ $n == 3 && $value == '{}' || $n == 4 && ${path[3]} == driver && $s == default ]] ||
+            platform_policy_refuse_once 3 policy.foreign-network "picks its own addresses (ipam)" ;;
         volumes:name:3) vol_name[${path[1]}]=$s ;;
         volumes:external:3) vol_external[${path[1]}]=$s ;;
         volumes:driver_opts:4)
@@ -212,6 +224,9 @@ platform_policy_fact() {
         networks:driver_opts:4) platform_policy_refuse_once 3 policy.foreign-network "sets driver options" ;;
       esac ;;
     secrets | configs)
+      ((n >= 3)) || return 0
+      platform_policy_allowed "${path[0]%s}" "${path[2]}" ||
+        { platform_policy_refuse_once 3 policy.unsupported-key "is not a Compose key the platform allows"; return 0; }
       ((n == 3)) || return 0
       case ${path[2]} in
         file) platform_policy_inside "$s" ||
@@ -254,13 +269,95 @@ platform_policy_file_fact() {
 }
 
 platform_policy_security_opt() {  # OPTION: one that only tightens confinement
+  # A named AppArmor profile may be one the host ships unconfined; an SELinux type (spc_t)
+  # or level, another tenant's category: seccomp, AppArmor and SELinux stay the host's.
   case $1 in
     no-new-privileges | no-new-privileges[:=]true | no-new-privileges[:=]false) return 0 ;;
-    label[:=]user:* | label[:=]role:* | label[:=]type:* | label[:=]level:*) return 0 ;;
-    apparmor[:=]unconfined) return 1 ;;
-    apparmor[:=]?*) [[ $1 =~ ^apparmor[:=][A-Za-z0-9._-]+$ ]] ;;
     *) return 1 ;;
   esac
+}
+
+# platform_policy_allowed KIND KEY: KEY is one a tenant may use in a KIND (top, service,
+# network, volume, secret, config, hook, service-network): config/compose_keys.py's lists, which
+# tests/planning/test_runtime_policy.py keeps equal to these. `x-` extensions are ignored by
+# compose and allowed.
+platform_policy_allowed() {
+  [[ $2 != x-* ]] || return 0
+  case $1:$2 in
+    top:configs | top:include | top:name | top:networks | top:secrets | top:services | \
+      top:version | top:volumes) return 0 ;;
+    service:attach | service:build | service:cap_add | service:cap_drop | service:cgroup | \
+      service:cgroup_parent | service:command | service:configs | service:container_name | \
+      service:cpu_period | service:cpu_quota | service:cpu_shares | service:cpus | \
+      service:cpuset | service:depends_on | service:deploy | service:develop | \
+      service:device_cgroup_rules | service:devices | service:dns | service:dns_opt | \
+      service:dns_search | service:domainname | service:entrypoint | service:env_file | \
+      service:environment | service:expose | service:extends | service:external_links | \
+      service:extra_hosts | service:gpus | service:group_add | service:healthcheck | \
+      service:hostname | service:image | service:init | service:ipc | service:label_file | \
+      service:labels | service:links | service:logging | service:mac_address | \
+      service:mem_limit | service:mem_reservation | service:mem_swappiness | \
+      service:memswap_limit | service:network_mode | service:networks | \
+      service:oom_kill_disable | service:oom_score_adj | service:pid | service:pids_limit | \
+      service:platform | service:ports | service:post_start | service:pre_stop | \
+      service:privileged | service:profiles | service:pull_policy | \
+      service:pull_refresh_after | service:read_only | service:restart | service:runtime | \
+      service:scale | service:secrets | service:security_opt | service:shm_size | \
+      service:stdin_open | service:stop_grace_period | service:stop_signal | service:sysctls | \
+      service:tmpfs | service:tty | service:ulimits | service:umask | service:use_api_socket | \
+      service:user | service:userns_mode | service:uts | service:volumes | \
+      service:volumes_from | service:working_dir) return 0 ;;
+    network:attachable | network:driver | network:driver_opts | network:enable_ipv4 | \
+      network:enable_ipv6 | network:external | network:internal | network:ipam | \
+      network:labels | network:name) return 0 ;;
+    volume:driver | volume:driver_opts | volume:external | volume:labels | volume:name) return 0 ;;
+    secret:environment | secret:external | secret:file | secret:labels | secret:name) return 0 ;;
+    config:content | config:environment | config:external | config:file | config:labels | \
+      config:name) return 0 ;;
+    hook:command | hook:environment | hook:privileged | hook:user | hook:working_dir) return 0 ;;
+    service-network:aliases | service-network:gw_priority | service-network:interface_name | \
+      service-network:ipv4_address | service-network:ipv6_address | \
+      service-network:priority | service-network:use_service_name_alias) return 0 ;;
+  esac
+  return 1
+}
+
+# A service's settings beyond its namespaces and mounts (platform_policy_fact's `path`,
+# `value`, `s`, `n`, `key`): the engine's socket, a runtime, a fixed name or address, a build
+# on the host, hooks, resources that exempt it from its share, a log driver that connects
+# from the host.
+platform_policy_service_fact() {
+  case $key:$n in
+    use_api_socket:3) [[ $s == false ]] ||
+      platform_policy_refuse policy.docker-socket "hands the container the engine's socket" ;;
+    runtime:3) [[ -z $s ]] || platform_policy_refuse policy.runtime "picks a container runtime" ;;
+    container_name:3) [[ -z $s ]] ||
+      platform_policy_refuse compose.container-name "fixes a name other projects may hold" ;;
+    build:*) platform_policy_refuse_once 3 compose.build "builds an image on the host" ;;
+    mac_address:3) [[ -z $s ]] ||
+      platform_policy_refuse policy.foreign-network "fixes a MAC address" ;;
+    networks:5 | networks:6) platform_policy_allowed service-network "${path[4]}" ||
+      platform_policy_refuse_once 5 policy.foreign-network "sets the host's or another container's addresses" ;;
+    post_start:5 | post_start:6 | pre_stop:5 | pre_stop:6)
+      if ! platform_policy_allowed hook "${path[4]}"; then
+        platform_policy_refuse_once 5 policy.unsupported-key "is not a Compose key the platform allows"
+      elif [[ ${path[4]} == privileged && $s != false ]]; then
+        platform_policy_refuse policy.privileged "runs a hook privileged"
+      fi ;;
+    oom_kill_disable:3) [[ $s == false ]] ||
+      platform_policy_refuse policy.resources "exempts it from the out-of-memory killer" ;;
+    oom_score_adj:3) [[ $s =~ ^[0-9]+$ ]] ||
+      platform_policy_refuse policy.resources "has other processes killed first" ;;
+    cpu_shares:3) [[ $s =~ ^([0-9]{1,3}|10[01][0-9]|102[0-4])$ ]] ||
+      platform_policy_refuse policy.resources "takes more than a container's share of the CPUs" ;;
+    pids_limit:3) [[ $s =~ ^[1-9][0-9]*$ ]] ||
+      platform_policy_refuse policy.resources "lifts the limit on its processes" ;;
+    deploy:6) [[ ${path[3]}.${path[4]}.${path[5]} != resources.limits.pids || $s =~ ^[1-9][0-9]*$ ]] ||
+      platform_policy_refuse policy.resources "lifts the limit on its processes" ;;
+    logging:4) [[ ${path[3]} != driver || $s == json-file || $s == local ]] ||
+      platform_policy_refuse policy.log-driver "has the engine connect from the host" ;;
+  esac
+  return 0
 }
 
 platform_policy_keys() {  # ASSOC...: the keys of those associative arrays, sorted, once
