@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_lib.config.claims import TenantClaims, claim_resources, claims_to_data
-from platform_lib.config.sources import CONFIG_DIR, decode, is_config_file
+from platform_lib.config.sources import CONFIG_DIR, decode, is_config_file, read_regular
 from platform_lib.config.tenant_checks import SchemaCheck
 from platform_lib.config.yaml_source import YamlDocument
 from platform_lib.errors import Location, Problem
@@ -85,7 +85,7 @@ def folder_digest(
     parts: list[object] = [settings_sha]
     try:
         for path in (folder, *[f"{folder}/{name}" for name in names]):
-            st = os.stat(path)  # noqa: PTH116 (thousands of calls: no Path objects)
+            st = os.lstat(path)  # thousands of calls: no Path objects
             if st.st_mtime_ns >= settled_before or st.st_ctime_ns >= settled_before:
                 return None
             parts += (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
@@ -174,7 +174,7 @@ class ConfigCache:
             and isinstance(known[1], str)
         ):
             return known[1]
-        raw = Path(entry.path).read_bytes()
+        raw = read_regular(entry.path)
         self.reads += 1
         texts[path] = decode(raw)
         sha = _sha(raw)
@@ -286,10 +286,13 @@ def tenant_folders(root: Path) -> Iterator[os.DirEntry[str]]:
 
 
 def tenant_files(folder: os.PathLike[str]) -> list[os.DirEntry[str]]:
-    """The config files right in a tenant folder (the only ones the loader reads); none when
-    the folder is gone (removed while the run looked at it)."""
+    """The config files right in a tenant folder (the only ones the loader reads), regular
+    files only (a link is never followed: `read_sources`); none when the folder is gone
+    (removed while the run looked at it)."""
     try:
         with os.scandir(folder) as entries:
-            return [e for e in entries if is_config_file(e.name) and e.is_file()]
+            return [
+                e for e in entries if is_config_file(e.name) and e.is_file(follow_symlinks=False)
+            ]
     except (FileNotFoundError, NotADirectoryError):
         return []

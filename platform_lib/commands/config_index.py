@@ -24,7 +24,9 @@ from platform_lib.config.sources import (
     CONFIG_DIR,
     SETTINGS_FILE,
     TENANT_FILES,
+    add_source,
     decode,
+    read_regular,
     read_sources,
 )
 from platform_lib.config.validate import (
@@ -212,7 +214,7 @@ class OtherTenants:
                 for entry in tenant_files(self.root / CONFIG_DIR / tenant):
                     path = f"{CONFIG_DIR}/{tenant}/{entry.name}"
                     if path not in texts:
-                        texts[path] = decode(Path(entry.path).read_bytes())
+                        texts[path] = decode(read_regular(entry.path))
                 digests = {path: text_digest(text) for path, text in texts.items()}
                 actual[tenant] = self.cache.claims_key(self.settings, digests)
                 sources.update(texts)
@@ -259,11 +261,10 @@ def _resources(data: Any) -> list[str] | None:
 def one_tenant(root: Path, name: str) -> tuple[PlatformConfig | None, list[Problem]]:
     """`validate_tenant` of tenant `name`, the other tenants' claims from the index."""
     sources = read_sources(root, name)
-    settings_file = root / SETTINGS_FILE
+    add_source(root, SETTINGS_FILE, sources, sources.refused)
     cache = ConfigCache(root)
     others: OtherTenants | None = None
-    if settings_file.is_file():
-        sources[SETTINGS_FILE] = decode(settings_file.read_bytes())
+    if SETTINGS_FILE in sources:
         others = OtherTenants(root, cache, sources[SETTINGS_FILE], name)
     check = cache.schema_check(sources, compose_schema_problems)
     config, problems = validate_tenant(

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from platform_lib.config.envfile import EnvFile, parse_env_file
 from platform_lib.config.model_errors import validate_model
-from platform_lib.config.sources import CONFIG_DIR, SETTINGS_FILE, TENANT_FILES, encoding_problem
+from platform_lib.config.sources import (
+    CONFIG_DIR,
+    SETTINGS_FILE,
+    TENANT_FILES,
+    Sources,
+    encoding_problem,
+)
 from platform_lib.config.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 from platform_lib.errors import Location, Problem
 from platform_lib.models.names import ProjectName, conforms
@@ -51,6 +57,8 @@ def parse_yaml_file(
     sources: Mapping[str, str], path: str, problems: list[Problem]
 ) -> YamlDocument | None:
     if path not in sources:
+        if path in refused(sources):
+            return None  # file.symlink or file.not-regular
         problems.append(
             Problem(
                 Location(path),
@@ -71,6 +79,11 @@ def parse_yaml_file(
     except YamlSyntaxError as exc:
         problems.append(exc.problem)
         return None
+
+
+def refused(sources: Mapping[str, str]) -> Mapping[str, Problem]:
+    """The entries `read_sources` refused to read (links, special files), by path."""
+    return sources.refused if isinstance(sources, Sources) else {}
 
 
 def project_names(sources: Mapping[str, str]) -> list[str]:
@@ -106,7 +119,7 @@ def nested_tenant_problems(sources: Mapping[str, str]) -> list[Problem]:
 def load_config(sources: Mapping[str, str]) -> tuple[PlatformConfig | None, list[Problem]]:
     """Parse and schema-check everything. Returns the config (None if it could not be built)
     and every problem found on the way; cross-file rules live in `validate`."""
-    problems = nested_tenant_problems(sources)
+    problems = list(refused(sources).values()) + nested_tenant_problems(sources)
     settings_doc = parse_yaml_file(sources, SETTINGS_FILE, problems)
     settings = None
     if settings_doc is not None:
@@ -155,6 +168,8 @@ def _load_tenant(
             if wanted is not None and env not in wanted:
                 continue
             path = f"{directory}/.env.{env}"
+            if path in refused(sources):
+                continue
             if path not in sources:
                 problems.append(
                     Problem(

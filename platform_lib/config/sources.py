@@ -1,8 +1,17 @@
-"""The one place config files are read from disk."""
+"""The one place config files are read from disk.
+
+Only regular files and folders are read. A symbolic link anywhere under configs/ is refused,
+never followed: a tenant's `.env.staging -> /proc/self/environ` (or a link to another
+tenant's file, or to a platform secret) would otherwise put whatever it points at into a
+release. A FIFO, socket or device file is refused too (reading one could hang or read a
+device), and so is an entry that changes into one between the listing and the reading
+(`read_regular` opens without following links and checks what it opened)."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from platform_lib.errors import Location, PlatformError, Problem
@@ -10,21 +19,110 @@ from platform_lib.errors import Location, PlatformError, Problem
 CONFIG_DIR = "configs"
 SETTINGS_FILE = f"{CONFIG_DIR}/platform.yml"
 TENANT_FILES = ("project.yml", "docker-compose.yml")
+_LINK_HINT = (
+    "replace the link by the file itself (git add the real file): the platform never follows "
+    "a link, so a tenant's config cannot read files outside its folder"
+)
+_SPECIAL_HINT = (
+    "remove it: the configs/ tree holds only regular files and folders (a FIFO, socket or "
+    "device file could hang or read a device)"
+)
 
 
-def read_sources(root: Path, tenant: str | None = None) -> dict[str, str]:
+class Sources(dict[str, str]):
+    """Config texts keyed by path relative to the root, and the entries refused unread
+    (`refused`: path -> its file.symlink or file.not-regular problem), which the loader
+    reports instead of calling such a file missing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: dict[str, Problem] = {}
+
+
+class NotRegular(OSError):
+    """The path is a link, or not a regular file, when it is opened."""
+
+
+def read_regular(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file, opened without following a link (the last component) and
+    without blocking; NotRegular when it is anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if Path(path).is_symlink():
+            raise NotRegular(f"{path} is a symbolic link") from exc
+        raise
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(f"{path} is not a regular file")
+        return file.read()
+
+
+def refusal(path: str, is_link: bool) -> Problem:
+    """file.symlink or file.not-regular at `path` (relative to the root)."""
+    if is_link:
+        return Problem(
+            Location(path),
+            "file.symlink",
+            f"{path} is a symbolic link: links under {CONFIG_DIR}/ are refused, not followed",
+            _LINK_HINT,
+        )
+    return Problem(
+        Location(path),
+        "file.not-regular",
+        f"{path} is not a regular file or folder (a FIFO, socket or device): it is not read",
+        _SPECIAL_HINT,
+    )
+
+
+def read_sources(root: Path, tenant: str | None = None) -> Sources:
     """Every config file under `root/configs` (with `tenant`: under `root/configs/<tenant>`),
-    keyed by its path relative to `root`."""
+    keyed by its path relative to `root`, in path order; links and special files refused."""
     base = root / CONFIG_DIR
     if not base.is_dir():
         raise PlatformError(
             f"{base}: no configs/ directory here (use --root to point at the platform repository)"
         )
-    sources: dict[str, str] = {}
-    for path in sorted((base if tenant is None else base / tenant).rglob("*")):
-        if path.is_file() and is_config_file(path.name):
-            sources[path.relative_to(root).as_posix()] = decode(path.read_bytes())
-    return sources
+    found = Sources()
+    texts: dict[str, str] = {}
+    start = base if tenant is None else base / tenant
+    if start.is_symlink():
+        rel = start.relative_to(root).as_posix()
+        found.refused[rel] = refusal(rel, True)
+    else:
+        _scan(root, start, texts, found.refused)
+    for path in sorted(texts):
+        found[path] = texts[path]
+    return found
+
+
+def _scan(root: Path, folder: Path, texts: dict[str, str], refused: dict[str, Problem]) -> None:
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        rel = Path(entry.path).relative_to(root).as_posix()
+        if entry.is_symlink():
+            refused[rel] = refusal(rel, True)
+        elif entry.is_dir(follow_symlinks=False):
+            _scan(root, Path(entry.path), texts, refused)
+        elif not entry.is_file(follow_symlinks=False):
+            refused[rel] = refusal(rel, False)
+        elif is_config_file(entry.name):
+            add_source(root, rel, texts, refused)
+
+
+def add_source(root: Path, rel: str, texts: dict[str, str], refused: dict[str, Problem]) -> None:
+    """Read `root/rel` into `texts`, or its refusal into `refused` (a link or special file);
+    nothing when it does not exist."""
+    try:
+        texts[rel] = decode(read_regular(root / rel))
+    except NotRegular:
+        refused[rel] = refusal(rel, (root / rel).is_symlink())
+    except FileNotFoundError:
+        pass
 
 
 def decode(raw: bytes) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from platform_lib.config.model_errors import validate_model
-from platform_lib.config.sources import SETTINGS_FILE
+from platform_lib.config.sources import SETTINGS_FILE, NotRegular, decode, read_regular, refusal
 from platform_lib.config.yaml_source import YamlSyntaxError, parse_yaml
 from platform_lib.errors import ConfigError, UsageError
 from platform_lib.github.client import Repo
@@ -25,7 +25,9 @@ def load_settings(root: Path) -> PlatformSettings | None:
     if not path.is_file():
         return None
     try:
-        doc = parse_yaml(path.read_text(encoding="utf-8"), SETTINGS_FILE)
+        doc = parse_yaml(decode(read_regular(path)), SETTINGS_FILE)
+    except NotRegular:
+        raise ConfigError([refusal(SETTINGS_FILE, path.is_symlink())]) from None
     except YamlSyntaxError as exc:
         raise ConfigError([exc.problem]) from None
     settings, problems = validate_model(doc, PlatformSettings, "settings")
@@ -59,8 +61,11 @@ def load_manifest(root: Path, project: str) -> ProjectManifest | None:
     """One tenant's manifest, or None when it is missing or broken (for what is only shown,
     such as its deployment windows in `pending`)."""
     path = root / CONFIGS / project / MANIFEST
+    if path.parent.is_symlink():
+        return None
     try:
-        doc = parse_yaml(path.read_text(encoding="utf-8"), f"{CONFIGS}/{project}/{MANIFEST}")
+        text = read_regular(path).decode("utf-8")
+        doc = parse_yaml(text, f"{CONFIGS}/{project}/{MANIFEST}")
     except (OSError, UnicodeDecodeError, YamlSyntaxError):
         return None
     manifest, _ = validate_model(doc, ProjectManifest, "project")
@@ -73,8 +78,14 @@ def load_tenants(root: Path) -> dict[str, ProjectManifest]:
     problems = []
     for path in sorted((root / CONFIGS).glob(f"*/{MANIFEST}")):
         source = f"{CONFIGS}/{path.parent.name}/{MANIFEST}"
+        if path.parent.is_symlink():
+            problems.append(refusal(f"{CONFIGS}/{path.parent.name}", True))
+            continue
         try:
-            doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+            doc = parse_yaml(decode(read_regular(path)), source)
+        except NotRegular:
+            problems.append(refusal(source, path.is_symlink()))
+            continue
         except YamlSyntaxError as exc:
             problems.append(exc.problem)
             continue

@@ -6,6 +6,10 @@ Layout, one folder per case under `tests/broken/`:
                           their repo-relative paths (`files/configs/paiss/docker-compose.yml`);
                           may be left out when delete.txt alone makes the case
     <case>/delete.txt     optional: repo-relative paths removed from the copy, one per line
+    <case>/special.txt    optional: entries git cannot hold, made in the copy after the overlay,
+                          one per line: `link PATH TARGET` (a symbolic link to TARGET, as
+                          written) or `fifo PATH`; PATH repo-relative (an existing file there
+                          is replaced)
     <case>/expected.txt   one line per expected problem, `FILE:LINE:COL RULE`, in the order
                           `validate_sources` returns them (sorted); `-` stands for a problem
                           without a line or column (a missing file, a bad folder name)
@@ -85,6 +89,8 @@ RULES = frozenset(
         "project.reserved-name",
         "file.missing",
         "file.encoding",
+        "file.symlink",
+        "file.not-regular",
         "project.nested-folder",
         "env.missing-file",
         "env.syntax",
@@ -146,7 +152,10 @@ def build_root(case: Path, root: Path) -> Path:
             target.unlink()
     files = case / "files"
     overlaid = sorted(p for p in files.rglob("*") if p.is_file()) if files.is_dir() else []
-    assert overlaid or delete.exists(), f"{case.name}: neither a files/ overlay nor delete.txt"
+    special = case / "special.txt"
+    assert overlaid or delete.exists() or special.exists(), (
+        f"{case.name}: neither a files/ overlay, delete.txt nor special.txt"
+    )
     for source in overlaid:
         rel = source.relative_to(files).as_posix()
         assert rel.startswith("configs/"), f"{case.name}: overlay {rel} is outside configs/"
@@ -157,6 +166,18 @@ def build_root(case: Path, root: Path) -> Path:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+    if special.exists():
+        for line in special.read_text(encoding="utf-8").splitlines():
+            kind, rel, *target_of = line.split()
+            path = root / rel
+            assert rel.startswith("configs/"), f"{case.name}/special.txt: {rel} is outside configs/"
+            if path.exists() or path.is_symlink():
+                path.unlink()
+            if kind == "link":
+                path.symlink_to(*target_of)
+            else:
+                assert kind == "fifo", f"{case.name}/special.txt: unknown kind {kind!r}"
+                os.mkfifo(path)
     return root
 
 

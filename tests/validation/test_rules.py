@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from platform_lib.config.envfile import parse_env_file
-from platform_lib.config.sources import decode, read_sources
+from platform_lib.config.sources import Sources, decode, read_sources, refusal
 from platform_lib.config.validate import validate_sources
 from platform_lib.errors import Location, Problem
 from platform_lib.report import render_problems
@@ -1217,10 +1217,17 @@ def test_no_alias_conflict_on_project_networks() -> None:
 # --- every problem of the corpus: well formed -----------------------------------------------
 
 
-def corpus_sources(case: str) -> dict[str, str]:
-    """The sources of a tests/broken case, as read from disk by the CLI."""
-    sources = dict(BASE)
+def corpus_sources(case: str) -> Sources:
+    """The sources of a tests/broken case, as read from disk by the CLI (an entry of its
+    special.txt refused as `read_sources` refuses it)."""
+    sources = Sources()
+    sources.update(BASE)
     folder = BROKEN / case
+    special = folder / "special.txt"
+    for line in special.read_text(encoding="utf-8").splitlines() if special.exists() else []:
+        kind, rel, *_ = line.split()
+        sources.pop(rel, None)
+        sources.refused[rel] = refusal(rel, kind == "link")
     delete = folder / "delete.txt"
     for rel in delete.read_text(encoding="utf-8").split() if delete.exists() else []:
         del sources[rel]
@@ -1251,6 +1258,8 @@ def test_every_corpus_problem_is_actionable(case: str) -> None:
             "env.missing-file",
             "project.name",
             "project.nested-folder",
+            "file.symlink",
+            "file.not-regular",
         ):
             assert problem.location.line is not None and problem.location.line >= 1, problem
             assert problem.location.column is not None and problem.location.column >= 1, problem
