@@ -96,6 +96,7 @@ RULES = frozenset(
         "env.syntax",
         "env.duplicate-key",
         "env.literal-secret",
+        "env.host-variable",
         "compose.schema",
         "compose.container-name",
         "compose.build",

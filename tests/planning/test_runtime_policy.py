@@ -439,3 +439,29 @@ def test_the_host_allows_the_keys_validation_allows() -> None:
         "hook": set(compose_keys.HOOK_KEYS),
         "service-network": set(compose_keys.SERVICE_NETWORK_KEYS),
     }
+
+
+def test_a_services_environment_never_reaches_composes_own(tmp_path: Path) -> None:
+    """What env.host-variable's hint tells a tenant: a variable under `environment:` goes to
+    the container only. Compose acts on COMPOSE_PROFILES from the .env (service c starts), but
+    neither on it nor interpolates FOO from a service's `environment:`."""
+    compose = {
+        "services": {
+            "a": {"image": IMAGE, "environment": {"COMPOSE_PROFILES": "extra", "FOO": "bar"}},
+            "b": {"image": "busybox:${FOO:-none}"},
+            "c": {"image": IMAGE, "profiles": ["extra"]},
+        }
+    }
+    (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump(compose), encoding="utf-8")
+    models = []
+    for env in ("", "COMPOSE_PROFILES=extra\n"):
+        (tmp_path / ".env").write_text(env, encoding="utf-8")
+        done = subprocess.run(
+            ["docker", "compose", "config", "--format", "json"], cwd=tmp_path, check=True,
+            capture_output=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                      "HOME": str(tmp_path)},
+        )  # fmt: skip
+        models.append(json.loads(done.stdout)["services"])
+    assert sorted(models[0]) == ["a", "b"]
+    assert models[0]["b"]["image"] == "busybox:none"
+    assert sorted(models[1]) == ["a", "b", "c"]

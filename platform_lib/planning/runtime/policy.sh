@@ -74,7 +74,9 @@ platform_json_walk() {
 #   network_mode, external_links, network drivers but bridge/overlay, driver_opts),
 #   policy.host-file (secrets/configs file:, env_file, label_file outside the release),
 #   policy.platform-variable (secrets/configs environment: not set by the release's .env, or
-#   a PLATFORM_ variable; a ${VAR} the .env does not set but the deploy's environment does).
+#   a PLATFORM_ variable; a ${VAR} the .env does not set but the deploy's environment does),
+#   and, never granted and before compose reads anything, env.host-variable (a key of the
+#   release's .env that compose or a program it starts acts on: platform_policy_env_keys).
 platform_policy_check() {
   local base=$1 release=$2 project=$3 model files line refusals=0 ref svc key target
   shift 3
@@ -98,6 +100,7 @@ platform_policy_check() {
   while IFS= read -r line || [[ -n $line ]]; do
     [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] && env_keys[${BASH_REMATCH[1]}]=1
   done <"$dir/.env"
+  platform_policy_env_keys "$dir/.env" || return 1
   # The model holds the release's configuration, secrets included: it is only read, never shown.
   local -a config=(timeout --kill-after=10 "${PLATFORM_STEP_TIMEOUT:-60}" "$@" --profile '*' config
     --format json)
@@ -121,6 +124,37 @@ platform_policy_check() {
   done
   if ((refusals)); then
     platform_die "release $release breaks the tenant security policy ($refusals refused); nothing was started"
+    return 1
+  fi
+}
+
+platform_policy_env_keys() {  # ENV_FILE: refuse it if it sets a variable of `reserved`
+  # The variables compose reads from its project environment (the release's .env) for itself,
+  # or passes to the programs it starts: platform_lib/config/host_variables.py says why, and
+  # tests hold this list to its HOST_VARIABLES.
+  local -a reserved=(
+    'COMPOSE_*' 'DOCKER_*' BASH_ENV ENV 'BASH_FUNC_*' SHELLOPTS BASHOPTS PS4 PROMPT_COMMAND IFS
+    CDPATH GLOBIGNORE 'LD_*' PATH HOME TMPDIR 'SSH_*' 'GIT_*' HTTP_PROXY HTTPS_PROXY NO_PROXY
+    ALL_PROXY http_proxy https_proxy no_proxy all_proxy
+  )
+  # Every key as compose's dotenv reads one (leading blanks, `export `, a name running to
+  # `=`, `:` or the line's end); a line of a quoted value taken for one only refuses more.
+  local line key pattern found=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([^[:space:]=:#][^[:space:]=:]*)[[:space:]]*([=:]|$) ]] ||
+      continue
+    key=${BASH_REMATCH[2]}
+    for pattern in "${reserved[@]}"; do
+      # shellcheck disable=SC2053  # the pattern is a glob on purpose
+      if [[ $key == $pattern ]]; then
+        platform_log "    refused env.host-variable: .env $key would change how docker compose runs on the host"
+        found=$((found + 1))
+        break
+      fi
+    done
+  done <"$1"
+  if ((found)); then
+    platform_die "the release's .env sets $found variable(s) docker compose acts on; nothing was started"
     return 1
   fi
 }
