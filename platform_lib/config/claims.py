@@ -236,8 +236,9 @@ class ClaimFilter:
     """Which other tenants' claims can change what `claim_problems` reports at `own`'s
     claims: those sharing a domain, an alias on a shared network of the same machine, or a
     port (same machine and protocol, overlapping). A problem is reported at a claim for the
-    first claim of the same resource, and which claim is first for a port depends only on
-    the claims covering that port, so the others cannot change it."""
+    first claim of the same resource, and at the first claim for each later one of another
+    tenant; which claim is first for a port depends only on the claims covering that port,
+    so the others cannot change either."""
 
     def __init__(self, own: TenantClaims) -> None:
         self.keys = {k for k in claim_resources(own) if not k.startswith("p ")}

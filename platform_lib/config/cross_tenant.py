@@ -2,7 +2,10 @@
 
 Each tenant's claims (config/claims.py) are checked in tenant order: the first claim of a
 domain, port or alias keeps it, and each later one is a problem at the later claim's location
-naming the first."""
+naming the first. When the two claims are of different tenants, the first one is a problem
+too, at its own location naming the later (`_mirror`): a one-tenant plan keeps only the
+problems in that tenant's folder, so either tenant's plan refuses, not only the one sorting
+later (a new tenant claiming an existing tenant's domain would otherwise deploy it)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,17 @@ def claim_problems(config: PlatformConfig, claims: Sequence[TenantClaims]) -> li
     """The conflicts among `claims` (one entry per tenant, in tenant-name order)."""
     ordered = sorted(claims, key=lambda c: c.tenant)
     return _domain_conflicts(ordered) + _port_conflicts(config, ordered) + _alias_conflicts(ordered)
+
+
+def _tenant_of(owner: str) -> str:
+    """`paiss/staging` -> `paiss`."""
+    return owner.partition("/")[0]
+
+
+def _mirror(first_owner: str, later_owner: str) -> bool:
+    """Whether a conflict is reported at the first claim too: when another tenant made the
+    later one (within one tenant the later claim's problem is in the same folder already)."""
+    return _tenant_of(first_owner) != _tenant_of(later_owner)
 
 
 def _domain_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
@@ -39,6 +53,18 @@ def _domain_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
                     "a domain routes to exactly one tenant and environment; pick another",
                 )
             )
+            if _mirror(first[0], claim.owner):
+                problems.append(
+                    Problem(
+                        first[1],
+                        "tenant.domain-conflict",
+                        f"{claim.domain} ({first[0]}) is claimed by {claim.owner} too, at "
+                        f"{claim.location}",
+                        "a domain routes to exactly one tenant and environment: neither "
+                        "deploys until one of the two claims is removed (if the domain is "
+                        f"{_tenant_of(first[0])}'s, the other claim is the one to remove)",
+                    )
+                )
     return problems
 
 
@@ -70,6 +96,21 @@ def _port_conflicts(config: PlatformConfig, claims: Sequence[TenantClaims]) -> l
                     )
             machine_claims = taken.setdefault(claim.machine, PortClaims())
             clashes = machine_claims.claim(ports, (owner, location, dynamic))
+            for overlap, (first_owner, first_location, _) in clashes:
+                if _mirror(first_owner, owner):
+                    problems.append(
+                        Problem(
+                            first_location,
+                            "host.port-conflict",
+                            f"{first_owner} publishes "
+                            f"{'port' if overlap.first == overlap.last else 'ports'} {overlap} "
+                            f"on host {claim.host_name!r}, which {owner} publishes too, at "
+                            f"{location}",
+                            "a host port is published by one tenant: neither deploys until "
+                            "one of the two is changed (per environment via ${VAR} in the env "
+                            "file) or routed through the proxy with routes: in project.yml",
+                        )
+                    )
             other = next(((o, c) for o, c in clashes if c[0] != owner), None)
             if other is not None:
                 overlap, (first_owner, first_location, _) = other
@@ -140,6 +181,19 @@ def _alias_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
             first_owner, first_location = first_claims.setdefault(
                 key, (claim.owner, claim.location)
             )
+            if _mirror(first_owner, claim.owner):
+                problems.append(
+                    Problem(
+                        first_location,
+                        "network.alias-conflict",
+                        f"{first_owner} answers as {claim.alias!r} on shared network "
+                        f"{claim.network!r} of host {claim.host_name!r}, as does "
+                        f"{claim.owner} at {claim.location}",
+                        "DNS on a shared network would round-robin between them: neither "
+                        "deploys until one of the two uses a unique alias (e.g. prefixed "
+                        "with the project name)",
+                    )
+                )
             if first_owner != claim.owner:
                 problems.append(
                     Problem(

@@ -83,13 +83,14 @@ def test_a_new_tenant_is_indexed(root: Path) -> None:
     cache, domains = index(root)
     assert cache.reads == 4
     assert domains["copycat"] == domains["gabs-massage"]
-    _, problems = one_tenant(root, "copycat")
-    assert problems == []  # copycat comes first by name: gabs-massage's files report it
-    _, problems = one_tenant(root, "gabs-massage")
-    assert {(p.rule, p.location.file) for p in problems} == {
-        ("tenant.domain-conflict", "configs/gabs-massage/project.yml")
-    }
-    assert all(" at configs/copycat/project.yml:" in p.message for p in problems)
+    # Each of the two tenants reports the conflict in its own files, naming the other's claim:
+    # copycat, which comes first by name, is refused too.
+    for tenant, other in (("copycat", "gabs-massage"), ("gabs-massage", "copycat")):
+        _, problems = one_tenant(root, tenant)
+        assert {(p.rule, p.location.file) for p in problems} == {
+            ("tenant.domain-conflict", f"configs/{tenant}/project.yml")
+        }
+        assert all(f" at configs/{other}/project.yml:" in p.message for p in problems)
     _, problems = one_tenant(root, "paiss")
     assert problems == []
 

@@ -72,3 +72,33 @@ def test_a_command_over_every_tenant_refuses_any_tenants_problem(
     (root / "configs/gabs-massage/project.yml").unlink()
     shutil.rmtree(root / "configs/gabs-massage")
     assert config_of(argv, root) == {"filter-ical", "paiss"}
+
+
+def test_a_tenant_taking_anothers_domain_is_refused_by_either_ones_plan(tmp_path: Path) -> None:
+    """A new tenant `aaa` (sorting before paiss) claims paiss's domains: the plan of each of
+    the two refuses, each naming the other's claim, not only paiss's."""
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    shutil.copytree(tmp_path / "configs/paiss", tmp_path / "configs/aaa")
+    for tenant, other in (("aaa", "paiss"), ("paiss", "aaa")):
+        with pytest.raises(ConfigError) as raised:
+            config_of(["plan", "--project", tenant, "--env", "production"], tmp_path)
+        problems = raised.value.problems
+        assert {p.rule for p in problems} == {"tenant.domain-conflict"}
+        assert {p.location.file for p in problems} == {f"configs/{tenant}/project.yml"}
+        assert all(f" at configs/{other}/project.yml:" in p.message for p in problems)
+
+
+def test_a_linked_file_in_a_tenant_folder_is_refused_by_its_plan(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    (tmp_path / "environ").write_text("PLATFORM_SSH_KEY=private\n", encoding="utf-8")
+    env = tmp_path / "configs/paiss/.env.staging"
+    env.unlink()
+    env.symlink_to(tmp_path / "environ")
+    with pytest.raises(ConfigError) as raised:
+        config_of(["plan", *TARGET], tmp_path)
+    assert [(p.rule, p.location.file) for p in raised.value.problems] == [
+        ("file.symlink", "configs/paiss/.env.staging")
+    ]
+    assert config_of(["plan", "--project", "filter-ical", "--env", "staging"], tmp_path) == {
+        "filter-ical"
+    }

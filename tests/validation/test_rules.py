@@ -55,6 +55,16 @@ ALIAS_HINT = (
     "DNS on a shared network would round-robin between them; give the service a unique alias "
     "(e.g. prefixed with the project name) and use that"
 )
+# At the first of two tenants' claims: the conflict is reported there too (cross_tenant._mirror).
+PORT_MIRROR_HINT = (
+    "a host port is published by one tenant: neither deploys until one of the two is changed "
+    "(per environment via ${VAR} in the env file) or routed through the proxy with routes: in "
+    "project.yml"
+)
+ALIAS_MIRROR_HINT = (
+    "DNS on a shared network would round-robin between them: neither deploys until one of the "
+    "two uses a unique alias (e.g. prefixed with the project name)"
+)
 PROD1_KEY = (
     "        host_key: ssh-ed25519 "
     "AAAAC3NzaC1lZDI1NTE5AAAAILpQ8tMmnijAQjktIrsevjQHZtenCrCAx4oApGbsl2hD\n"
@@ -901,12 +911,21 @@ def test_tenant_domain_conflict_with_a_derived_staging_domain() -> None:
     )
     assert problems == [
         Problem(
+            at(FILTER_PROJECT, 14, 20, "/routes/0/domains/production/0"),
+            "tenant.domain-conflict",
+            "staging.filter-ical.de (filter-ical/staging) is claimed by paiss/staging too, at "
+            "configs/paiss/project.yml:14:17",
+            "a domain routes to exactly one tenant and environment: neither deploys until one of "
+            "the two claims is removed (if the domain is filter-ical's, the other claim is the "
+            "one to remove)",
+        ),
+        Problem(
             at(PAISS_PROJECT, 14, 17, "/routes/0/domains/staging/0"),
             "tenant.domain-conflict",
             "staging.filter-ical.de (paiss/staging) is already claimed by filter-ical/staging at "
             "configs/filter-ical/project.yml:14:20",
             "a domain routes to exactly one tenant and environment; pick another",
-        )
+        ),
     ]
 
 
@@ -920,7 +939,22 @@ GABS_PORT = (
 def test_host_port_conflict_across_tenants() -> None:
     problems = validate(NO_PROXY, edit(PAISS_COMPOSE, PAISS_PORT), edit(GABS_COMPOSE, GABS_PORT))
     where = at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0")
+    first = at(GABS_COMPOSE, 22, 9, "/services/backend/ports/0")
     assert problems == [
+        Problem(
+            first,
+            "host.port-conflict",
+            "gabs-massage/production publishes port 8080/tcp on host 'prod-1', which "
+            "paiss/production publishes too, at configs/paiss/docker-compose.yml:6:9",
+            PORT_MIRROR_HINT,
+        ),
+        Problem(
+            first,
+            "host.port-conflict",
+            "gabs-massage/staging publishes port 8080/tcp on host 'staging-1', which "
+            "paiss/staging publishes too, at configs/paiss/docker-compose.yml:6:9",
+            PORT_MIRROR_HINT,
+        ),
         Problem(
             where,
             "host.port-conflict",
@@ -965,10 +999,15 @@ def test_no_host_port_conflict_on_different_hosts_or_addresses() -> None:
     )
     assert [(p.location, p.message) for p in problems] == [
         (
+            at(GABS_COMPOSE, 22, 9, "/services/backend/ports/0"),
+            "gabs-massage/staging publishes port 8080/tcp on host 'staging-1', which "
+            "paiss/staging publishes too, at configs/paiss/docker-compose.yml:6:9",
+        ),
+        (
             at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0"),
             "paiss/staging publishes port 8080/tcp on host 'staging-1', already published by "
             "gabs-massage/staging at configs/gabs-massage/docker-compose.yml:22:9",
-        )
+        ),
     ]
 
 
@@ -1078,6 +1117,10 @@ def test_host_port_conflict_of_a_range_names_both_places() -> None:
         ),
     )
     assert [p.message for p in problems] == [
+        "gabs-massage/production publishes port 8080/tcp on host 'prod-1', which "
+        "paiss/production publishes too, at configs/paiss/docker-compose.yml:6:9",
+        "gabs-massage/staging publishes port 8080/tcp on host 'staging-1', which "
+        "paiss/staging publishes too, at configs/paiss/docker-compose.yml:6:9",
         "paiss/production publishes port 8080/tcp on host 'prod-1', already published by "
         "gabs-massage/production at configs/gabs-massage/docker-compose.yml:22:9",
         "paiss/staging publishes port 8080/tcp on host 'staging-1', already published by "
@@ -1095,7 +1138,8 @@ def test_host_port_conflict_of_a_range_names_both_places() -> None:
         ),
         edit(GABS_COMPOSE, GABS_PORT),
     )
-    assert [(p.location, p.rule, p.message, p.hint) for p in problems][:1] == [
+    later = [p for p in problems if p.location.file == PAISS_COMPOSE]
+    assert [(p.location, p.rule, p.message, p.hint) for p in later][:1] == [
         (
             at(PAISS_COMPOSE, 6, 9, "/services/web/ports/0"),
             "host.port-conflict",
@@ -1127,13 +1171,15 @@ def test_the_full_port_range_validates_in_well_under_a_second() -> None:
     )
     elapsed = time.perf_counter() - started
     assert elapsed < 0.5, f"{elapsed:.2f} s"
+    # filter-ical has every port first: it reports both later tenants, each reports it.
     assert [(p.location.file, p.location.line, p.rule) for p in problems] == [
+        *[(FILTER_COMPOSE, 40, "host.port-conflict")] * 4,
         (GABS_COMPOSE, 22, "host.port-conflict"),
         (GABS_COMPOSE, 22, "host.port-conflict"),
         (PAISS_COMPOSE, 6, "host.port-conflict"),
         (PAISS_COMPOSE, 6, "host.port-conflict"),
     ]
-    assert problems[0].message == (
+    assert problems[4].message == (
         "gabs-massage/production publishes ports 1-65535/tcp: 1-65535/tcp of them on host "
         "'prod-1', already published by filter-ical/production at "
         "configs/filter-ical/docker-compose.yml:40:9"
@@ -1183,7 +1229,22 @@ def test_network_alias_conflict_on_an_external_network() -> None:
         ),
     )
     where = at(PAISS_COMPOSE, 7, 7, "/services/web/networks/shared")
+    first = at(GABS_COMPOSE, 23, 7, "/services/backend/networks/edge")
     assert problems == [
+        Problem(
+            first,
+            "network.alias-conflict",
+            "gabs-massage/production answers as 'api' on shared network 'edge' of host 'prod-1', "
+            "as does paiss/production at configs/paiss/docker-compose.yml:7:7",
+            ALIAS_MIRROR_HINT,
+        ),
+        Problem(
+            first,
+            "network.alias-conflict",
+            "gabs-massage/staging answers as 'api' on shared network 'edge' of host "
+            "'staging-1', as does paiss/staging at configs/paiss/docker-compose.yml:7:7",
+            ALIAS_MIRROR_HINT,
+        ),
         Problem(
             where,
             "network.alias-conflict",
@@ -1498,7 +1559,10 @@ def test_unquoted_port_mapping_is_not_a_base_60_number() -> None:
         ),
     )
     assert problems
-    assert set(rules_at(problems)) == {(PAISS_COMPOSE, 6, "host.port-conflict")}
+    assert set(rules_at(problems)) == {
+        (GABS_COMPOSE, 22, "host.port-conflict"),
+        (PAISS_COMPOSE, 6, "host.port-conflict"),
+    }
 
 
 def test_port_collision_through_variables_within_one_tenant() -> None:
