@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -60,3 +61,17 @@ def test_anything_unexpected_gives_no_hint(
     if settings is not None:
         (root / "configs" / "platform.yml").write_text(settings)
     assert early_target(root, project, env) is None
+
+
+def test_a_fifo_or_linked_manifest_gives_no_hint(tmp_path: Path) -> None:
+    """Read as validation reads it: neither waited on (a FIFO) nor followed (a link)."""
+    shutil.copytree(REPO_ROOT / "configs", tmp_path / "configs")
+    manifest = tmp_path / "configs/paiss/project.yml"
+    (tmp_path / "outside.yml").write_bytes(manifest.read_bytes())
+    assert early_target(tmp_path, "paiss", "staging") is not None
+    manifest.unlink()
+    os.mkfifo(manifest)
+    assert early_target(tmp_path, "paiss", "staging") is None
+    manifest.unlink()
+    manifest.symlink_to(tmp_path / "outside.yml")
+    assert early_target(tmp_path, "paiss", "staging") is None

@@ -7,7 +7,9 @@ without validating them and gives up (None) on anything unexpected. The plan is 
 from the validated config, and the connection is only reused when the planned host is the
 same (`Connections` keys transports by kind, address, port and user).
 
-Only the standard library and PyYAML: the point is to run before the heavy imports.
+Only the standard library and PyYAML (and config/sources.py, which needs no more): the point
+is to run before the heavy imports. A file is read as validation reads it (`read_regular`: no
+link followed, no FIFO waited on).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from platform_lib.config.sources import read_regular
 
 
 @dataclass(frozen=True)
@@ -50,14 +54,15 @@ def early_target(root: Path, project: str, environment: str) -> HostHint | None:
             host_key=host.get("host_key"),
             docker_host=host.get("docker_host"),
         )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError,
-            StopIteration):  # fmt: skip
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError,
+            AttributeError, StopIteration):  # fmt: skip
         return None
 
 
 def _mapping(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C one when PyYAML has it
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe
+    text = read_regular(path).decode("utf-8")
+    data = yaml.load(text, Loader=loader)  # noqa: S506 - safe
     if not isinstance(data, dict):
         raise TypeError(path)
     return data
