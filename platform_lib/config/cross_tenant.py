@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from platform_lib.config.claims import TenantClaims
+from platform_lib.config.claims import DomainClaim, TenantClaims
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.ports import PortClaims, PublishedPort
 from platform_lib.errors import Location, Problem
@@ -35,37 +35,40 @@ def _mirror(first_owner: str, later_owner: str) -> bool:
 
 
 def _domain_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
-    first_claims: dict[str, tuple[str, Location]] = {}
+    first_claims: dict[str, DomainClaim] = {}
     problems: list[Problem] = []
     for tenant in claims:
         for claim in tenant.domains:
             first = first_claims.get(claim.domain)
             if first is None:
-                first_claims[claim.domain] = (claim.owner, claim.location)
+                first_claims[claim.domain] = claim
                 continue
-            derived = "" if claim.listed == claim.env else f" (derived from {claim.listed})"
             problems.append(
                 Problem(
                     claim.location,
                     "tenant.domain-conflict",
-                    f"{claim.domain}{derived} ({claim.owner}) is already claimed by "
-                    f"{first[0]} at {first[1]}",
+                    f"{claim.domain}{_derived(claim)} ({claim.owner}) is already claimed by "
+                    f"{first.owner} at {first.location}",
                     "a domain routes to exactly one tenant and environment; pick another",
                 )
             )
-            if _mirror(first[0], claim.owner):
+            if _mirror(first.owner, claim.owner):
                 problems.append(
                     Problem(
-                        first[1],
+                        first.location,
                         "tenant.domain-conflict",
-                        f"{claim.domain} ({first[0]}) is claimed by {claim.owner} too, at "
-                        f"{claim.location}",
+                        f"{first.domain}{_derived(first)} ({first.owner}) is claimed by "
+                        f"{claim.owner} too, at {claim.location}",
                         "a domain routes to exactly one tenant and environment: neither "
                         "deploys until one of the two claims is removed (if the domain is "
-                        f"{_tenant_of(first[0])}'s, the other claim is the one to remove)",
+                        f"{_tenant_of(first.owner)}'s, the other claim is the one to remove)",
                     )
                 )
     return problems
+
+
+def _derived(claim: DomainClaim) -> str:
+    return "" if claim.listed == claim.env else f" (derived from {claim.listed})"
 
 
 def _port_conflicts(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:

@@ -913,8 +913,8 @@ def test_tenant_domain_conflict_with_a_derived_staging_domain() -> None:
         Problem(
             at(FILTER_PROJECT, 14, 20, "/routes/0/domains/production/0"),
             "tenant.domain-conflict",
-            "staging.filter-ical.de (filter-ical/staging) is claimed by paiss/staging too, at "
-            "configs/paiss/project.yml:14:17",
+            "staging.filter-ical.de (derived from production) (filter-ical/staging) is claimed "
+            "by paiss/staging too, at configs/paiss/project.yml:14:17",
             "a domain routes to exactly one tenant and environment: neither deploys until one of "
             "the two claims is removed (if the domain is filter-ical's, the other claim is the "
             "one to remove)",
