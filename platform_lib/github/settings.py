@@ -22,7 +22,7 @@ MANIFEST = "project.yml"
 def load_settings(root: Path) -> PlatformSettings | None:
     """The platform settings; None when there are none, e.g. `notify` in an app repository."""
     path = root / SETTINGS_FILE
-    if not path.is_file():
+    if not (path.is_file() or path.is_symlink()):
         return None
     try:
         doc = parse_yaml(decode(read_regular(path)), SETTINGS_FILE)

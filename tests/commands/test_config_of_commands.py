@@ -102,3 +102,16 @@ def test_a_linked_file_in_a_tenant_folder_is_refused_by_its_plan(tmp_path: Path)
     assert config_of(["plan", "--project", "filter-ical", "--env", "staging"], tmp_path) == {
         "filter-ical"
     }
+
+
+def test_a_linked_platform_yml_is_refused_by_a_one_tenant_plan(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    settings = tmp_path / "configs/platform.yml"
+    (tmp_path / "platform.yml").write_bytes(settings.read_bytes())
+    settings.unlink()
+    settings.symlink_to(tmp_path / "platform.yml")
+    with pytest.raises(ConfigError) as raised:
+        config_of(["plan", *TARGET], tmp_path)
+    assert [(p.rule, p.location.file) for p in raised.value.problems] == [
+        ("file.symlink", "configs/platform.yml")
+    ]
