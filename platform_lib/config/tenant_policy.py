@@ -152,7 +152,7 @@ def _service(check: _Checker, name: str, service: dict[str, Any]) -> None:
             _hook(check, name, (*at, hook, index), entry)
     if "privileged" in service:
         value = check.value(service["privileged"], (*at, "privileged"), "privileged", name)
-        if value is not None and value is not False and str(value).lower() != "false":
+        if _is_set(value):
             check.add(
                 (*at, "privileged"),
                 "policy.privileged",
