@@ -28,16 +28,17 @@ test: install lint ## lint, type-check, then run the whole test suite (two lanes
 # Two lanes of about the same length, side by side. The tests marked e2e use the machine's
 # one server stack (tests/e2e/infra); tests/conftest.py refuses a test that uses the servers
 # without the marker. Lane one: the e2e tests, one at a time, but those marked second_lane.
-# Lane two: the tests not marked e2e, niced (pure CPU: they take what lane one leaves idle
-# and slow its timed rollouts and switches less), then the second_lane ones (the workflow
-# tests and a few others, whose tenants are not lane one's; tests/e2e/tenant_claims.py).
+# Lane two: the tests not marked e2e on two workers, niced (pure CPU: they take what lane
+# one leaves idle and slow its timed rollouts and switches less), then the second_lane ones
+# (the workflow tests and a few others, whose tenants are not lane one's;
+# tests/e2e/tenant_claims.py).
 .PHONY: test-servers test-rest test-second-lane
 test-servers: install
 	$(PY) -m pytest -m 'e2e and not second_lane'
 
 test-rest: install
 	@status=0; \
-	nice -n 10 $(PY) -m pytest -m 'not e2e' || status=$$?; \
+	nice -n 10 $(PY) -m pytest -m 'not e2e' -n 2 || status=$$?; \
 	$(MAKE) --no-print-directory test-second-lane || status=$$?; \
 	exit $$status
 
