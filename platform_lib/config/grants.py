@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from platform_lib.config.image_policy import image_findings
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.tenant_policy import RULES, Finding, policy_findings
 from platform_lib.errors import Problem
@@ -36,7 +37,10 @@ def tenant_policy(config: PlatformConfig, tenant: Tenant) -> PolicyOutcome:
     for env in config.environments_of(tenant):
         env_file = tenant.env_files.get(env)
         variables = env_file.values() if env_file is not None else {}
-        for finding in policy_findings(tenant.compose.data, variables, shared):
+        findings = policy_findings(tenant.compose.data, variables, shared)
+        findings += image_findings(tenant.compose.data, variables, settings.registry,
+                                   tenant.name, set(tenant.manifest.images))  # fmt: skip
+        for finding in findings:
             allowing = [
                 i for i, g in enumerate(settings.grants) if _allows(g, tenant.name, finding)
             ]
