@@ -33,6 +33,23 @@ def image_references(data: Any, built: Set[str]) -> Iterator[tuple[tuple[object,
                 yield (*at, "volumes", index, "source"), str(name), entry["source"]
 
 
+def _fixed_name(raw: str, registry: Registry) -> str | None:
+    """The image name of a reference whose variables are all in its tag or digest
+    (`postgres:${PG_TAG}`), whatever their values; None when a variable may change it. A
+    colon in a reference without `/` may be a registry's port (`x:${PORT}/...`), which only
+    matters for the platform registry's own host name."""
+    prefix = raw.split("$", 1)[0]
+    name, digest, _ = prefix.partition("@")
+    if digest:
+        return name
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon <= slash:
+        return None
+    if slash < 0 and name[:colon].lower() == registry.host.split(":")[0]:
+        return None
+    return name[:colon]
+
+
 def image_findings(
     data: Any,
     variables: Mapping[str, str],
@@ -48,6 +65,8 @@ def image_findings(
     for path, service, raw in image_references(data, built):
         what = "an image" if path[-1] == "image" else "a volume's image"
         value = resolve(raw, variables)
+        if isinstance(raw, str) and not isinstance(value, str):
+            value = _fixed_name(raw, registry)
         if isinstance(raw, str) and not isinstance(value, str):
             findings.append(
                 Finding(

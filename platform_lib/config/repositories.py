@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from platform_lib.config.images import is_valid_image_ref
 from platform_lib.models.settings import Registry
 
 DOCKER_HUB = "docker.io"
@@ -44,7 +45,10 @@ def split_reference(ref: str) -> tuple[str, str]:
 
 def platform_repository(registry: Registry, ref: str) -> str | None:
     """The repository of `ref` under the platform's namespace (`paiss-web` of
-    `ghcr.io/example-org/paiss-web:1.0`), or None when `ref` is outside it."""
+    `ghcr.io/example-org/paiss-web:1.0`), or None when `ref` is outside it or no reference
+    docker reads (compose.invalid-image)."""
+    if not is_valid_image_ref(ref):
+        return None
     domain, path = split_reference(ref)
     if domain != _domain(registry.host):
         return None
