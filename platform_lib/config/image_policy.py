@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Set
 from typing import Any
 
+from platform_lib.config.platform_vars import compose_project, image_variable
 from platform_lib.config.repositories import is_tenant_repository, platform_repository
 from platform_lib.config.tenant_policy import Finding, resolve
 from platform_lib.models.settings import Registry
@@ -50,6 +51,22 @@ def _fixed_name(raw: str, registry: Registry) -> str | None:
     return name[:colon]
 
 
+def platform_values(
+    registry: Registry, project: str, environment: str, built: Mapping[str, str]
+) -> dict[str, str]:
+    """The platform's variables an image may be named with, as far as they name it:
+    `PLATFORM_IMAGE_<SERVICE>` is the built service's repository (its digest is set at deploy
+    time), `PLATFORM_PROJECT` the tenant, ..."""
+    values = {
+        "PLATFORM_PROJECT": project,
+        "PLATFORM_ENVIRONMENT": environment,
+        "PLATFORM_COMPOSE_PROJECT": compose_project(project, environment),
+    }
+    for service, repository in built.items():
+        values[image_variable(service)] = f"{registry.host}/{registry.namespace}/{repository}"
+    return values
+
+
 def image_findings(
     data: Any,
     variables: Mapping[str, str],
@@ -57,8 +74,9 @@ def image_findings(
     project: str,
     built: Set[str],
 ) -> list[Finding]:
-    """The images of one compose document (with one environment's `variables` put in) that
-    are repositories of the platform's namespace `project` may not run."""
+    """The images of one compose document (with one environment's `variables` put in, the
+    env file's and `platform_values`) that are repositories of the platform's namespace
+    `project` may not run."""
     findings: list[Finding] = []
     shared = set(registry.shared_repositories)
     where = f"{registry.host}/{registry.namespace}"

@@ -209,3 +209,11 @@ def test_a_one_tenant_validation_of_either_tenant_refuses(tmp_path: Path) -> Non
         assert problems
     _, problems = one_tenant(tmp_path, "paiss")
     assert problems == []
+
+
+def test_images_named_with_the_platforms_variables() -> None:
+    compose = (
+        "services:\n  web: {}\n  worker:\n    image: ${PLATFORM_IMAGE_WEB}\n"
+        "  tool:\n    image: ghcr.io/example-org/${PLATFORM_PROJECT}-tool:1\n"
+    )
+    assert validate(tenant("evil", built("evil-web"), compose)) == []
