@@ -159,7 +159,8 @@ def reload_with_tenants(work: Path, tenants: int) -> tuple[float, float]:
         folder.mkdir()
         (folder / "docker-compose.yml").write_text("services:\n  web: {}\n  api: {}\n")
         (folder / "project.yml").write_text(
-            "images: {web: {repository: web}, api: {repository: api}}\n"
+            f"images: {{web: {{repository: {folder.name}-web}}, "
+            f"api: {{repository: {folder.name}-api}}}}\n"
             "routes:\n"
             f"  - {{service: web, port: 8080, domains: {{production: [t{n}.example.com, "
             f"www.t{n}.example.com]}}}}\n"

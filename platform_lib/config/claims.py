@@ -1,4 +1,5 @@
-"""What one tenant claims on shared resources: domains, host ports, aliases on shared networks.
+"""What one tenant claims on shared resources: domains, host ports, aliases on shared networks,
+repositories of the platform's registry namespace.
 
 Extracted per tenant (`tenant_claims`) and checked against each other in `cross_tenant`, so a
 tenant's claims can be kept (as plain data: `claims_to_data`/`claims_from_data`) and checked
@@ -13,6 +14,7 @@ from typing import Any
 
 from platform_lib.config.compose_policy import services
 from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
+from platform_lib.config.image_policy import image_references
 from platform_lib.config.interpolation import (
     InterpolationSyntaxError,
     MissingVariable,
@@ -21,6 +23,11 @@ from platform_lib.config.interpolation import (
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
 from platform_lib.config.ports import PublishedPort, published_ports
+from platform_lib.config.repositories import (
+    is_tenant_repository,
+    owner_candidates,
+    platform_repository,
+)
 from platform_lib.errors import Location
 
 
@@ -59,6 +66,15 @@ class AliasClaim:
 
 
 @dataclass(frozen=True)
+class RepositoryClaim:
+    """A repository of the platform's namespace named for the tenant that it builds (the
+    manifest) or runs (the compose file): a tenant with a longer name may own it."""
+
+    repository: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class TenantClaims:
     """One tenant's claims, each kind in the order the tenant makes them."""
 
@@ -66,6 +82,7 @@ class TenantClaims:
     domains: tuple[DomainClaim, ...] = ()
     ports: tuple[PortClaim, ...] = ()
     aliases: tuple[AliasClaim, ...] = ()
+    repositories: tuple[RepositoryClaim, ...] = ()
 
 
 def deployments(config: PlatformConfig, tenant: Tenant) -> Iterator[str]:
@@ -91,11 +108,42 @@ def tenant_claims(config: PlatformConfig, tenant: Tenant, broken_compose: bool) 
     are claimed (its schema problems are reported already)."""
     envs = list(deployments(config, tenant))
     domains = tuple(c for env in envs for c in _domains(config, tenant, env))
+    repositories = _repositories(config, tenant, envs, broken_compose)
     if broken_compose:
-        return TenantClaims(tenant.name, domains)
+        return TenantClaims(tenant.name, domains, repositories=repositories)
     ports = tuple(c for env in envs for c in _ports(config, tenant, env))
     aliases = tuple(c for env in envs for c in _aliases(config, tenant, env))
-    return TenantClaims(tenant.name, domains, ports, aliases)
+    return TenantClaims(tenant.name, domains, ports, aliases, repositories)
+
+
+def _repositories(
+    config: PlatformConfig, tenant: Tenant, envs: list[str], broken_compose: bool
+) -> tuple[RepositoryClaim, ...]:
+    """The tenant's repositories: its manifest's images, then those its compose file runs
+    in each environment, each (repository, place) once. Repositories not named for the
+    tenant are policy problems of its own (project.foreign-repository,
+    policy.foreign-image), shared ones nobody's."""
+    registry = config.settings.registry
+    shared = set(registry.shared_repositories)
+    found: dict[tuple[str, Location], None] = {}
+    for service, image in tenant.manifest.images.items():
+        found[(image.repository, tenant.manifest_doc.locate(["images", service, "repository"]))] = (
+            None
+        )
+    built = set(tenant.manifest.images)
+    for env in [] if broken_compose else envs:
+        env_file = tenant.env_files.get(env)
+        variables = env_file.values() if env_file is not None else {}
+        for path, _, raw in image_references(tenant.compose.data, built):
+            value = _resolved(raw, variables)
+            repository = platform_repository(registry, value) if isinstance(value, str) else None
+            if repository is not None:
+                found[(repository, tenant.compose.locate(list(path)))] = None
+    return tuple(
+        RepositoryClaim(repository, where)
+        for repository, where in found
+        if repository not in shared and is_tenant_repository(tenant.name, repository)
+    )
 
 
 def _domains(config: PlatformConfig, tenant: Tenant, env: str) -> Iterator[DomainClaim]:
@@ -183,8 +231,13 @@ def _port_data(c: PortClaim) -> list[object]:
 
 def claim_resources(claims: TenantClaims) -> list[str]:
     """The resources of `claims` as strings: `d <domain>`, `a <machine>\t<network>\t<alias>`,
-    `p <machine>\t<protocol>\t<first>-<last>`."""
+    `p <machine>\t<protocol>\t<first>-<last>`, `r <repository>`; `n <name>` for the tenant's
+    own name and every tenant name its repositories are named for (so a tenant whose name
+    owns one of them, and a tenant claiming one that this one's name owns, touch it)."""
     keys = [f"d {c.domain}" for c in claims.domains]
+    keys += [f"n {claims.tenant}"]
+    keys += [f"r {c.repository}" for c in claims.repositories]
+    keys += [f"n {name}" for c in claims.repositories for name in owner_candidates(c.repository)]
     keys += [f"a {c.machine}\t{c.network}\t{c.alias}" for c in claims.aliases]
     keys += [
         f"p {c.machine}\t{c.ports.protocol}\t{c.ports.first}-{c.ports.last}" for c in claims.ports
@@ -206,6 +259,7 @@ def claims_to_data(claims: TenantClaims) -> list[object]:
             [c.machine, c.host_name, c.network, c.alias, c.owner, _where(c.location)]
             for c in claims.aliases
         ],
+        "repositories": [[c.repository, _where(c.location)] for c in claims.repositories],
     }
     return [claim_resources(claims), json.dumps(payload, separators=(",", ":"))]
 
@@ -229,12 +283,14 @@ def claims_from_data(data: Any) -> TenantClaims:
         AliasClaim(str(m), str(h), str(n), str(a), str(o), _location(w))
         for m, h, n, a, o, w in payload["aliases"]
     )
-    return TenantClaims(str(payload["tenant"]), domains, ports, aliases)
+    repositories = tuple(RepositoryClaim(str(r), _location(w)) for r, w in payload["repositories"])
+    return TenantClaims(str(payload["tenant"]), domains, ports, aliases, repositories)
 
 
 class ClaimFilter:
     """Which other tenants' claims can change what `claim_problems` reports at `own`'s
-    claims: those sharing a domain, an alias on a shared network of the same machine, or a
+    claims: those sharing a domain, an alias on a shared network of the same machine, a tenant
+    name a repository is named for (`claim_resources`), or a
     port (same machine and protocol, overlapping). A problem is reported at a claim for the
     first claim of the same resource, and at the first claim for each later one of another
     tenant; which claim is first for a port depends only on the claims covering that port,

@@ -5,7 +5,11 @@ domain, port or alias keeps it, and each later one is a problem at the later cla
 naming the first. When the two claims are of different tenants, the first one is a problem
 too, at its own location naming the later (`_mirror`): a one-tenant plan keeps only the
 problems in that tenant's folder, so either tenant's plan refuses, not only the one sorting
-later (a new tenant claiming an existing tenant's domain would otherwise deploy it)."""
+later (a new tenant claiming an existing tenant's domain would otherwise deploy it).
+
+A repository of the platform's namespace belongs to the tenant with the longest name it is
+named for (config/repositories.py): a shorter-named tenant's claim of it is a problem at that
+claim, and when the owner claims it too, at the owner's claim as well, each naming the other."""
 
 from __future__ import annotations
 
@@ -14,13 +18,19 @@ from collections.abc import Sequence
 from platform_lib.config.claims import DomainClaim, TenantClaims
 from platform_lib.config.loader import PlatformConfig
 from platform_lib.config.ports import PortClaims, PublishedPort
+from platform_lib.config.repositories import repository_owner
 from platform_lib.errors import Location, Problem
 
 
 def claim_problems(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:
     """The conflicts among `claims` (one entry per tenant, in tenant-name order)."""
     ordered = sorted(claims, key=lambda c: c.tenant)
-    return _domain_conflicts(ordered) + _port_conflicts(config, ordered) + _alias_conflicts(ordered)
+    return (
+        _domain_conflicts(ordered)
+        + _port_conflicts(config, ordered)
+        + _alias_conflicts(ordered)
+        + _repository_conflicts(config, ordered)
+    )
 
 
 def _tenant_of(owner: str) -> str:
@@ -208,6 +218,47 @@ def _alias_conflicts(claims: Sequence[TenantClaims]) -> list[Problem]:
                         "DNS on a shared network would round-robin between them; give "
                         "the service a unique alias (e.g. prefixed with the project "
                         "name) and use that",
+                    )
+                )
+    return problems
+
+
+def _repository_conflicts(config: PlatformConfig, claims: Sequence[TenantClaims]) -> list[Problem]:
+    names = {c.tenant for c in claims}
+    first_claims: dict[tuple[str, str], Location] = {}
+    for tenant in claims:
+        for claim in tenant.repositories:
+            first_claims.setdefault((tenant.tenant, claim.repository), claim.location)
+    registry = config.settings.registry
+    where = f"{registry.host}/{registry.namespace}"
+    problems: list[Problem] = []
+    for tenant in claims:
+        for claim in tenant.repositories:
+            owner = repository_owner(claim.repository, names)
+            if owner is None or owner == tenant.tenant:
+                continue
+            repository = f"{where}/{claim.repository}"
+            theirs = first_claims.get((owner, claim.repository))
+            problems.append(
+                Problem(
+                    claim.location,
+                    "tenant.repository-conflict",
+                    f"{repository} belongs to tenant {owner}, the longest tenant name it is "
+                    f"named for, not to {tenant.tenant}"
+                    + (f" (it uses it at {theirs})" if theirs is not None else ""),
+                    f"use repositories named for {tenant.tenant} but not for {owner} "
+                    f"({owner}-... is {owner}'s), or rename one of the tenants",
+                )
+            )
+            if theirs is not None:
+                problems.append(
+                    Problem(
+                        theirs,
+                        "tenant.repository-conflict",
+                        f"{repository} is {owner}'s, and tenant {tenant.tenant} uses it too at "
+                        f"{claim.location}",
+                        "a repository belongs to one tenant: the other one must stop using it "
+                        "(or one of the tenants be renamed) before either deploys again",
                     )
                 )
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from platform_lib.config.image_policy import image_findings, platform_values
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.tenant_policy import RULES, Finding, policy_findings
 from platform_lib.errors import Problem
@@ -36,7 +37,12 @@ def tenant_policy(config: PlatformConfig, tenant: Tenant) -> PolicyOutcome:
     for env in config.environments_of(tenant):
         env_file = tenant.env_files.get(env)
         variables = env_file.values() if env_file is not None else {}
-        for finding in policy_findings(tenant.compose.data, variables, shared):
+        findings = policy_findings(tenant.compose.data, variables, shared)
+        built = {s: image.repository for s, image in tenant.manifest.images.items()}
+        platform = platform_values(settings.registry, tenant.name, env, built)
+        findings += image_findings(tenant.compose.data, {**variables, **platform},
+                                   settings.registry, tenant.name, set(built))  # fmt: skip
+        for finding in findings:
             allowing = [
                 i for i, g in enumerate(settings.grants) if _allows(g, tenant.name, finding)
             ]

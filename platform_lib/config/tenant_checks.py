@@ -17,6 +17,7 @@ from platform_lib.config.host_variables import host_variable_problems
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.config.ports import published_ports
+from platform_lib.config.repository_checks import manifest_repository_problems
 from platform_lib.config.rollout_checks import rollout_problems
 from platform_lib.config.secret_checks import platform_secret_problems
 from platform_lib.config.yaml_source import YamlDocument
@@ -39,6 +40,7 @@ def tenant_problems(
     problems += _routes_have_domains(config, tenant)
     problems += rollout_problems(config, tenant)
     problems += host_variable_problems(tenant)
+    problems += manifest_repository_problems(config, tenant)
     for env_file in tenant.env_files.values():
         problems += _secrets_not_in_env_file(tenant, env_file.file, set(env_file.values()))
     if schema:

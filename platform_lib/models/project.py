@@ -27,7 +27,8 @@ class BuiltImage(Model):
     """An image the tenant's app repo builds and the platform deploys by digest."""
 
     repository: ImageRepository
-    """Repository under the registry namespace, e.g. `filter-ical-backend`."""
+    """Repository under the registry namespace, named for the tenant: `<project>` or
+    `<project>-...`, e.g. `filter-ical-backend` (or one of `registry.shared_repositories`)."""
 
 
 class Route(Model):

@@ -11,6 +11,7 @@ from platform_lib.models.names import (
     EnvName,
     GitHubRepository,
     HostName,
+    ImageRepository,
     NetworkName,
     ProjectName,
     SecretName,
@@ -123,6 +124,10 @@ class Registry(Model):
     """Login user; no login is made when unset (public or loopback registry)."""
     token_secret: SecretName | None = None
     """Name of the environment variable that holds the registry token (never its value)."""
+    shared_repositories: list[ImageRepository] = Field(default_factory=list)
+    """Repositories under the namespace that the platform publishes for every tenant to run
+    (a base image, a sidecar). Every other repository there belongs to the tenant it is named
+    for (`<project>` or `<project>-...`): no other tenant may run it."""
 
 
 class Releases(Model):
@@ -212,6 +217,7 @@ PolicyRule = Literal[
     "policy.host-bind-mount",
     "policy.foreign-volume",
     "policy.foreign-network",
+    "policy.foreign-image",
     "policy.host-file",
     "policy.reserved-label",
     "policy.unchecked-variable",

@@ -36,6 +36,7 @@ from platform_lib.planning.release_files import (
 )
 from platform_lib.planning.rollout import rollout_steps
 from platform_lib.planning.steps import (
+    TenantImages,
     backup_step,
     check_release_step,
     compose,
@@ -240,7 +241,8 @@ def _deploy_steps(
                           ("platform_append_secrets", f"{release_dir}/.env", *manifest.secrets),
                           30, "abort"))  # fmt: skip
     granted = [grant.rule for grant in tenant_grants(config, tenant)]
-    steps.append(policy_step(base, release, project, granted, settings.shared_networks))
+    steps.append(policy_step(base, release, project, granted, settings.shared_networks,
+                             TenantImages.of(registry, tenant.name)))  # fmt: skip
     if registry.username and registry.token_secret:
         steps.append(step("login", f"Log in to {registry.host}",
                           ("platform_registry_login", registry.host, registry.username,

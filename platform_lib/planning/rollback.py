@@ -14,6 +14,7 @@ from platform_lib.models.plan import Plan, ServerFacts, Step
 from platform_lib.planning.builder import base_dir, find_tenant, target_host
 from platform_lib.planning.canonical import with_id
 from platform_lib.planning.steps import (
+    TenantImages,
     check_release_step,
     lock_step,
     policy_step,
@@ -74,7 +75,8 @@ def build_rollback_plan(config: PlatformConfig, request: RollbackRequest) -> Pla
         *([proxy_preflight_step(proxy)] if proxy is not None and tenant.manifest.routes else []),
         # The tenant's grants as they are now: a revoked one no longer lets an old release run.
         policy_step(base, release, project, [g.rule for g in tenant_grants(config, tenant)],
-                    config.settings.shared_networks),
+                    config.settings.shared_networks,
+                    TenantImages.of(config.settings.registry, tenant.name)),
         switch_step(base, release, project, timeouts,
                     f"Start release {release} and wait until healthy", proxy),
         check_release_step("health", f"HTTP health of release {release}", base, release,

@@ -4,10 +4,11 @@ docker; nothing here runs anything."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from platform_lib.models.plan import OnFailure, Step
 from platform_lib.models.project import Backup, Route
-from platform_lib.models.settings import Proxy, Timeouts
+from platform_lib.models.settings import Proxy, Registry, Timeouts
 
 
 def step(
@@ -70,21 +71,43 @@ def backup_step(
     )
 
 
+@dataclass(frozen=True)
+class TenantImages:
+    """The repositories of the platform's registry namespace a tenant may run
+    (config/repositories.py): `own` is `<registry>/<namespace>/<project>` (that repository
+    and `<project>-...`), `shared` the namespace's shared repositories."""
+
+    own: str
+    shared: tuple[str, ...]
+
+    @classmethod
+    def of(cls, registry: Registry, project: str) -> TenantImages:
+        own = f"{registry.host}/{registry.namespace}/{project}"
+        return cls(own, tuple(registry.shared_repositories))
+
+
 def policy_step(
     base: str,
     release: str,
     compose_project: str,
     grants: Sequence[str] = (),
     shared_networks: Sequence[str] = (),
+    images: TenantImages | None = None,
 ) -> Step:
     """Before anything is pulled or started: the host refuses a release whose compose model,
     as `docker compose config` resolves it there, breaks the tenant security policy (defence
     in depth behind validation). `grants` are the policy rule ids granted to the tenant,
-    `shared_networks` the networks the platform lets tenants join."""
+    `shared_networks` the networks the platform lets tenants join, `images` which
+    repositories of the platform's registry namespace the tenant may run."""
     granted = tuple(arg for rule in sorted(set(grants)) for arg in ("--grant", rule))
     shared = tuple(
         arg for name in sorted(set(shared_networks)) for arg in ("--shared-network", name)
     )
+    if images is not None:
+        shared += ("--tenant-images", images.own)
+        shared += tuple(
+            arg for name in sorted(set(images.shared)) for arg in ("--shared-image", name)
+        )
     return step(
         "policy",
         "Check the release against the tenant security policy",

@@ -57,6 +57,9 @@ RULES = frozenset(
         "policy.host-bind-mount",
         "policy.foreign-volume",
         "policy.foreign-network",
+        "policy.foreign-image",
+        "project.foreign-repository",
+        "tenant.repository-conflict",
         "policy.host-file",
         "policy.reserved-label",
         "policy.unchecked-variable",
@@ -251,7 +254,7 @@ def _rule_ids_in_source() -> set[str]:
     }
     for text in texts.values():
         for literal in re.findall(r"\"([a-z]+\.[a-z]+(?:-[a-z]+)*)\"", text):
-            if not re.search(r"\.(ya?ml|json|md|txt|py)$", literal):
+            if not re.search(r"\.(ya?ml|json|md|txt|py|io)$", literal):  # files, hosts
                 found.add(literal)
     suffixes = set(re.findall(r"f\"\{rule\}\.([a-z-]+)\"", texts["model_errors.py"]))
     prefixes = set(re.findall(r"validate_model\([^()]*\"([a-z]+)\"\)", texts["loader.py"]))

@@ -80,6 +80,8 @@ def test_a_same_size_edit_with_a_new_mtime_is_read_again(root: Path) -> None:
 def test_a_new_tenant_is_indexed(root: Path) -> None:
     index(root)
     shutil.copytree(root / "configs/gabs-massage", root / "configs/copycat")
+    manifest = root / "configs/copycat/project.yml"  # its images named for itself
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("gabs-massage-", "copycat-"))
     cache, domains = index(root)
     assert cache.reads == 4
     assert domains["copycat"] == domains["gabs-massage"]

@@ -79,6 +79,10 @@ def test_a_tenant_taking_anothers_domain_is_refused_by_either_ones_plan(tmp_path
     the two refuses, each naming the other's claim, not only paiss's."""
     shutil.copytree(REPO / "configs", tmp_path / "configs")
     shutil.copytree(tmp_path / "configs/paiss", tmp_path / "configs/aaa")
+    manifest = tmp_path / "configs/aaa/project.yml"  # its own images; paiss's domains
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("paiss-web", "aaa-web"), encoding="utf-8"
+    )
     for tenant, other in (("aaa", "paiss"), ("paiss", "aaa")):
         with pytest.raises(ConfigError) as raised:
             config_of(["plan", "--project", tenant, "--env", "production"], tmp_path)

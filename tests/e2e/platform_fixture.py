@@ -82,8 +82,10 @@ class Platform:
                 "user": "root", "host_key": self.servers.env["SSH_HOST_KEY_PUB"]}  # fmt: skip
         settings: dict[str, Any] = {
             "deploy_root": str(self.deploy_root),
+            # The test images (build-test-images.sh) every test tenant runs: shared, no one's.
             "registry": {"host": self.servers.env["REGISTRY"], "namespace": "platform-tests",
-                         "username": "platform", "token_secret": "REGISTRY_TOKEN"},
+                         "username": "platform", "token_secret": "REGISTRY_TOKEN",
+                         "shared_repositories": ["demo-web", "busybox"]},
             "environments": {
                 "staging": {"domain_template": "staging.{domain}", "hosts": {"e2e": host}},
                 "production": {"deploy_after": "staging", "hosts": {"e2e": dict(host)}},

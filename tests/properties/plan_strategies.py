@@ -432,9 +432,18 @@ def trees(draw: st.DrawFn, max_envs: int = 2) -> Tree:
     )
     needed = sum(r[3] for r in routes) * len(tenant_envs)
     pool = iter(draw(st.lists(strings(DOMAIN), min_size=needed, max_size=needed, unique=True)))
+    project = draw(strings(PROJECT_NAME))
     manifest: dict[str, Any] = {
         "description": draw(st.text(max_size=20)),
-        "images": {s: {"repository": draw(strings(REPOSITORY))} for s in built},
+        # Named for the tenant (config/repositories.py): `<project>` or `<project>-...`.
+        "images": {
+            s: {
+                "repository": draw(
+                    st.just(project) | strings(REPOSITORY).map(f"{project}-".__add__)
+                )
+            }
+            for s in built
+        },
         "routes": [
             {
                 "service": service,
@@ -477,7 +486,7 @@ def trees(draw: st.DrawFn, max_envs: int = 2) -> Tree:
     if backups:
         manifest["backups"] = backups
     return Tree(
-        project=draw(strings(PROJECT_NAME)),
+        project=project,
         settings=settings,
         manifest=manifest,
         compose=compose,
@@ -500,7 +509,7 @@ def small_tree() -> Tree:
             },
         },
         manifest={
-            "images": {"web": {"repository": "web"}},
+            "images": {"web": {"repository": "shop-web"}},
             "routes": [
                 {"service": "web", "port": 80, "domains": {"production": ["shop.example.com"]}}
             ],

@@ -320,7 +320,7 @@ def test_small_tree_is_valid() -> None:
     """The base of the tests below is itself valid and plans (so they test what they say)."""
     plan = plan_of(small_tree())
     assert plan.domains == ("staging.shop.example.com",)
-    assert plan.images == {"web": "ghcr.io/acme/web:v1.0.0"}
+    assert plan.images == {"web": "ghcr.io/acme/shop-web:v1.0.0"}
 
 
 def test_adversarial_free_text_stays_one_word() -> None:
@@ -540,7 +540,7 @@ def test_platform_release_is_no_platform_variable() -> None:
 
 # --- images ----------------------------------------------------------------------------------
 
-OWN = "ghcr.io/acme/web"
+OWN = "ghcr.io/acme/shop-web"
 """The repository of small_tree's built service."""
 OWN_REFERENCE = re.compile(rf"{re.escape(OWN)}(:{TAG.pattern})?(@{DIGEST.pattern})?")
 BAD_PIECES = [
@@ -567,7 +567,9 @@ GIVEN_REFERENCES = st.one_of(
     ADMITTED_REFERENCES,
     st.builds(_insert, ADMITTED_REFERENCES, st.sampled_from(BAD_PIECES), st.integers(0, 200)),
     ADMITTED_REFERENCES.map(lambda ref: ref + "\n"),
-    st.sampled_from(["ghcr.io/acme/webx:v1", "ghcr.io/acme/web/x:v1", "docker.io/acme/web:v1"]),
+    st.sampled_from(
+        ["ghcr.io/acme/shop-webx:v1", "ghcr.io/acme/shop-web/x:v1", "docker.io/acme/shop-web:v1"]
+    ),
     st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=30),
 )
 
@@ -645,9 +647,9 @@ def test_registry_hosts_make_image_references(host: str) -> None:
     tree = small_tree()
     tree.settings["registry"]["host"] = host
     plan = plan_of(tree)
-    assert plan.images == {"web": f"{host}/acme/web:v1.0.0"}
+    assert plan.images == {"web": f"{host}/acme/shop-web:v1.0.0"}
     assert IMAGE_REF.fullmatch(plan.images["web"]) is not None
-    assert plan_of(tree, images={"web": f"{host}/acme/web:v1.0.0"}).images == plan.images
+    assert plan_of(tree, images={"web": f"{host}/acme/shop-web:v1.0.0"}).images == plan.images
 
 
 def test_registry_hosts_with_double_hyphens_make_image_references() -> None:
@@ -655,7 +657,7 @@ def test_registry_hosts_with_double_hyphens_make_image_references() -> None:
     tree.settings["registry"]["host"] = "xn--bcher-kva.example"
     plan = plan_of(tree)
     assert IMAGE_REF.fullmatch(plan.images["web"]) is not None, plan.images
-    full = plan_of(tree, images={"web": "xn--bcher-kva.example/acme/web:v1.0.0"})
+    full = plan_of(tree, images={"web": "xn--bcher-kva.example/acme/shop-web:v1.0.0"})
     assert full.images == plan.images
 
 

@@ -133,7 +133,7 @@ def _placement_host(tree: Tree, bad: str) -> Path:
 
 
 def _image_key(tree: Tree, bad: str) -> Path:
-    tree.manifest["images"][bad] = {"repository": "other"}
+    tree.manifest["images"][bad] = {"repository": "shop-other"}
     return ["images", bad]
 
 
@@ -363,7 +363,7 @@ def test_built_services_sharing_an_image_variable_are_refused(name: str) -> None
     other = name.translate(str.maketrans("-_.", "_.-"))
     assert other != name and image_variable(other) == image_variable(name)
     tree = small_tree()
-    tree.manifest["images"] |= {name: {"repository": "one"}, other: {"repository": "two"}}
+    tree.manifest["images"] |= {name: {"repository": "shop-one"}, other: {"repository": "shop-two"}}
     tree.compose["services"] |= {name: {}, other: {}}
     assert _problems(tree) == [
         (

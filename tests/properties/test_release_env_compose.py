@@ -141,7 +141,7 @@ PLATFORM_KEYS = {
     "PLATFORM_PROJECT": "shop",
     "PLATFORM_ENVIRONMENT": "staging",
     "PLATFORM_COMPOSE_PROJECT": "shop-staging",
-    "PLATFORM_IMAGE_WEB": "ghcr.io/acme/web:v1",
+    "PLATFORM_IMAGE_WEB": "ghcr.io/acme/shop-web:v1",
     "PLATFORM_DOMAIN": "staging.shop.example.com",
 }
 

@@ -636,7 +636,8 @@ def test_compose_mutable_image(image: str, what: str) -> None:
         "postgres:16.4-alpine",
         "localhost:5000/postgres:16",
         "postgres@sha256:" + "0123456789abcdef" * 4,
-        "ghcr.io/example-org/postgres:16.4@sha256:" + "fedcba9876543210" * 4,
+        "ghcr.io/example-org/filter-ical-db:16.4@sha256:" + "fedcba9876543210" * 4,
+        "ghcr.io/another-org/postgres:16.4",
         "postgres:${PG_TAG}",  # not checked as an image; PG_TAG is unset in both environments
     ],
 )

@@ -443,7 +443,13 @@ def test_a_shared_network_the_platform_declares_may_be_joined() -> None:
     assert problems_of(tree) == []
     plan = build_plan(load_valid_config(tree), request("paiss", {"web": "v1"}))
     policy = next(s for s in plan.steps if s.id == "policy")
-    assert policy.argv[4:7] == ("--shared-network", "edge", "--")
+    assert policy.argv[4:9] == (
+        "--shared-network",
+        "edge",
+        "--tenant-images",
+        "ghcr.io/example-org/paiss",
+        "--",
+    )
 
 
 SOCKET = "    volumes: ['/var/run/docker.sock:/var/run/docker.sock:ro']\n"
@@ -463,7 +469,13 @@ def test_a_grant_allows_one_rule_for_one_tenant_and_shows_in_its_plan() -> None:
     ]
     # ...and the host's own check of the release lets that rule through, and only it.
     policy = next(s for s in plan.steps if s.id == "policy")
-    assert policy.argv[4:7] == ("--grant", "policy.docker-socket", "--")
+    assert policy.argv[4:9] == (
+        "--grant",
+        "policy.docker-socket",
+        "--tenant-images",
+        "ghcr.io/example-org/paiss",
+        "--",
+    )
     other = build_plan(config, PlanRequest(project="filter-ical", environment="staging",
                                            now=NOW, actor="alice", platform_sha="",
                                            images={"backend": "v1", "frontend": "v1"}))  # fmt: skip

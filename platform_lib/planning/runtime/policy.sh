@@ -60,8 +60,9 @@ platform_json_walk() {
 }
 
 # platform_policy_check BASE RELEASE COMPOSE_PROJECT [--grant RULE]...
-#   [--shared-network NAME]... -- COMPOSE_ARGV...: the release's compose model breaks no rule
-#   of the tenant security policy (but granted ones); each refusal names its rule and where.
+#   [--shared-network NAME]... [--tenant-images REGISTRY/NAMESPACE/PROJECT]
+#   [--shared-image REPOSITORY]... -- COMPOSE_ARGV...: the release's compose model breaks no
+#   rule of the tenant security policy (but granted ones); each refusal names its rule and where.
 #   Rules: policy.privileged, policy.capabilities (any cap_add), policy.security-opt (all but
 #   no-new-privileges, label user/role/type/level and a named apparmor profile),
 #   policy.host-namespace (network_mode/pid/ipc host or container:, a service: outside the
@@ -75,6 +76,8 @@ platform_json_walk() {
 #   policy.host-file (secrets/configs file:, env_file, label_file outside the release),
 #   policy.platform-variable (secrets/configs environment: not set by the release's .env, or
 #   a PLATFORM_ variable; a ${VAR} the .env does not set but the deploy's environment does),
+#   policy.foreign-image (with --tenant-images: an image or `type: image` volume of the
+#   platform's registry namespace that is not PROJECT or PROJECT-..., nor a shared one),
 #   and, never granted and before compose reads anything, env.host-variable (a key of the
 #   release's .env that compose or a program it starts acts on: platform_policy_env_keys).
 platform_policy_check() {
@@ -82,13 +85,16 @@ platform_policy_check() {
   shift 3
   local -A grants=() shared=() services=() env_keys=() vtype=() vsource=()
   local -A vol_name=() vol_external=() net_name=() net_external=() net_driver=() once=()
-  local -A exported=()
+  local -A exported=() shared_images=()
+  local tenant_images=''
   while read -r line; do exported[$line]=1; done < <(compgen -e)
   local -a refs=() roots=()
   while (($#)) && [[ $1 != -- ]]; do
     case $1 in
       --grant) grants[$2]=1 ;;
       --shared-network) shared[$2]=1 ;;
+      --tenant-images) tenant_images=$2 ;;
+      --shared-image) shared_images[$2]=1 ;;
       *) platform_die "platform_policy_check: unknown option $1"; return 1 ;;
     esac
     shift 2
@@ -234,6 +240,7 @@ platform_policy_fact() {
             type) vtype[${path[1]} ${path[3]}]=$s ;;
             source) vsource[${path[1]} ${path[3]}]=$s ;;
           esac ;;
+        image:3) platform_policy_image "$s" ;;
         volumes_from:4) [[ $s != container:* ]] ||
           platform_policy_refuse policy.foreign-volume "mounts the volumes of a container outside the project" ;;
         external_links:4) platform_policy_refuse policy.foreign-network "links a container outside the project" ;;
@@ -300,6 +307,38 @@ platform_policy_file_fact() {
       platform_policy_refuse policy.host-file "is a file outside the release" ;;
   esac
   return 0
+}
+
+# platform_policy_reference REF: "REGISTRY/PATH" of an image reference as docker reads it
+# (registry lower-cased, Docker Hub's for a reference without one), without tag or digest.
+platform_policy_reference() {
+  local name=${1%%@*} domain path
+  domain=${name%%/*}
+  if [[ $name == */* && ($domain == *.* || $domain == *:* || ${domain,,} == localhost) ]]; then
+    domain=${domain,,} path=${name#*/}
+  else
+    domain=docker.io path=$name
+  fi
+  case $domain in index.docker.io | registry-1.docker.io) domain=docker.io ;; esac
+  [[ ${path##*/} != *:* ]] || path=${path%:*}
+  printf '%s/%s' "$domain" "$path"
+}
+
+# platform_policy_image REF: with --tenant-images, REF is no repository of the platform's
+# registry namespace but the tenant's own (PROJECT, PROJECT-...) and the shared ones.
+platform_policy_image() {
+  [[ -n $tenant_images ]] || return 0
+  local ref namespace own repository
+  ref=$(platform_policy_reference "$1")
+  namespace=$(platform_policy_reference "${tenant_images%/*}/x") own=${tenant_images##*/}
+  namespace=${namespace%/x}
+  [[ $ref == "$namespace"/* ]] || return 0
+  repository=${ref#"$namespace"/}
+  case ${repository%%/*} in
+    "$own" | "$own"-*) return 0 ;;
+  esac
+  [[ -n ${shared_images[$repository]:-} ]] ||
+    platform_policy_refuse policy.foreign-image "is a repository of the platform's registry that is not the tenant's"
 }
 
 platform_policy_security_opt() {  # OPTION: one that only tightens confinement
@@ -417,6 +456,7 @@ platform_policy_resources() {
           *) platform_policy_refuse policy.host-bind-mount "mounts a host path" ;;
         esac ;;
       npipe) platform_policy_refuse policy.host-bind-mount "mounts a host pipe" ;;
+      image) platform_policy_image "${vsource[$k]:-}" ;;
     esac
   done < <(platform_policy_keys vtype)
   while read -r k; do

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 8d587935c1a658466fb487f20cffeb20d3f370f90b391db67318008b6726a52a
+# Deploy plan 9ec33671e86f56cf36ab0818b1a19109672df7a66bb0efc67826fec177426826
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=8d587935c1a658466fb487f20cffeb20d3f370f90b391db67318008b6726a52a
+PLATFORM_PLAN_ID=9ec33671e86f56cf36ab0818b1a19109672df7a66bb0efc67826fec177426826
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice
@@ -181,7 +181,7 @@ NjExMjZUMTIwMDAwWi1lYmQ2NjhlOCIsInZlcnNpb24iOjEsIndpbmRvd19vdmVycmlkZSI6IiJ9
 Cg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/production/releases/20261126T120000Z-ebd668e8/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 filter-ical-production --tenant-images ghcr.io/example-org/filter-ical -- docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 docker compose --project-name filter-ical-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/production 20261126T120000Z-ebd668e8 backend=ghcr.io/example-org/filter-ical-backend@sha256:1111111111111111111111111111111111111111111111111111111111111111 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend@sha256:2222222222222222222222222222222222222222222222222222222222222222 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 008743d7413decfd096d8724dfb6554aad71e49fc1e7d256f943151897ea1a45
+# Deploy plan 3e68a4f592c71895e30e4933a70a4df74f187ec16236e15be84121318d118d8f
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=008743d7413decfd096d8724dfb6554aad71e49fc1e7d256f943151897ea1a45
+PLATFORM_PLAN_ID=3e68a4f592c71895e30e4933a70a4df74f187ec16236e15be84121318d118d8f
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice
@@ -174,7 +174,7 @@ b2plY3QiOiJmaWx0ZXItaWNhbCIsInJlbGVhc2UiOiIyMDI2MTEyNlQxMjAwMDBaLWE2Mjk0ZWEx
 IiwidmVyc2lvbiI6MSwid2luZG93X292ZXJyaWRlIjoiIn0K
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/filter-ical/staging/releases/20261126T120000Z-a6294ea1/.env POSTGRES_PASSWORD SESSION_SECRET </dev/null
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 filter-ical-staging --tenant-images ghcr.io/example-org/filter-ical -- docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 docker compose --project-name filter-ical-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/filter-ical/staging 20261126T120000Z-a6294ea1 backend=ghcr.io/example-org/filter-ical-backend:v1.4.2 db=postgres:16.4-alpine frontend=ghcr.io/example-org/filter-ical-frontend:v1.4.2 </dev/null

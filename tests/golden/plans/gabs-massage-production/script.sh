@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 19d6e6bb518e24e42838cda7004d10e3fcf3feb886eb88a1e687bd36d3632a39
+# Deploy plan abda7e078f1e58a203d9e140b190ccc3607fc6439403b0bef6b0a6e9ef011cc9
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=19d6e6bb518e24e42838cda7004d10e3fcf3feb886eb88a1e687bd36d3632a39
+PLATFORM_PLAN_ID=abda7e078f1e58a203d9e140b190ccc3607fc6439403b0bef6b0a6e9ef011cc9
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice
@@ -216,7 +216,7 @@ IjIwMjYxMTI2VDEyMDAwMFotYjJhMjA3NmMiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3dfb3ZlcnJpZGUi
 OiIifQo=
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/production/releases/20261126T120000Z-b2a2076c/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c gabs-massage-production --tenant-images ghcr.io/example-org/gabs-massage -- docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c docker compose --project-name gabs-massage-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/production 20261126T120000Z-b2a2076c backend=ghcr.io/example-org/gabs-massage-backend@sha256:4444444444444444444444444444444444444444444444444444444444444444 frontend=ghcr.io/example-org/gabs-massage-frontend@sha256:5555555555555555555555555555555555555555555555555555555555555555 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 7ef16245ffa984afec51fc95ab48371756c942337c93cf60b614c4b5296a5b09
+# Deploy plan 46bcc4e918c5e2c1c82c6f22f1bbf58f0c7f0fa7b358fe57f287a013faafda27
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=7ef16245ffa984afec51fc95ab48371756c942337c93cf60b614c4b5296a5b09
+PLATFORM_PLAN_ID=46bcc4e918c5e2c1c82c6f22f1bbf58f0c7f0fa7b358fe57f287a013faafda27
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice
@@ -207,7 +207,7 @@ NDU2NyIsInByb2plY3QiOiJnYWJzLW1hc3NhZ2UiLCJyZWxlYXNlIjoiMjAyNjExMjZUMTIwMDAw
 Wi1lYWZkMzZmZCIsInZlcnNpb24iOjEsIndpbmRvd19vdmVycmlkZSI6IiJ9Cg==
 PLATFORM_BASE64_END
 platform_step secrets 'Add secrets to the env file' 30 abort -- platform_append_secrets /srv/platform/projects/gabs-massage/staging/releases/20261126T120000Z-eafd36fd/.env SMTP_PASSWORD ADMIN_TOKEN </dev/null
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd gabs-massage-staging --tenant-images ghcr.io/example-org/gabs-massage -- docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd docker compose --project-name gabs-massage-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/gabs-massage/staging 20261126T120000Z-eafd36fd backend=ghcr.io/example-org/gabs-massage-backend:2026.11.3 frontend=ghcr.io/example-org/gabs-massage-frontend:2026.11.3 </dev/null

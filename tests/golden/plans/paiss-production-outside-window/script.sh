@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan b8d5d5762173a9ab38982e2747758f93bad151f156595c8ad35d6d87f5e3a9af
+# Deploy plan d78aa3f6fa7ba262f0ba1e0498a75e18e61862fbfb9857d4bb8bb53378970782
 # paiss/production, release 20261128T100000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=b8d5d5762173a9ab38982e2747758f93bad151f156595c8ad35d6d87f5e3a9af
+PLATFORM_PLAN_ID=d78aa3f6fa7ba262f0ba1e0498a75e18e61862fbfb9857d4bb8bb53378970782
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261128T100000Z-7a33d33f
 PLATFORM_ACTOR=alice
@@ -139,7 +139,7 @@ aXNzIiwicmVsZWFzZSI6IjIwMjYxMTI4VDEwMDAwMFotN2EzM2QzM2YiLCJ2ZXJzaW9uIjoxLCJ3
 aW5kb3dfb3ZlcnJpZGUiOiJob3RmaXggZm9yIHRoZSBjaGVja291dCBvdXRhZ2UgKElOQy0yMzEp
 LCBhcHByb3ZlZCBieSB0aGUgb3BzIGxlYWQifQo=
 PLATFORM_BASE64_END
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f paiss-production --tenant-images ghcr.io/example-org/paiss -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261128T100000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null

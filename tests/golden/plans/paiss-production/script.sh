@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan fce71aa18b84d9c0541de32082c01c7735d535fc9773b90aafdf350f38496834
+# Deploy plan 0b59c64376a8ce573a7376f702db9902e433da630fba65987631a567a6a7666a
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=fce71aa18b84d9c0541de32082c01c7735d535fc9773b90aafdf350f38496834
+PLATFORM_PLAN_ID=0b59c64376a8ce573a7376f702db9902e433da630fba65987631a567a6a7666a
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice
@@ -138,7 +138,7 @@ OiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBh
 aXNzIiwicmVsZWFzZSI6IjIwMjYxMTI2VDEyMDAwMFotN2EzM2QzM2YiLCJ2ZXJzaW9uIjoxLCJ3
 aW5kb3dfb3ZlcnJpZGUiOiIifQo=
 PLATFORM_BASE64_END
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f paiss-production --tenant-images ghcr.io/example-org/paiss -- docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f docker compose --project-name paiss-production --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/production 20261126T120000Z-7a33d33f web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null

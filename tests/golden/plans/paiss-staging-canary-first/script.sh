@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 73e9c3d09c8480cd05813cd0c4c20a3e74bd9f82712f6cdb6792beeafcee2d25
+# Deploy plan aeb5552c4e680c753a51b091b1a5a411dadb672b12ed9de20d4c20c2870e803a
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=73e9c3d09c8480cd05813cd0c4c20a3e74bd9f82712f6cdb6792beeafcee2d25
+PLATFORM_PLAN_ID=aeb5552c4e680c753a51b091b1a5a411dadb672b12ed9de20d4c20c2870e803a
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
@@ -150,7 +150,7 @@ NDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBhaXNzIiwi
 cmVsZWFzZSI6IjIwMjYxMTI2VDEyMDAwMFotZmYyMWJhOWMiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3df
 b3ZlcnJpZGUiOiIifQo=
 PLATFORM_BASE64_END
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging --tenant-images ghcr.io/example-org/paiss -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null

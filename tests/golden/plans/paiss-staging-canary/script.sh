@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan e179e86e129f116569aefc0758880ba2c4f97487f1f0f64aa577413d55fa88dc
+# Deploy plan c7fb9b8251205b637b4a23d408d93fe60b768cf9b420cf920df8d42780201db7
 # paiss/staging, release 20261127T093000Z-f30bc650, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=e179e86e129f116569aefc0758880ba2c4f97487f1f0f64aa577413d55fa88dc
+PLATFORM_PLAN_ID=c7fb9b8251205b637b4a23d408d93fe60b768cf9b420cf920df8d42780201db7
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261127T093000Z-f30bc650
 PLATFORM_ACTOR=alice
@@ -150,7 +150,7 @@ NDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBhaXNzIiwi
 cmVsZWFzZSI6IjIwMjYxMTI3VDA5MzAwMFotZjMwYmM2NTAiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3df
 b3ZlcnJpZGUiOiIifQo=
 PLATFORM_BASE64_END
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 paiss-staging --tenant-images ghcr.io/example-org/paiss -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261127T093000Z-f30bc650 web=ghcr.io/example-org/paiss-web@sha256:4444444444444444444444444444444444444444444444444444444444444444 </dev/null

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan adb358422250bc27a3d39013c62fc40c40e319096f99b49757749024f4957eaa
+# Deploy plan 36b4c103d7c1c97239413e85b381bcc4e25d36e5136b1a3ab36b1826fe9513d2
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=adb358422250bc27a3d39013c62fc40c40e319096f99b49757749024f4957eaa
+PLATFORM_PLAN_ID=36b4c103d7c1c97239413e85b381bcc4e25d36e5136b1a3ab36b1826fe9513d2
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
@@ -140,7 +140,7 @@ NDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3IiwicHJvamVjdCI6InBhaXNzIiwi
 cmVsZWFzZSI6IjIwMjYxMTI2VDEyMDAwMFotZmYyMWJhOWMiLCJ2ZXJzaW9uIjoxLCJ3aW5kb3df
 b3ZlcnJpZGUiOiIifQo=
 PLATFORM_BASE64_END
-platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
+platform_step policy 'Check the release against the tenant security policy' 60 abort -- platform_policy_check /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c paiss-staging --tenant-images ghcr.io/example-org/paiss -- docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env </dev/null
 platform_step login 'Log in to ghcr.io' 60 abort -- platform_registry_login ghcr.io platform-bot REGISTRY_TOKEN </dev/null
 platform_step pull 'Pull every image before anything stops' 600 abort -- platform_in_release /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c docker compose --project-name paiss-staging --file docker-compose.yml --file platform.override.yml --env-file .env pull --quiet </dev/null
 platform_step digests 'Resolve image digests' 60 abort -- platform_resolve_digests /srv/platform/projects/paiss/staging 20261126T120000Z-ff21ba9c web=ghcr.io/example-org/paiss-web@sha256:3333333333333333333333333333333333333333333333333333333333333333 </dev/null
