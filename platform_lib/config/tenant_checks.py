@@ -17,6 +17,7 @@ from platform_lib.config.host_variables import host_variable_problems
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.config.ports import published_ports
+from platform_lib.config.resource_limits import limit_problems
 from platform_lib.config.rollout_checks import rollout_problems
 from platform_lib.config.secret_checks import platform_secret_problems
 from platform_lib.config.yaml_source import YamlDocument
@@ -46,6 +47,7 @@ def tenant_problems(
     problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
     problems += platform_secret_problems(config, tenant)
     problems += _routed_services_publish_no_port(config, tenant)
+    problems += limit_problems(config, tenant)
     provided = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
     for env, env_file in tenant.env_files.items():
         problems += variable_problems(

@@ -12,6 +12,7 @@ from platform_lib.config.grants import tenant_grants
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
 from platform_lib.config.platform_vars import compose_project as compose_project_name
+from platform_lib.config.resource_limits import effective_limits
 from platform_lib.errors import PlanError
 from platform_lib.models.plan import (
     Plan,
@@ -160,7 +161,13 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
             ("docker-compose.yml", "0600", tenant.compose_text),
-            ("platform.override.yml", "0600", override_file(tenant, env_name, images)),
+            (
+                "platform.override.yml",
+                "0600",
+                override_file(
+                    tenant, env_name, images, effective_limits(settings.limits, tenant, env_name)
+                ),
+            ),
             ("health.tsv", "0600", health_checks(tenant)),
             (
                 ".env",
