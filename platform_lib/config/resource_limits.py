@@ -71,7 +71,8 @@ def _number(resource: str, value: object) -> float:
     return number
 
 
-def _resolved(raw: Any, variables: Mapping[str, str]) -> Any:
+def resolved(raw: Any, variables: Mapping[str, str]) -> Any:
+    """`raw` with the env file's variables put in; Unreadable if it names any other."""
     if not isinstance(raw, str) or "$" not in raw:
         return raw
     try:
@@ -103,7 +104,7 @@ def compose_limit(
         if raw is None:
             continue
         try:
-            found.append(ComposeLimit(path, what, read_value(resource, _resolved(raw, variables))))
+            found.append(ComposeLimit(path, what, read_value(resource, resolved(raw, variables))))
         except Unreadable as exc:
             raise Unreadable(f"{what} {exc}", path) from None
     if len(found) == 2 and found[0].value != found[1].value:
