@@ -164,6 +164,12 @@ def show(resource: str, value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def describe(limits: ResourceLimits) -> str:
+    """`memory 512m, cpus 1, pids 256`: the resources limited, for people."""
+    values = ((r, getattr(limits, r)) for r in RESOURCES)
+    return ", ".join(f"{r} {show(r, v)}" for r, v in values if v is not None)
+
+
 def limit_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
     """The manifest's `limits:` and the compose file's limits against the platform's maximum."""
     platform = config.settings.limits

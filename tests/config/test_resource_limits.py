@@ -15,6 +15,7 @@ from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.errors import Location, Problem
 from platform_lib.models.limits import ResourceLimits
+from platform_lib.models.plan import Plan
 from platform_lib.planning.builder import PlanRequest, build_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,18 +56,23 @@ def limits_of(files: dict[str, str], env: str = "staging") -> dict[str, Resource
     return effective_limits(config.settings.limits, config.tenants["paiss"], env)
 
 
-def override_of(files: dict[str, str]) -> dict[str, dict[str, object]]:
-    plan = build_plan(load_valid_config(files), PlanRequest(
+def plan_of(files: dict[str, str]) -> Plan:
+    return build_plan(load_valid_config(files), PlanRequest(
         project="paiss", environment="staging", now=datetime(2026, 12, 1, 12, tzinfo=UTC),
         actor="alice", platform_sha="", images={"web": "v1"},
     ))  # fmt: skip
+
+
+def override_of(files: dict[str, str]) -> dict[str, dict[str, object]]:
+    plan = plan_of(files)
     text = next(f.content for f in plan.files if f.path.endswith("/platform.override.yml"))
     body: dict[str, dict[str, dict[str, object]]] = json.loads(text.split("\n", 1)[1])
     return body["services"]
 
 
-def test_every_container_gets_the_platforms_default() -> None:
+def test_every_container_gets_the_platforms_default_and_the_plan_says_so() -> None:
     assert limits_of(tree()) == {"web": DEFAULT}
+    assert plan_of(tree()).limits == {"web": DEFAULT}
 
 
 def test_a_manifest_request_raises_up_to_the_maximum_and_lowers_freely() -> None:
@@ -106,6 +112,9 @@ def test_without_limits_in_the_settings_nothing_is_limited() -> None:
     assert problems(files) == []
     assert limits_of(files) == {"web": ResourceLimits()}
     assert set(override_of(files)["web"]) == {"image", "labels"}
+    plan = plan_of(files)
+    assert plan.limits == {}
+    assert "limits" not in plan.model_dump(mode="json")  # the same plan (and id) as before
 
 
 def test_without_limits_in_the_settings_the_manifests_own_limits_still_apply() -> None:

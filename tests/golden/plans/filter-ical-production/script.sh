@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 7d83707a7ddf8771bc46fcb30681886abd8bf22d7362450cc306e89762f01e0e
+# Deploy plan a38b28d803857a7df7db7aa70845c7a27a6d7573fbdd0134189e1f88d7c69c55
 # filter-ical/production, release 20261126T120000Z-ebd668e8, host prod-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=7d83707a7ddf8771bc46fcb30681886abd8bf22d7362450cc306e89762f01e0e
+PLATFORM_PLAN_ID=a38b28d803857a7df7db7aa70845c7a27a6d7573fbdd0134189e1f88d7c69c55
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ebd668e8
 PLATFORM_ACTOR=alice

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan f2b8dd7abe49ee68bbc4a32d6365597f8fce6d9cd77f484c943c1aa832ae2930
+# Deploy plan abe28e1e8771dc83cb3decb0413d93ec033db20cbdf024e4fd37128300d7a257
 # filter-ical/staging, release 20261126T120000Z-a6294ea1, host staging-1
 # Secrets read from the environment at apply time: POSTGRES_PASSWORD, SESSION_SECRET, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=f2b8dd7abe49ee68bbc4a32d6365597f8fce6d9cd77f484c943c1aa832ae2930
+PLATFORM_PLAN_ID=abe28e1e8771dc83cb3decb0413d93ec033db20cbdf024e4fd37128300d7a257
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-a6294ea1
 PLATFORM_ACTOR=alice

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan ae9d2dfa045bc3d940d5b2310f68afa217a0cb857e2680e26d986114b8468341
+# Deploy plan af584d13c03ed576bdd13973e63ec9cc15348e38beb199a7f859b1b71a685019
 # gabs-massage/production, release 20261126T120000Z-b2a2076c, host prod-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=ae9d2dfa045bc3d940d5b2310f68afa217a0cb857e2680e26d986114b8468341
+PLATFORM_PLAN_ID=af584d13c03ed576bdd13973e63ec9cc15348e38beb199a7f859b1b71a685019
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-b2a2076c
 PLATFORM_ACTOR=alice

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 44828db915748b051e700b6b3c15308a1c277b9bec6d3ffa111a485e0b00e469
+# Deploy plan 2d642108c55239878129c8273afebf0c98e111851fc0f9b50fc0038568ee8a93
 # gabs-massage/staging, release 20261126T120000Z-eafd36fd, host staging-1
 # Secrets read from the environment at apply time: SMTP_PASSWORD, ADMIN_TOKEN, REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=44828db915748b051e700b6b3c15308a1c277b9bec6d3ffa111a485e0b00e469
+PLATFORM_PLAN_ID=2d642108c55239878129c8273afebf0c98e111851fc0f9b50fc0038568ee8a93
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-eafd36fd
 PLATFORM_ACTOR=alice

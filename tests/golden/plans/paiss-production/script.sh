@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 434f29e26bf380853dd0b9ded5d5c5b94a8177a50366259a8e5d2eb87c89b509
+# Deploy plan 2b1cb454364fb3b6ad39410507dcddb4f51aa5fa74e4cf3fa96b6fcc5903230e
 # paiss/production, release 20261126T120000Z-7a33d33f, host prod-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=434f29e26bf380853dd0b9ded5d5c5b94a8177a50366259a8e5d2eb87c89b509
+PLATFORM_PLAN_ID=2b1cb454364fb3b6ad39410507dcddb4f51aa5fa74e4cf3fa96b6fcc5903230e
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-7a33d33f
 PLATFORM_ACTOR=alice

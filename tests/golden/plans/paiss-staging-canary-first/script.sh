@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 2f3b0c6bc968e5bb02825aba985fc62e80f9ad463d9bf1b9b7f2f128a834b655
+# Deploy plan a94210b0fea5b7962fb47a425e972dddf000e535f4bc7cfd8d2d1416e0fb58e5
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=2f3b0c6bc968e5bb02825aba985fc62e80f9ad463d9bf1b9b7f2f128a834b655
+PLATFORM_PLAN_ID=a94210b0fea5b7962fb47a425e972dddf000e535f4bc7cfd8d2d1416e0fb58e5
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 70862cf05efa87beca90abb5b6b5624e2146e522fb7985bfeb57c9a96b4d6d45
+# Deploy plan 6160edba8d80789fc437e4a009db121808074b55d9726b89241a4cb4d6ade08b
 # paiss/staging, release 20261127T093000Z-f30bc650, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=70862cf05efa87beca90abb5b6b5624e2146e522fb7985bfeb57c9a96b4d6d45
+PLATFORM_PLAN_ID=6160edba8d80789fc437e4a009db121808074b55d9726b89241a4cb4d6ade08b
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261127T093000Z-f30bc650
 PLATFORM_ACTOR=alice

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Deploy plan 17ba985feb2f15203cfad372e437f264700d8fea642251555700b91aff4bfa87
+# Deploy plan a024a603d2ca5950a7f7397ba7feea87f771b74047db8d41a7ed9e9477e14eeb
 # paiss/staging, release 20261126T120000Z-ff21ba9c, host staging-1
 # Secrets read from the environment at apply time: REGISTRY_TOKEN
 set -euo pipefail
 umask 077
 # <platform_lib/planning/runtime/*.sh are inlined here>
-PLATFORM_PLAN_ID=17ba985feb2f15203cfad372e437f264700d8fea642251555700b91aff4bfa87
+PLATFORM_PLAN_ID=a024a603d2ca5950a7f7397ba7feea87f771b74047db8d41a7ed9e9477e14eeb
 PLATFORM_KIND=deploy
 PLATFORM_RELEASE=20261126T120000Z-ff21ba9c
 PLATFORM_ACTOR=alice
