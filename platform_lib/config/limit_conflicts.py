@@ -15,7 +15,13 @@ from typing import Any
 
 from platform_lib.config.compose_policy import services
 from platform_lib.config.loader import PlatformConfig, Tenant
-from platform_lib.config.resource_limits import Unreadable, effective_limits, resolved, show
+from platform_lib.config.resource_limits import (
+    Unreadable,
+    effective_limits,
+    per_environment,
+    resolved,
+    show,
+)
 from platform_lib.errors import Problem
 from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.sizes import SizeError, parse_size
@@ -24,16 +30,16 @@ RULE = "compose.limit-conflict"
 
 
 def conflict_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
-    problems: list[Problem] = []
     specs = services(tenant.compose)
-    for env, env_file in sorted(tenant.env_files.items()):
+    found: dict[str, list[Problem]] = {}
+    for env, env_file in tenant.env_files.items():
         variables = env_file.values()
-        for name, limits in effective_limits(config.settings.limits, tenant, env).items():
-            for path, message, hint in _conflicts(name, specs[name], limits, variables):
-                problems.append(
-                    Problem(tenant.compose.locate(list(path)), RULE, f"{message} (in {env})", hint)
-                )
-    return problems
+        found[env] = [
+            Problem(tenant.compose.locate(list(path)), RULE, message, hint)
+            for name, limits in effective_limits(config.settings.limits, tenant, env).items()
+            for path, message, hint in _conflicts(name, specs[name], limits, variables)
+        ]
+    return per_environment(found)
 
 
 def _conflicts(

@@ -11,7 +11,7 @@ values. Without `limits:` in configs/platform.yml only the manifest's limits are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from platform_lib.config.compose_policy import services
@@ -200,13 +200,30 @@ def limit_problems(config: PlatformConfig, tenant: Tenant) -> list[Problem]:
                     )
                 )
     if platform is not None:
-        for env, env_file in sorted(tenant.env_files.items()):
-            problems += _compose_problems(tenant, platform, env, env_file.values())
+        problems += per_environment(
+            {
+                env: _compose_problems(tenant, platform, env_file.values())
+                for env, env_file in tenant.env_files.items()
+            }
+        )
     return problems
 
 
+def per_environment(found: Mapping[str, list[Problem]]) -> list[Problem]:
+    """One problem where every environment has it; else one naming the environments that do
+    (a value set through the env file may be fine in one and not in another)."""
+    where: dict[Problem, list[str]] = {}
+    for env, problems in sorted(found.items()):
+        for problem in problems:
+            where.setdefault(problem, []).append(env)
+    return [
+        p if len(envs) == len(found) else replace(p, message=f"{p.message} (in {', '.join(envs)})")
+        for p, envs in where.items()
+    ]
+
+
 def _compose_problems(
-    tenant: Tenant, platform: PlatformLimits, env: str, variables: Mapping[str, str]
+    tenant: Tenant, platform: PlatformLimits, variables: Mapping[str, str]
 ) -> list[Problem]:
     problems: list[Problem] = []
     for name, spec in sorted(services(tenant.compose).items()):
@@ -221,7 +238,7 @@ def _compose_problems(
                     Problem(
                         tenant.compose.locate(list(exc.path)),
                         "compose.limit-unreadable",
-                        f"service {name!r}: {exc.message} (in {env})",
+                        f"service {name!r}: {exc.message}",
                         f"write the limit itself (e.g. {show(resource, maximum)}) in one of the "
                         "two forms, or set it in project.yml limits:",
                     )
@@ -237,7 +254,7 @@ def _compose_problems(
                 Problem(
                     tenant.compose.locate(list(own.path)),
                     "compose.limit-above-maximum",
-                    f"service {name!r} sets {own.key} to {value} (in {env}), above the "
+                    f"service {name!r} sets {own.key} to {value}, above the "
                     f"platform's maximum of {show(resource, maximum)}",
                     f"set at most {show(resource, maximum)}, or remove it to get the "
                     f"platform's default of {default}",
