@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from platform_lib.config.loader import load_config
 from platform_lib.config.resource_limits import effective_limits
 from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
@@ -234,3 +237,28 @@ def test_a_default_above_the_maximum_is_a_settings_problem() -> None:
         (PLATFORM, "/limits", "settings.invalid")
     ]
     assert "the default cpus is above the maximum cpus" in found[0].message
+
+
+SIZES = st.integers(min_value=0, max_value=16 * 1024).map(lambda m: m * MIB)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.none() | SIZES.filter(bool), st.none() | SIZES, st.none() | st.integers(-1, 10**5))
+def test_no_request_takes_a_container_above_the_maximum(
+    asked: int | None, own: int | None, pids: int | None
+) -> None:
+    """Whatever the manifest and the compose file say, valid or not, what the override writes
+    is within the maximum, and a request within it is what the container gets."""
+    compose = "" if own is None else f"    mem_limit: {own}\n"
+    compose += "" if pids is None else f"    pids_limit: {pids}\n"
+    project = "" if asked is None else f"limits:\n  web: {{memory: {asked}}}\n"
+    config, _ = load_config(tree(compose, project))
+    assert config is not None
+    (web,) = effective_limits(config.settings.limits, config.tenants["paiss"], "staging").values()
+    assert web.memory is not None and web.memory <= 4096 * MIB
+    assert web.pids is not None and 1 <= web.pids <= 4096
+    request = asked if asked is not None else own if own else None
+    if request is not None and request <= 4096 * MIB:
+        assert web.memory == request
+    if pids is not None and 1 <= pids <= 4096:
+        assert web.pids == pids
