@@ -14,10 +14,12 @@ from platform_lib.config.compose_policy import (
 from platform_lib.config.compose_schema import compose_schema_problems
 from platform_lib.config.domains import BASE_ENVIRONMENT, route_domains
 from platform_lib.config.host_variables import host_variable_problems
+from platform_lib.config.limit_conflicts import conflict_problems
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.platform_vars import image_variable, platform_variable_names
 from platform_lib.config.ports import published_ports
 from platform_lib.config.repository_checks import manifest_repository_problems
+from platform_lib.config.resource_limits import limit_problems
 from platform_lib.config.rollout_checks import rollout_problems
 from platform_lib.config.secret_checks import platform_secret_problems
 from platform_lib.config.yaml_source import YamlDocument
@@ -48,6 +50,7 @@ def tenant_problems(
     problems += compose_policy_problems(tenant.compose, set(tenant.manifest.images))
     problems += platform_secret_problems(config, tenant)
     problems += _routed_services_publish_no_port(config, tenant)
+    problems += limit_problems(config, tenant) + conflict_problems(config, tenant)
     provided = platform_variable_names(tenant.manifest.images) | set(tenant.manifest.secrets)
     for env, env_file in tenant.env_files.items():
         problems += variable_problems(

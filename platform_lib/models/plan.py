@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from platform_lib.models.base import Model
+from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.rollout import Rollout
 
 OnFailure = Literal["abort", "rollback", "warn"]
@@ -109,13 +110,18 @@ class Plan(Model):
     rollouts: dict[str, Rollout] = Field(default_factory=dict)
     """Routed services rolled out in canary steps (`rollout:` of the manifest), as planned;
     left out of the plan's JSON when there are none."""
+    limits: dict[str, ResourceLimits] = Field(default_factory=dict)
+    """Each limited service's memory (bytes), CPU and process limits, as the release's
+    `platform.override.yml` sets them; left out of the plan's JSON when there are none."""
 
     @model_serializer(mode="wrap")
     def _without_empty_rollouts(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> Any:
-        """A plan without rollouts serializes as before they existed (same id, same file)."""
+        """A plan without rollouts or limits serializes as before they existed (same id, same
+        file)."""
         data = handler(self)
-        if isinstance(data, dict) and not data.get("rollouts"):
-            data.pop("rollouts", None)
+        for key in ("rollouts", "limits"):
+            if isinstance(data, dict) and not data.get(key):
+                data.pop(key, None)
         return data

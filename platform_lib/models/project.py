@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from platform_lib.models.base import Model
+from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.names import (
     Domain,
     EnvName,
@@ -110,3 +111,6 @@ class ProjectManifest(Model):
     """Sinks of the tenant's own per environment, on top of the environment's (which it
     cannot remove). Their variables follow the tenant secret contract: `url_secret: NAME` is
     read from `<PROJECT>__NAME`, like the tenant's secrets (never written to the host)."""
+    limits: dict[ServiceName, ResourceLimits] = Field(default_factory=dict)
+    """Limits per service in place of the platform's `limits.default` of configs/platform.yml:
+    lower, or higher up to its `limits.maximum` (`project.limit-above-maximum`)."""

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from platform_lib.models.base import Model
+from platform_lib.models.limits import PlatformLimits
 from platform_lib.models.names import (
     EnvName,
     GitHubRepository,
@@ -269,6 +270,9 @@ class PlatformSettings(Model):
     """Exceptions to the tenant security policy, each for one named tenant with a reason."""
     notification_limits: NotificationLimits = NotificationLimits()
     """Time bounds of the notifications: per request, retries, per event."""
+    limits: PlatformLimits | None = None
+    """Memory, CPU and process limits of every tenant container (default: none). The platform
+    sets them in each release's `platform.override.yml`, over what the compose file says."""
     proxy: Proxy | None = None
     """The edge proxy on the Docker hosts. Without it, routed services are recreated in
     place (a short outage per deploy) and checked at their containers' addresses."""

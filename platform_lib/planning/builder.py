@@ -12,7 +12,9 @@ from platform_lib.config.grants import tenant_grants
 from platform_lib.config.loader import PlatformConfig, Tenant
 from platform_lib.config.placement import placement_host
 from platform_lib.config.platform_vars import compose_project as compose_project_name
+from platform_lib.config.resource_limits import effective_limits
 from platform_lib.errors import PlanError
+from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.plan import (
     Plan,
     PlanGrant,
@@ -154,6 +156,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         PlanGrant(rule=g.rule, service=g.service, reason=g.reason)
         for g in tenant_grants(config, tenant)
     )
+    limits = effective_limits(settings.limits, tenant, env_name)
     draft = release_draft(tenant, env_name, project, release, request.actor,
                           request.platform_sha, images, grants,
                           override.reason if override else "")  # fmt: skip
@@ -161,7 +164,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         PlannedFile(path=f"{release_dir}/{name}", mode=mode, sha256=sha256_text(text), content=text)
         for name, mode, text in (
             ("docker-compose.yml", "0600", tenant.compose_text),
-            ("platform.override.yml", "0600", override_file(tenant, env_name, images)),
+            ("platform.override.yml", "0600", override_file(tenant, env_name, images, limits)),
             ("health.tsv", "0600", health_checks(tenant)),
             (
                 ".env",
@@ -198,6 +201,7 @@ def build_plan(config: PlatformConfig, request: PlanRequest) -> Plan:
         steps=tuple(steps),
         rollback=tuple(undo),
         rollouts=planned_rollouts(config, tenant),
+        limits={name: one for name, one in limits.items() if one != ResourceLimits()},
     )
     return with_id(plan)
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from platform_lib.config.compose_policy import services
 from platform_lib.config.loader import Tenant
 from platform_lib.config.platform_vars import image_variable
+from platform_lib.config.resource_limits import show
+from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.plan import PlanGrant
 from platform_lib.models.records import ReleaseDraft
 from platform_lib.planning.canonical import canonical_json
@@ -18,20 +20,44 @@ GENERATED_HEADER = (
 )
 
 
-def override_file(tenant: Tenant, environment: str, images: Mapping[str, str]) -> str:
-    """`platform.override.yml`: the deployed image of every built service and labels naming
-    the tenant and environment on every service. (No per-release label: it would recreate
-    containers whose image and config did not change, a database among them.)"""
+def override_file(
+    tenant: Tenant,
+    environment: str,
+    images: Mapping[str, str],
+    limits: Mapping[str, ResourceLimits] | None = None,
+) -> str:
+    """`platform.override.yml`: the deployed image of every built service, labels naming
+    the tenant and environment on every service, and each service's resource limits
+    (config/resource_limits.py). (No per-release label: it would recreate containers whose
+    image and config did not change, a database among them.)"""
     labels = {f"{LABEL_PREFIX}.project": tenant.name, f"{LABEL_PREFIX}.environment": environment}
     body: dict[str, object] = {}
     for name in sorted(services(tenant.compose)):
         spec: dict[str, object] = {"labels": dict(labels)}
         if name in images:
             spec["image"] = images[name]
+        spec.update(limit_keys((limits or {}).get(name, ResourceLimits())))
         body[name] = spec
     # JSON is YAML: this keeps the output byte-stable without a YAML emitter's options.
     header = GENERATED_HEADER.format(target=f"{tenant.name}/{environment}")
     return header + json.dumps({"services": body}, indent=2, sort_keys=True) + "\n"
+
+
+def limit_keys(limits: ResourceLimits) -> dict[str, object]:
+    """A service's limits in both of Compose's forms, the same values in each: Compose merges
+    the override's over the tenant's, and refuses distinct values of the two forms."""
+    keys: dict[str, object] = {}
+    deploy: dict[str, object] = {}
+    if limits.memory is not None:
+        keys["mem_limit"] = deploy["memory"] = show("memory", limits.memory)
+    if limits.cpus is not None:
+        cpus = int(limits.cpus) if float(limits.cpus).is_integer() else limits.cpus
+        keys["cpus"] = deploy["cpus"] = cpus
+    if limits.pids is not None:
+        keys["pids_limit"] = deploy["pids"] = limits.pids
+    if deploy:
+        keys["deploy"] = {"resources": {"limits": deploy}}
+    return keys
 
 
 def env_file(tenant: Tenant, environment: str, platform_values: Mapping[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from platform_lib.config.resource_limits import describe
 from platform_lib.models.plan import Plan
 
 
@@ -42,6 +43,11 @@ def render_summary(plan: Plan) -> str:
     lines += [
         f"  GRANT     {g.rule}{f' for {g.service}' if g.service else ''}: {g.reason}"
         for g in plan.grants
+    ]
+    width = max((len(s) for s in plan.limits), default=0)
+    lines += [
+        f"  limits    {service.ljust(width)}  {describe(one)}"
+        for service, one in sorted(plan.limits.items())
     ]
     lines += [
         f"  file      {f.path.rsplit('/', 1)[1]} sha256:{f.sha256[:12]} mode {f.mode}"
