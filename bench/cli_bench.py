@@ -5,8 +5,9 @@ measured in the same run, with each command's peak memory.
 
 For each count it generates a platform root in a temporary directory: configs/platform.yml
 with its two hosts at 127.0.0.1 and 127.0.0.2 on a port nothing listens on, and that many
-tenants, copies of the example tenants (configs/) with unique names, domains and (for the
-filter-ical copies) a published database port. Then it times, as a child process each:
+tenants, copies of the example tenants (configs/) with unique names, repositories, domains
+and (for the filter-ical copies) a published database port. Then it times, as a child
+process each:
 
 - `validate` of every tenant, with an empty config cache (`.state` removed before each run,
   as in a fresh CI checkout) and with the cache the runs before kept;
@@ -79,6 +80,8 @@ def generate(root: Path, count: int, ssh_port: int) -> str:
             for domain in EXAMPLES[example]:
                 stem, _, tld = domain.rpartition(".")
                 text = text.replace(domain, f"{stem}-{index}.{tld}")
+            # Each tenant's images are named for it (project.foreign-repository).
+            text = text.replace(f"{{repository: {example}-", f"{{repository: {name}-")
             if file == "docker-compose.yml" and example == "filter-ical":
                 text = text.replace(
                     "    volumes:\n      - pgdata",
