@@ -178,6 +178,8 @@ class OtherTenants:
                 continue
             self._record(folder.name, names, digest, key, keys)
             self.kept.append((folder.name, key, keys))
+        self.names = frozenset(seen)
+        """Every other tenant's name."""
         self._index(missed)
         cache.prune("folders", seen | ({name} & set(folders)))
         if cache.loaded("claims"):
@@ -234,7 +236,7 @@ class OtherTenants:
 
     def relevant(self, own: TenantClaims | None) -> list[TenantClaims]:
         """The claims that can change what is reported at `own` (every claim without it)."""
-        wanted = None if own is None else ClaimFilter(own)
+        wanted = None if own is None else ClaimFilter(own, self.names | {own.tenant})
         found = list(self.indexed)
         unreadable: dict[str, Missed] = {}
         for tenant, key, keys in self.kept:

@@ -8,7 +8,7 @@ without loading the tenant again."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,8 +296,17 @@ class ClaimFilter:
     tenant; which claim is first for a port depends only on the claims covering that port,
     so the others cannot change either."""
 
-    def __init__(self, own: TenantClaims) -> None:
-        self.keys = {k for k in claim_resources(own) if not k.startswith("p ")}
+    def __init__(self, own: TenantClaims, tenants: Collection[str] | None = None) -> None:
+        """`tenants`: every tenant's name, when known. A name a repository is named for that
+        no tenant has owns nothing, so it is no resource: without this, every tenant whose
+        repositories share a prefix with the own ones (`shop-1-web` and `shop-2-web` are both
+        named for `shop`) would touch them."""
+        self.keys = {
+            k
+            for k in claim_resources(own)
+            if not k.startswith("p ")
+            and (tenants is None or not k.startswith("n ") or k[2:] in tenants)
+        }
         self.ports: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for c in own.ports:
             self.ports.setdefault((c.machine, c.ports.protocol), []).append(
