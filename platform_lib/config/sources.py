@@ -90,37 +90,43 @@ def read_sources(root: Path, tenant: str | None = None) -> Sources:
         rel = start.relative_to(root).as_posix()
         found.refused[rel] = refusal(rel, True)
     else:
-        _scan(root, start, texts, found.refused)
+        _scan(str(start), start.relative_to(root).as_posix(), texts, found.refused)
     for path in sorted(texts):
         found[path] = texts[path]
     return found
 
 
-def _scan(root: Path, folder: Path, texts: dict[str, str], refused: dict[str, Problem]) -> None:
+def _scan(folder: str, rel: str, texts: dict[str, str], refused: dict[str, Problem]) -> None:
+    """The config files of `folder` (`rel` to the root) and its subfolders, paths as strings:
+    at 3,000 tenants, Path objects for every entry were a tenth of `validate`."""
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
     except (FileNotFoundError, NotADirectoryError):
         return
     for entry in entries:
-        rel = Path(entry.path).relative_to(root).as_posix()
+        path = f"{rel}/{entry.name}"
         if entry.is_symlink():
-            refused[rel] = refusal(rel, True)
+            refused[path] = refusal(path, True)
         elif entry.is_dir(follow_symlinks=False):
-            _scan(root, Path(entry.path), texts, refused)
+            _scan(entry.path, path, texts, refused)
         elif not entry.is_file(follow_symlinks=False):
-            refused[rel] = refusal(rel, False)
+            refused[path] = refusal(path, False)
         elif is_config_file(entry.name):
-            add_source(root, rel, texts, refused)
+            _add(entry.path, path, texts, refused)
 
 
 def add_source(root: Path, rel: str, texts: dict[str, str], refused: dict[str, Problem]) -> None:
     """Read `root/rel` into `texts`, or its refusal into `refused` (a link or special file);
     nothing when it does not exist."""
+    _add(str(root / rel), rel, texts, refused)
+
+
+def _add(path: str, rel: str, texts: dict[str, str], refused: dict[str, Problem]) -> None:
     try:
-        texts[rel] = decode(read_regular(root / rel))
+        texts[rel] = decode(read_regular(path))
     except NotRegular:
-        refused[rel] = refusal(rel, (root / rel).is_symlink())
+        refused[rel] = refusal(rel, Path(path).is_symlink())
     except FileNotFoundError:
         pass
 
