@@ -91,6 +91,12 @@ class Load:
     def between(self, start: float, end: float) -> list[Answer]:
         return [a for a in self.answers if start <= a.at <= end]
 
+    def started_after(self, wall_ms: float) -> list[Answer]:
+        """The answers to requests made after `wall_ms` on the wall clock (as the host stamps
+        its decisions): each answer's own stamp, never monotonic time plus an offset, which a
+        stepped wall clock (NTP, a VM resumed) leaves wrong."""
+        return [a for a in self.answers if a.wall_ms > wall_ms]
+
     @staticmethod
     def failures(answers: list[Answer]) -> list[Answer]:
         return [a for a in answers if a.status != 200]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform, free_port, proxy_settings, routed_tenant
-from load import Answer, Load
+from load import Load
 from nginx_harness import Nginx
 
 from platform_lib.models.records import CanaryDecision, HistoryEvent
@@ -49,14 +49,6 @@ def load(http_port: int) -> Load:
 def canary_events(platform: Platform) -> list[HistoryEvent]:
     events = [HistoryEvent.model_validate(e) for e in platform.history("shop")]
     return [e for e in events if e.event == "canary"]
-
-
-def wall(answer: Answer) -> float:
-    """An answer's start on the wall clock (ms), as the host's decisions are stamped.
-
-    Taken when the request was made, not derived from the monotonic clock: the two drift
-    apart whenever the wall clock is stepped (NTP, a VM resumed), by any amount."""
-    return answer.wall_ms
 
 
 def in_background(action: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
@@ -125,7 +117,7 @@ def test_a_release_failing_a_fifth_of_its_requests_is_rolled_back_at_its_first_s
     # Only the canary's own answers failed, and none once it was decided.
     failed = Load.failures(running.answers)
     assert failed and {a.body for a in failed} == {"v4"}
-    after = [a for a in running.answers if wall(a) > decision.decided_ms + 1000]
+    after = running.started_after(decision.decided_ms + 1000)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert platform.current("shop") == before
     assert "canary web step 1 (20%): error rate" in done.stderr
@@ -156,7 +148,7 @@ def test_a_release_degrading_after_the_switch_goes_back_to_the_warm_previous_rel
     # Decided on the figures of the degraded release within about a second and a half...
     assert decision.decided_ms - degraded < 2500
     # ...and then every request was answered by the warm previous release.
-    after = [a for a in running.answers if wall(a) > decision.decided_ms + 1000]
+    after = running.started_after(decision.decided_ms + 1000)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert Load.versions(running.answers)[-1] == "v1"
 
@@ -188,5 +180,5 @@ def test_a_manual_rollback_in_the_warm_period_takes_the_warm_release(
     assert decision is not None
     assert decision.reason == "rolled back by a person during the warm period"
     assert Load.failures(running.answers) == []
-    after = [a for a in running.answers if wall(a) > decision.decided_ms + 1000]
+    after = running.started_after(decision.decided_ms + 1000)
     assert after and {a.body for a in after} == {"v1"}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform, free_port, proxy_settings, routed_tenant
-from e2e.test_canary import canary_events, in_background, load, wait_for_phase, wall
+from e2e.test_canary import canary_events, in_background, load, wait_for_phase
 from load import Load
 from nginx_harness import Nginx
 
@@ -74,7 +74,7 @@ def test_a_canary_whose_client_is_killed_mid_step_finishes_on_the_host(
         finished = time.time() * 1000
         time.sleep(1)
     assert platform.current("shop") == platform.history("shop")[-1]["release"]
-    after = [a for a in running.answers if wall(a) > finished]
+    after = running.started_after(finished)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v2"}
     assert Load.failures(running.answers) == []
     assert "weight=" not in upstreams(nginx)
@@ -103,7 +103,7 @@ def test_a_canary_whose_host_script_is_killed_mid_step_is_undone_by_the_next_dep
     assert (last["event"], last["outcome"], last["release"]) == (
         "deploy", "deployed", platform.current("shop"),
     )  # fmt: skip
-    after = [a for a in running.answers if wall(a) > recovered]
+    after = running.started_after(recovered)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert "weight=" not in upstreams(nginx)
     assert not (platform.base("shop") / "rollout").exists()
@@ -131,6 +131,6 @@ def test_rollout_promote_finishes_a_rollout_early(platform: Platform, nginx: Ngi
     ]  # fmt: skip
     assert platform.current("shop") == platform.history("shop")[-1]["release"]
     assert Load.failures(running.answers) == []
-    after = [a for a in running.answers if wall(a) > done]
+    after = running.started_after(done)
     assert after and {a.body for a in after} == {"v2"}
     assert "weight=" not in upstreams(nginx)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from e2e.platform_fixture import Platform, routed_tenant
-from e2e.test_canary import load, wait_for_phase, wall
+from e2e.test_canary import load, wait_for_phase
 from e2e.test_canary_interrupted import ROLLOUT, canary_tenant, deploy_client, upstreams
 from e2e.test_proxy_refresh_rollout import WARM
 from load import Load
@@ -50,7 +50,7 @@ def test_a_deploy_without_a_rollout_undoes_the_one_left_unfinished(
         time.sleep(1)
     assert "a rollout was left unfinished: back on release" in again.stderr
     assert platform.history("shop")[-1]["outcome"] == "deployed"
-    after = [a for a in running.answers if wall(a) > deployed]
+    after = running.started_after(deployed)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert "weight=" not in upstreams(nginx)
     assert not (platform.base("shop") / "rollout").exists()
@@ -77,7 +77,7 @@ def test_a_rollout_killed_as_its_old_containers_were_unpaused_is_undone(
         deployed = time.time() * 1000
         time.sleep(1)
     assert "a rollout was left unfinished: back on release" in again.stderr
-    after = [a for a in running.answers if wall(a) > deployed]
+    after = running.started_after(deployed)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert not (platform.base("shop") / "rollout").exists()
     assert len(platform.service_containers("shop-staging", "web")) == 1 and paused(platform) == []

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from e2e.platform_fixture import Platform
-from e2e.test_canary import in_background, load, wait_for_phase, wall
+from e2e.test_canary import in_background, load, wait_for_phase
 from e2e.test_canary_interrupted import ROLLOUT, canary_tenant, deploy_client, upstreams
 from load import Load
 from nginx_harness import Nginx
@@ -89,7 +89,7 @@ def test_a_refresh_after_a_killed_rollout_puts_every_request_on_the_current_rele
     assert done == [
         ProxyRefreshed(routes="installed", release=current, undone=True, undone_release=release)
     ]
-    after = [a for a in running.answers if wall(a) > refreshed]
+    after = running.started_after(refreshed)
     assert after and Load.failures(after) == [] and {a.body for a in after} == {"v1"}
     assert "weight=" not in upstreams(nginx)
     assert not (platform.base("shop") / "rollout").exists()
