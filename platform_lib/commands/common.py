@@ -26,9 +26,16 @@ def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", help="platform repository (default: $PLATFORM_ROOT or .)")
 
 
-def add_target(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
+def add_target(
+    parser: argparse.ArgumentParser,
+    env_required: bool = True,
+    default_env: str | None = None,
+    env_help: str | None = None,
+) -> None:
+    """`--project` and `--env` (required, unless `default_env` or not `env_required`)."""
     parser.add_argument("--project", required=True)
-    parser.add_argument("--env", required=env_required)
+    required = env_required and default_env is None
+    parser.add_argument("--env", required=required, default=default_env, help=env_help)
 
 
 def add_identity(parser: argparse.ArgumentParser) -> None:

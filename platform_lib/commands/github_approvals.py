@@ -283,8 +283,7 @@ def register(gh: Any) -> None:
         "distinct people, none the author (exit 1 if not)",
     )
     add_common(p)
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production")
+    common.add_target(p, default_env="production")
     p.add_argument("--run", type=int, required=True, metavar="ID", help="the workflow run")
     p.add_argument(
         "--author",

@@ -291,8 +291,7 @@ def register(gh: Any) -> None:
 
     p = gh.add_parser("trigger", help=f"run {WORKFLOW_FILE} for one project (workflow_dispatch)")
     add_common(p)
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", required=True)
+    common.add_target(p)
     add_images(p, "image of a built service: a tag, a digest or a full reference")
     p.add_argument("--ref", help="branch or tag to run the workflow from (default: default branch)")
     p.add_argument(

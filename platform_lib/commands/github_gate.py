@@ -139,8 +139,7 @@ def register(gh: Any) -> None:
         "protection the settings ask for (exit 1 naming what is missing)",
     )
     add_common(p)
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production")
+    common.add_target(p, default_env="production")
     p.set_defaults(func=cmd_check_gate)
 
     p = gh.add_parser(
@@ -148,8 +147,7 @@ def register(gh: Any) -> None:
         help="tell the notification sinks that a run waits for approval (best effort, bounded)",
     )
     add_common(p)
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production")
+    common.add_target(p, default_env="production")
     p.add_argument("--event", choices=["waiting"], default="waiting",
                    help="approvals and rejections are announced by approve/reject")  # fmt: skip
     p.add_argument("--run", type=int, required=True, metavar="ID", help="the waiting run")

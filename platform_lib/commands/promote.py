@@ -165,8 +165,7 @@ def cmd_promote(args: argparse.Namespace, connect: Connect = Connections) -> int
 def register(sub: Any) -> None:
     p = sub.add_parser("promote", help="show what production would change to, then deploy it")
     common.add_root(p)
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production", help="the environment to promote into")
+    common.add_target(p, default_env="production", env_help="the environment to promote into")
     p.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     p.add_argument("--preview", action="store_true",
                    help="only show what would go out (exit 0), never ask or deploy")  # fmt: skip

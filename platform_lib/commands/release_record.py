@@ -205,8 +205,7 @@ def cmd_production_preview(args: argparse.Namespace) -> int:
 def _target(p: argparse.ArgumentParser, env_help: str) -> None:
     common.add_root(p)
     p.add_argument("--repo", metavar="OWNER/NAME", help="platform repository (as for trigger)")
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production", help=env_help)
+    common.add_target(p, default_env="production", env_help=env_help)
 
 
 def register(gh: Any) -> None:

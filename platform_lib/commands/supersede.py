@@ -67,8 +67,7 @@ def register(gh: Any) -> None:
     )
     common.add_root(p)
     p.add_argument("--repo", metavar="OWNER/NAME", help="platform repository (as for trigger)")
-    p.add_argument("--project", required=True)
-    p.add_argument("--env", default="production")
+    common.add_target(p, default_env="production")
     p.add_argument("--run", type=int, required=True, metavar="ID", help="this workflow run")
     p.add_argument("--format", choices=("json", "github"), default="json")
     p.add_argument(
