@@ -68,6 +68,27 @@ platform_canary_start() {
     { platform_canary_abandon "$base"; return 1; }
 }
 
+# platform_canary_leftover BASE: what a rollout left in BASE/rollout is: `starting` (killed
+# before its status.json), `finished RELEASE` (killed once RELEASE was recorded: it is
+# current), `unfinished RELEASE` (RELEASE empty when status.json names none); nothing, and
+# status 1, without one. platform_canary_recover acts on it, `proxy refresh` reports it.
+platform_canary_leftover() {
+  local base=$1 current release=''
+  local re='"release"[[:space:]]*:[[:space:]]*"([^"/]+)"'
+  [[ -d $base/rollout ]] || return 1
+  if [[ ! -f $base/rollout/status.json ]]; then
+    printf 'starting\n'
+    return 0
+  fi
+  current=$(platform_current "$base")
+  [[ $(<"$base/rollout/status.json") =~ $re ]] && release=${BASH_REMATCH[1]}
+  if [[ -n $current && $release == "$current" ]]; then
+    printf 'finished %s\n' "$release"
+  else
+    printf 'unfinished %s\n' "$release"
+  fi
+}
+
 # platform_canary_recover BASE PROJECT PROXY(4): a rollout its deploy left unfinished (the
 # script was killed; this deploy holds the lock now): every request back on the current
 # release's containers (unpaused), in one reload, and the unfinished release's removed. Killed
@@ -76,23 +97,21 @@ platform_canary_start() {
 # is over but for its warm containers: they stop. Killed at any point, and run again after a
 # kill of its own, it ends the same: no rollout, no paused container, one release served.
 platform_canary_recover() {
-  local base=$1 project=$2 current release=''
-  local re='"release"[[:space:]]*:[[:space:]]*"([^"/]+)"'
+  local base=$1 project=$2 current kind release
   shift 2
-  [[ -d $base/rollout ]] || return 0
-  if [[ ! -f $base/rollout/status.json ]]; then
-    platform_log "    a rollout was left while starting: its new containers are removed"
-    platform_canary_abandon "$base"
-    return 0
-  fi
+  read -r kind release < <(platform_canary_leftover "$base") || return 0
+  case $kind in
+    starting)
+      platform_log "    a rollout was left while starting: its new containers are removed"
+      platform_canary_abandon "$base"
+      return 0 ;;
+    finished)
+      platform_log "    a rollout of release $release was left as it finished: its warm" \
+        "containers stop"
+      platform_canary_retire "$base"
+      return ;;
+  esac
   current=$(platform_current "$base")
-  [[ $(<"$base/rollout/status.json") =~ $re ]] && release=${BASH_REMATCH[1]}
-  if [[ -n $current && $release == "$current" ]]; then
-    platform_log "    a rollout of release $current was left as it finished: its warm" \
-      "containers stop"
-    platform_canary_retire "$base"
-    return
-  fi
   platform_log "    a rollout was left unfinished: back on release ${current:-none} first"
   if [[ -z $current || -z $1 || ! -f $base/releases/$current/nginx.tsv ]]; then
     # No routes to put back (or no proxy any more): its old containers serve as they run.

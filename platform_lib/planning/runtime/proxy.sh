@@ -191,8 +191,8 @@ platform_proxy_unlink_and_reload() {  # PROXY_DIR CONF PID_FILE PROJECT...
 # killed in its retire, its release already current, is finished instead: its warm containers
 # stop). Prints a ProxyRefreshed (models/host_state.py).
 platform_proxy_refresh() {
-  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0 release='' undone=false left='' finished=''
-  local re='"release"[[:space:]]*:[[:space:]]*"([^"]*)"'
+  local base=$1 project=$2 pdir=$3 conf=$4 pid=$5 rc=0 release='' undone=false left=''
+  local finished='' kind
   local deadline=$(($(platform_epoch) + $7))
   while [[ -d $base/lock && -f $base/rollout/status.json ]]; do
     rc=0
@@ -228,16 +228,8 @@ platform_proxy_refresh() {
   fi
   platform_lock_acquire "$base" "$6" "proxy-refresh" "$7" "$8" || return 1
   trap platform_cleanup EXIT
-  if [[ -d $base/rollout ]]; then
-    [[ -f $base/rollout/status.json && $(<"$base/rollout/status.json") =~ $re ]] &&
-      left=${BASH_REMATCH[1]}
-    # As platform_canary_recover tells them apart: one killed after it recorded its release
-    # (in its retire) is finished, any other undone.
-    if [[ -n $left && $left == "$(platform_current "$base")" ]]; then
-      finished=$left
-    else
-      undone=true
-    fi
+  if read -r kind left < <(platform_canary_leftover "$base"); then
+    if [[ $kind == finished ]]; then finished=$left; else undone=true; fi
     platform_canary_recover "$base" "$project" "$pdir" "$conf" "$pid" 0 || rc=$?
     if ((rc == 0)) && [[ -n $finished ]]; then
       platform_log "    $project: put right: the rollout of release $finished, left as it" \
