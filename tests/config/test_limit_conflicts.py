@@ -3,19 +3,12 @@ and hint, for each environment."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from paiss_tree import ANCHOR, BASE, COMPOSE, PROJECT
 
-from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import validate_sources
 from platform_lib.errors import Location, Problem
 
-REPO = Path(__file__).resolve().parents[2]
-BASE = read_sources(REPO)
-COMPOSE = "configs/paiss/docker-compose.yml"
-PROJECT = "configs/paiss/project.yml"
-ANCHOR = "    env_file: .env\n"  # line 4 of paiss's compose file; additions start on line 5
 CPU_HINT = (
     "remove it; ask for CPUs with cpus: (up to the platform's maximum) or limits: in project.yml"
 )

@@ -6,28 +6,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paiss_tree import ANCHOR, BASE, COMPOSE, ENV, PLATFORM, PROJECT
 
 from platform_lib.config.loader import load_config
 from platform_lib.config.resource_limits import effective_limits
-from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.errors import Location, Problem
 from platform_lib.models.limits import ResourceLimits
 from platform_lib.models.plan import Plan
 from platform_lib.planning.builder import PlanRequest, build_plan
 
-REPO = Path(__file__).resolve().parents[2]
-BASE = read_sources(REPO)
-PLATFORM = "configs/platform.yml"
-COMPOSE = "configs/paiss/docker-compose.yml"
-PROJECT = "configs/paiss/project.yml"
-ENV = "configs/paiss/.env.staging"
-ANCHOR = "    env_file: .env\n"  # line 4 of paiss's compose file; additions start on line 5
 LIMITS = (
     "limits:\n  default: {memory: 512m, cpus: 1, pids: 256}\n"
     "  maximum: {memory: 4g, cpus: 2, pids: 4096}\n"

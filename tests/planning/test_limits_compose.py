@@ -16,17 +16,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paiss_tree import ANCHOR, BASE, COMPOSE, PROJECT
 
-from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config
 from platform_lib.models.sizes import parse_size
 from platform_lib.planning.builder import PlanRequest, build_plan
 
-REPO = Path(__file__).resolve().parents[2]
-BASE = read_sources(REPO)
-COMPOSE = "configs/paiss/docker-compose.yml"
-PROJECT = "configs/paiss/project.yml"
-ANCHOR = "    env_file: .env\n"
 DOCKER = shutil.which("docker") or "docker"
 MIB = 1024**2
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paiss_tree import BASE, PLATFORM
+
 from platform_lib.commands.config_index import one_tenant
-from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import validate_sources
 from platform_lib.errors import Location, Problem
 
-REPO = Path(__file__).resolve().parents[2]
-BASE = read_sources(REPO)
-PLATFORM = "configs/platform.yml"
 FOREIGN_IMAGE_HINT = (
     "run your own repositories (ghcr.io/example-org/{tenant}-...), one the platform shares "
     "(registry.shared_repositories), or an image outside ghcr.io/example-org; the host pulls "

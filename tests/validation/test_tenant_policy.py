@@ -6,26 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from paiss_tree import ANCHOR, BASE, COMPOSE, ENV, PLATFORM, PROJECT
 
 from platform_lib.config.credentials import tenant_secret_variable
-from platform_lib.config.sources import read_sources
 from platform_lib.config.validate import load_valid_config, validate_sources
 from platform_lib.errors import Location, PlanError, PlatformError, Problem
 from platform_lib.execution.apply import gather_secrets
 from platform_lib.github.gates import required_approvals
 from platform_lib.planning.builder import PlanRequest, build_plan
 
-REPO = Path(__file__).resolve().parents[2]
-BASE = read_sources(REPO)
-PLATFORM = "configs/platform.yml"
-COMPOSE = "configs/paiss/docker-compose.yml"
-PROJECT = "configs/paiss/project.yml"
-ENV = "configs/paiss/.env.staging"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-ANCHOR = "    env_file: .env\n"  # line 4 of paiss's compose file; additions start on line 5
 
 
 def grant_hint(rule: str) -> str:
