@@ -12,7 +12,7 @@ too. `grants:` in configs/platform.yml may allow one rule for one named tenant, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
@@ -302,33 +302,43 @@ def _engine_access(check: _Checker, name: str, at: tuple[object, ...], svc: dict
         )
 
 
+def _below_zero(value: Any) -> bool:
+    number = _number(value)
+    return number is None or number < 0
+
+
+def _unlimited(value: Any) -> bool:
+    number = _number(value)
+    return number is None or number <= 0
+
+
+def _over_a_share(value: Any) -> bool:
+    number = _number(value)
+    return number is None or number > 1024
+
+
+EXEMPTIONS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "oom_score_adj": (_below_zero, "makes the out-of-memory killer take other processes first"),
+    "oom_kill_disable": (_is_set, "exempts it from the out-of-memory killer"),
+    "pids_limit": (_unlimited, "lifts the limit on its processes"),
+    "cpu_shares": (_over_a_share, "gives it more than a container's share of the CPUs (1024)"),
+    "pids": (_unlimited, "lifts the limit on its processes"),  # deploy.resources.limits
+}
+"""Settings that exempt a container from the host's fair share, each with the values that do
+(a value that is no number does too) and what it does then."""
+
+
 def _resources(check: _Checker, name: str, at: tuple[object, ...], svc: dict[str, Any]) -> None:
     """Settings that exempt a container from the host's fair share: the out-of-memory killer
     would take other tenants' processes first, or one container could fork without bound."""
     limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits")
-    settings: list[tuple[tuple[object, ...], str, Any]] = [
-        ((*at, key), key, svc[key])
-        for key in ("oom_score_adj", "oom_kill_disable", "pids_limit", "cpu_shares")
-        if key in svc
-    ]
+    settings = [((*at, key), key, svc[key]) for key in EXEMPTIONS if key in svc and key != "pids"]
     if isinstance(limits, dict) and "pids" in limits:
         settings.append(((*at, "deploy", "resources", "limits", "pids"), "pids", limits["pids"]))
     for path, key, raw in settings:
         value = check.value(raw, path, key, name)
-        if value is None:
-            continue
-        number = _number(value)
-        if key == "oom_kill_disable":
-            breach = "exempts it from the out-of-memory killer" if _is_set(value) else ""
-        elif key == "oom_score_adj":
-            breach = "makes the out-of-memory killer take other processes first"
-            breach = breach if number is None or number < 0 else ""
-        elif key == "cpu_shares":
-            breach = "gives it more than a container's share of the CPUs (1024)"
-            breach = breach if number is None or number > 1024 else ""
-        else:
-            breach = "lifts the limit on its processes" if number is None or number <= 0 else ""
-        if breach:
+        exempts, breach = EXEMPTIONS[key]
+        if value is not None and exempts(value):
             check.add(
                 path,
                 "policy.resources",
