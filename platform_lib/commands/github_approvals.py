@@ -16,10 +16,10 @@ from platform_lib.commands import common
 from platform_lib.commands.github_common import (
     add_common,
     checked_project,
-    need_settings,
     new_client,
     optional_settings,
     platform_repo,
+    tenant_target,
 )
 from platform_lib.errors import UsageError
 from platform_lib.github import approvals, gates
@@ -200,13 +200,7 @@ def _approval_count(
 def cmd_check_approvals(args: argparse.Namespace) -> int:
     """Before a deploy job deploys: N distinct people other than the author approved its
     gates in this run (`GET .../actions/runs/{run_id}/approvals`)."""
-    settings = need_settings(args)
-    project = checked_project(args.project)
-    manifest = load_manifest(common.root(args), project)
-    if manifest is None:
-        raise UsageError(f"configs/{project}/project.yml: missing or invalid")
-    if args.env not in settings.environments:
-        raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
+    settings, project, manifest = tenant_target(args)
     needed = gates.required_approvals(settings, manifest, args.env)
     where = {"project": project, "environment": args.env, "run_id": args.run}
     if needed == 0:

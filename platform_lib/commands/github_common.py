@@ -11,7 +11,8 @@ from platform_lib.config.loader import is_project_name
 from platform_lib.config.sources import SETTINGS_FILE
 from platform_lib.errors import UsageError
 from platform_lib.github.client import GitHubClient, Repo
-from platform_lib.github.settings import load_settings, resolve_repo
+from platform_lib.github.settings import load_manifest, load_settings, resolve_repo
+from platform_lib.models.project import ProjectManifest
 from platform_lib.models.settings import PlatformSettings
 
 
@@ -38,6 +39,18 @@ def checked_project(name: str) -> str:
     if not is_project_name(name):
         raise UsageError(f"--project {name!r}: lowercase letters, digits and single dashes")
     return name
+
+
+def tenant_target(args: argparse.Namespace) -> tuple[PlatformSettings, str, ProjectManifest]:
+    """The settings, the `--project` and its manifest, with `--env` one of the settings'."""
+    settings = need_settings(args)
+    project = checked_project(args.project)
+    manifest = load_manifest(common.root(args), project)
+    if manifest is None:
+        raise UsageError(f"configs/{project}/project.yml: missing or invalid (run validate)")
+    if args.env not in settings.environments:
+        raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
+    return settings, project, manifest
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

@@ -16,19 +16,15 @@ from platform_lib.commands import common
 from platform_lib.commands.github_common import (
     add_common,
     add_images,
-    checked_project,
-    need_settings,
     new_client,
     platform_repo,
+    tenant_target,
 )
 from platform_lib.errors import UsageError
 from platform_lib.github import environments, gates, protection
 from platform_lib.github.client import GitHubClient, Repo
 from platform_lib.github.errors import Forbidden, GitHubError, NotFound
 from platform_lib.github.models import Environment, Repository
-from platform_lib.github.settings import load_manifest
-from platform_lib.models.project import ProjectManifest
-from platform_lib.models.settings import PlatformSettings
 from platform_lib.notifications import events
 from platform_lib.notifications.hooks import announce, run_links
 from platform_lib.notifications.sink_secrets import sink_secrets
@@ -38,17 +34,6 @@ READ_ENVIRONMENT = (
     "GITHUB_TOKEN: `permissions: actions: read`; a fine-grained token or GitHub App: "
     "Actions read)"
 )
-
-
-def _tenant(args: argparse.Namespace) -> tuple[PlatformSettings, str, ProjectManifest]:
-    settings = need_settings(args)
-    project = checked_project(args.project)
-    manifest = load_manifest(common.root(args), project)
-    if manifest is None:
-        raise UsageError(f"configs/{project}/project.yml: missing or invalid (run validate)")
-    if args.env not in settings.environments:
-        raise UsageError(f"--env {args.env!r}: not one of {', '.join(settings.environments)}")
-    return settings, project, manifest
 
 
 def _read(client: GitHubClient, repo: Repo, name: str) -> Environment | None:
@@ -63,7 +48,7 @@ def _read(client: GitHubClient, repo: Repo, name: str) -> Environment | None:
 def cmd_check_gate(args: argparse.Namespace) -> int:
     """Exit 0 when every environment a deploy of the tenant to `--env` goes through exists
     with the protection the settings ask for; 1, naming what is missing, otherwise."""
-    settings, project, manifest = _tenant(args)
+    settings, project, manifest = tenant_target(args)
     repo = platform_repo(args, settings)
     wanted = [
         t for t in environments.needed(settings, {project: manifest}) if t.environment == args.env
@@ -100,7 +85,7 @@ def cmd_notify_approval(args: argparse.Namespace) -> int:
     """Announce that run `--run` waits for approval of the tenant's `--env`, to the sinks the
     settings and the tenant name (their secrets from PLATFORM_SECRETS, as actions/apply hands
     them). Never fails for a sink: exit 0 once announced or when nothing is gated."""
-    settings, project, manifest = _tenant(args)
+    settings, project, manifest = tenant_target(args)
     needed = gates.required_approvals(settings, manifest, args.env)
     report: dict[str, Any] = {"project": project, "environment": args.env, "needed": needed}
     if needed == 0:
