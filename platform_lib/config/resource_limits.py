@@ -15,13 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from platform_lib.config.compose_policy import services
-from platform_lib.config.interpolation import (
-    InterpolationSyntaxError,
-    MissingVariable,
-    find_references,
-    substitute,
-)
 from platform_lib.config.loader import PlatformConfig, Tenant
+from platform_lib.config.tenant_policy import Unresolved, resolve
 from platform_lib.errors import Problem
 from platform_lib.models.limits import RESOURCES, PlatformLimits, ResourceLimits
 from platform_lib.models.sizes import SizeError, format_size, parse_size
@@ -73,15 +68,12 @@ def _number(resource: str, value: object) -> float:
 
 def resolved(raw: Any, variables: Mapping[str, str]) -> Any:
     """`raw` with the env file's variables put in; Unreadable if it names any other."""
-    if not isinstance(raw, str) or "$" not in raw:
-        return raw
-    try:
-        unknown = [r.name for r in find_references(raw) if r.name not in variables]
-        if unknown:
-            raise Unreadable(f"is set through ${{{unknown[0]}}}, which the env file does not set")
-        return substitute(raw, variables)
-    except (InterpolationSyntaxError, MissingVariable):
-        raise Unreadable("is set through a variable that cannot be put in") from None
+    value = resolve(raw, variables)
+    if not isinstance(value, Unresolved):
+        return value
+    if value.names:
+        raise Unreadable(f"is set through ${{{value.names[0]}}}, which the env file does not set")
+    raise Unreadable("is set through a variable that cannot be put in")
 
 
 def compose_limit(

@@ -45,7 +45,7 @@ class Finding:
     service: str | None
 
 
-class _Unresolved:
+class Unresolved:
     """A value set through a variable the platform does not know."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
@@ -53,7 +53,7 @@ class _Unresolved:
 
 
 def resolve(value: Any, variables: Mapping[str, str]) -> Any:
-    """`value` with the env file's variables put in, or _Unresolved when it names any other
+    """`value` with the env file's variables put in, or Unresolved when it names any other
     variable: compose on the host would take that one from wherever it finds it."""
     if not isinstance(value, str) or "$" not in value:
         return value
@@ -61,10 +61,10 @@ def resolve(value: Any, variables: Mapping[str, str]) -> Any:
         names = tuple(ref.name for ref in find_references(value))
         unknown = tuple(n for n in names if n not in variables)
         if unknown:
-            return _Unresolved(unknown)
+            return Unresolved(unknown)
         return substitute(value, variables)
     except (InterpolationSyntaxError, MissingVariable):
-        return _Unresolved(())  # compose.interpolation-syntax / unresolved-variable say why
+        return Unresolved(())  # compose.interpolation-syntax / unresolved-variable say why
 
 
 class _Checker:
@@ -91,7 +91,7 @@ class _Checker:
     def value(self, raw: Any, path: tuple[object, ...], what: str, service: str | None) -> Any:
         """The resolved value of a setting, or None (and a finding) if it cannot be checked."""
         resolved = resolve(raw, self.variables)
-        if not isinstance(resolved, _Unresolved):
+        if not isinstance(resolved, Unresolved):
             return resolved
         names = ", ".join(f"${{{n}}}" for n in resolved.names) or "a variable"
         self.add(
